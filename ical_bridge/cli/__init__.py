@@ -1,0 +1,100 @@
+"""The command line: the only place that prints, prompts or exits.
+
+Each sub-command lives in its own module and is registered in ``_COMMANDS``.
+Exit codes everywhere: 0 success, 1 some work failed (details printed,
+nothing lost), 2 bad input or usage (one clear line, no traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from ical_bridge import __version__
+from ical_bridge.errors import IcalBridgeError, UserError
+
+__all__ = ["Settings", "cli", "main"]
+
+DEFAULT_API_URL = "https://tickward.com/api/v1"
+
+# module name in ical_bridge.cli → click command object name in it
+_COMMANDS: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Settings:
+    """Global options shared by every sub-command."""
+
+    api_url: str = DEFAULT_API_URL
+    api_key: str | None = None
+    local: Path | None = None
+    verbose: int = 0
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ical-bridge")
+@click.option(
+    "--api-url",
+    envvar="TICKWARD_API_URL",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    help="tickward API base URL (env TICKWARD_API_URL).",
+)
+@click.option(
+    "--api-key",
+    envvar="TICKWARD_API_KEY",
+    default=None,
+    help="tickward API key (env TICKWARD_API_KEY). Without one, the embedded local store is used.",
+)
+@click.option(
+    "--local",
+    type=click.Path(path_type=Path, dir_okay=True),
+    default=None,
+    help="Path of the embedded local tickward store (default: under the user data dir).",
+)
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
+@click.pass_context
+def cli(
+    ctx: click.Context, api_url: str, api_key: str | None, local: Path | None, verbose: int
+) -> None:
+    """Bridge iCalendar feeds and tickward countdown timers."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = Settings(
+        api_url=api_url.rstrip("/"), api_key=api_key or None, local=local, verbose=verbose
+    )
+
+
+for _module, _name in _COMMANDS:
+    cli.add_command(getattr(importlib.import_module(f"ical_bridge.cli.{_module}"), _name))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``ical-bridge`` console script."""
+    try:
+        # standalone_mode=False returns ctx.exit()'s code instead of exiting.
+        rc = cli.main(args=argv, prog_name="ical-bridge", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except IcalBridgeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,157 @@
+"""Every exception ical-bridge raises on purpose.
+
+The tree::
+
+    IcalBridgeError                  base of everything below
+    ├── UserError                    bad input or usage: the CLI prints it, exit 2
+    │   ├── ConfigError              a config file or option is wrong (file, key, why)
+    │   └── NotACalendarError        the bytes are not iCalendar (binary, empty, truncated)
+    ├── SourceError                  a feed could not be read (network, size, timeout, HTTP status)
+    ├── StoreError                   the state store failed or has an unknown schema
+    └── TickwardError                anything from talking to tickward
+        ├── TransportError           no usable HTTP response (connect, read, timeout) after retries
+        └── APIError                 tickward answered with an error body
+            ├── AuthenticationError  401 / 403 (missing, invalid or read-only key)
+            ├── NotFoundError        404
+            ├── ValidationError      400 validation_error (see ``field_errors``)
+            ├── ConflictError        409 (idempotency conflict, plan hash mismatch, limit exceeded)
+            ├── RateLimitedError     429 after the retry budget was spent
+            └── ServerError          5xx after the retry budget was spent
+
+Only ``ical_bridge.cli`` turns these into messages and exit codes. Context
+travels in keyword-only attributes so callers never parse messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ConfigError",
+    "ConflictError",
+    "FieldError",
+    "IcalBridgeError",
+    "NotACalendarError",
+    "NotFoundError",
+    "RateLimitedError",
+    "ServerError",
+    "SourceError",
+    "StoreError",
+    "TickwardError",
+    "TransportError",
+    "UserError",
+    "ValidationError",
+]
+
+
+class IcalBridgeError(Exception):
+    """Base class of every error ical-bridge raises deliberately."""
+
+
+class UserError(IcalBridgeError):
+    """Bad input or usage; the message is shown as is, without a traceback."""
+
+
+class ConfigError(UserError):
+    """A configuration file or option is invalid."""
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+        where = ": ".join(p for p in (path, key) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.key = key
+
+
+class NotACalendarError(UserError):
+    """The input is not an iCalendar stream at all."""
+
+
+class SourceError(IcalBridgeError):
+    """A calendar source could not be read."""
+
+    def __init__(self, message: str, *, source: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.status = status
+
+
+class StoreError(IcalBridgeError):
+    """The state store failed."""
+
+
+class TickwardError(IcalBridgeError):
+    """Talking to tickward failed."""
+
+
+class TransportError(TickwardError):
+    """No usable HTTP response from tickward (after retries)."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One field-level error from a tickward error body."""
+
+    code: str
+    message: str
+    path: str
+
+
+class APIError(TickwardError):
+    """tickward answered with an error body."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        type: str = "",
+        code: str = "",
+        hint: str | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        field_errors: tuple[FieldError, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.type = type
+        self.code = code
+        self.hint = hint
+        self.request_id = request_id
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.field_errors = field_errors
+
+    def __str__(self) -> str:
+        text = f"{self.status} {self.code or self.type}: {self.args[0]}"
+        if self.field_errors:
+            text += " (" + "; ".join(f"{e.path}: {e.message}" for e in self.field_errors) + ")"
+        if self.hint:
+            text += f" — {self.hint}"
+        return text
+
+
+class AuthenticationError(APIError):
+    """Missing, invalid or insufficient API key (401/403)."""
+
+
+class NotFoundError(APIError):
+    """The resource does not exist (404)."""
+
+
+class ValidationError(APIError):
+    """The request body was refused (400)."""
+
+
+class ConflictError(APIError):
+    """Idempotency conflict, plan hash mismatch or a plan limit (409)."""
+
+
+class RateLimitedError(APIError):
+    """Still rate limited after the retry budget (429)."""
+
+
+class ServerError(APIError):
+    """tickward kept failing (5xx) after the retry budget."""
