@@ -1,0 +1,164 @@
+"""The request loop: pacing, idempotency keys, bounded retries and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ical_bridge import __version__
+from ical_bridge.clock import Clock
+from ical_bridge.errors import TransportError
+from ical_bridge.tickward._errors import api_error, parse_retry_after
+from ical_bridge.tickward._idempotency import derive_key, valid_key
+from ical_bridge.tickward._pacing import Pacer
+from ical_bridge.tickward._retry import RETRYABLE_STATUSES, RetryPolicy, is_retryable_exception
+
+__all__ = ["USER_AGENT", "ClientStats", "Requester"]
+
+USER_AGENT = f"ical-bridge/{__version__}"
+WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+
+log = logging.getLogger("ical_bridge.tickward")
+
+
+@dataclass
+class ClientStats:
+    """Counters of one client's life."""
+
+    requests: int = 0  # HTTP attempts sent (retries included)
+    retries: int = 0  # attempts that were repeats after a failure
+    rate_limited: int = 0  # 429 answers received
+    replayed: int = 0  # answers marked Idempotency-Replayed: true
+    paced: int = 0  # waits inserted by client-side pacing
+    paced_seconds: float = 0.0  # total seconds of those waits
+
+
+def _in_progress(response: httpx.Response) -> bool:
+    if response.status_code != 409:
+        return False
+    try:
+        error = json.loads(response.content).get("error", {})
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(error, dict) and "idempotency_key_in_progress" in (
+        error.get("type"),
+        error.get("code"),
+    )
+
+
+class Requester:
+    """Sends one logical request, retrying and pacing until it has a final answer."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        clock: Clock,
+        sleep: Callable[[float], Awaitable[None]],
+        policy: RetryPolicy,
+        pacer: Pacer | None,
+        where: str,
+    ) -> None:
+        self.http = http
+        self.clock = clock
+        self.sleep = sleep
+        self.policy = policy
+        self.pacer = pacer
+        self.stats = ClientStats()
+        self.where = where  # host for messages: never the key
+        self._pace_lock = asyncio.Lock()
+
+    async def _pace(self) -> None:
+        if self.pacer is None:
+            return
+        async with self._pace_lock:
+            wait = self.pacer.delay()
+            if wait > 0:
+                self.stats.paced += 1
+                self.stats.paced_seconds += wait
+                log.debug("pacing: waiting %.2f s for the rate-limit window", wait)
+                await self.sleep(wait)
+                self.pacer.forget_window()
+            self.pacer.sent()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Any = None,
+        idempotency_key: str | None = None,
+        idempotent_write: bool = True,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One logical request; returns a 2xx/304 response or raises an ``ical_bridge`` error."""
+        send_headers = dict(headers or {})
+        content: bytes | None = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            send_headers["Content-Type"] = "application/json"
+        if method in WRITE_METHODS and idempotent_write:
+            key = idempotency_key or derive_key(method, path, body)
+            if not valid_key(key):
+                raise ValueError("an Idempotency-Key has 8-128 characters of [A-Za-z0-9._:-]")
+            send_headers["Idempotency-Key"] = key
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._pace()
+            self.stats.requests += 1
+            started = time.perf_counter()
+            try:
+                response = await self.http.request(
+                    method, path, params=params, content=content, headers=send_headers
+                )
+            except httpx.HTTPError as exc:
+                if self.pacer is not None:
+                    self.pacer.done()
+                log.debug(
+                    "%s %s -> %s after %.0f ms (attempt %d)",
+                    method, path, type(exc).__name__, (time.perf_counter() - started) * 1000,
+                    attempt,
+                )
+                if not is_retryable_exception(exc):
+                    raise TransportError(f"request to {self.where} failed: {exc}") from exc
+                if attempt > self.policy.max_retries:
+                    raise TransportError(
+                        f"could not reach tickward at {self.where}: {type(exc).__name__}"
+                        f"{': ' + str(exc) if str(exc) else ''} (gave up after {attempt} attempts)"
+                    ) from exc
+                self.stats.retries += 1
+                await self.sleep(self.policy.delay(attempt, None))
+                continue
+            if self.pacer is not None:
+                self.pacer.done()
+                self.pacer.observe(response.headers)
+            log.debug(
+                "%s %s -> %d in %.0f ms (attempt %d)",
+                method, path, response.status_code, (time.perf_counter() - started) * 1000,
+                attempt,
+            )
+            status = response.status_code
+            if status == 429:
+                self.stats.rate_limited += 1
+            if response.is_success or status == 304:
+                if response.headers.get("Idempotency-Replayed", "").lower() == "true":
+                    self.stats.replayed += 1
+                return response
+            retryable = status in RETRYABLE_STATUSES or _in_progress(response)
+            if retryable and attempt <= self.policy.max_retries:
+                self.stats.retries += 1
+                # Retry-After is only a request to wait on an error answer, never on a 2xx.
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                await self.sleep(self.policy.delay(attempt, retry_after))
+                continue
+            suffix = f" (gave up after {attempt} attempts)" if retryable else ""
+            raise api_error(response, suffix=suffix)

@@ -1,0 +1,343 @@
+"""``TickwardClient``: the only code that speaks HTTP to tickward.
+
+Every write carries an ``Idempotency-Key`` stable for one logical change, so a
+retry after a lost answer never duplicates anything. Retries are bounded, use
+full-jitter backoff and honour ``Retry-After`` on 429/503; requests are paced
+from the ``RateLimit-*`` headers so long runs stay under the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pydantic
+
+from ical_bridge.clock import Clock, SystemClock
+from ical_bridge.tickward._errors import ResponseFormatError, local_validation_error
+from ical_bridge.tickward._http import USER_AGENT, ClientStats, Requester
+from ical_bridge.tickward._pacing import Pacer
+from ical_bridge.tickward._retry import RetryPolicy
+from ical_bridge.tickward.models import (
+    Capabilities,
+    DeletedResource,
+    Project,
+    ProjectCreateRequest,
+    ProjectCreateResult,
+    ProjectPreview,
+    ProjectUpdateRequest,
+    Share,
+    ShareCreateRequest,
+    Space,
+    SpaceCreateRequest,
+    SpaceUpdateRequest,
+    Sync,
+    Timer,
+    TimerCreateRequest,
+    TimerUpdateRequest,
+    request_json,
+)
+
+__all__ = ["DEFAULT_PAGE_SIZE", "Body", "ClientStats", "SyncResult", "TickwardClient"]
+
+DEFAULT_PAGE_SIZE = 100
+Body = pydantic.BaseModel | Mapping[str, Any]
+_M = TypeVar("_M", bound=pydantic.BaseModel)
+_R = TypeVar("_R", bound=pydantic.BaseModel)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """Result of ``GET /sync``: a snapshot, or ``not_modified`` when the ETag still matches."""
+
+    snapshot: Sync | None
+    etag: str | None
+    not_modified: bool
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _body(model: type[_M], body: Body, what: str) -> dict[str, Any]:
+    """Validate ``body`` (a model or a plain dict) against ``model``; the JSON to send."""
+    try:
+        if isinstance(body, model):
+            instance = body
+        elif isinstance(body, pydantic.BaseModel):
+            instance = model.model_validate(body.model_dump(mode="json", exclude_unset=True))
+        else:
+            instance = model.model_validate(dict(body))
+    except pydantic.ValidationError as exc:
+        raise local_validation_error(what, exc) from None
+    return request_json(instance)
+
+
+class TickwardClient:
+    """Async tickward API v1 client; use as ``async with TickwardClient(url, key) as client``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_retries: int = 6,
+        timeout: float = 30.0,
+        rng: random.Random | None = None,
+        pacing: bool = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key  # never logged, never in repr or messages
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url + "/",
+            headers=headers,
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+        )
+        self.clock: Clock = clock or SystemClock()
+        policy = RetryPolicy(max_retries=max_retries, rng=rng or random.Random())
+        self._requester = Requester(
+            self._http,
+            clock=self.clock,
+            sleep=sleep or asyncio.sleep,
+            policy=policy,
+            pacer=Pacer(self.clock) if pacing else None,
+            where=urlsplit(self.base_url).netloc or self.base_url,
+        )
+        self._capabilities: Capabilities | None = None
+
+    def __repr__(self) -> str:
+        auth = "<key hidden>" if self._api_key else "None"
+        return f"TickwardClient(base_url={self.base_url!r}, api_key={auth})"
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters: ``requests`` (HTTP attempts), ``retries``, ``rate_limited``, ``replayed``…"""
+        return self._requester.stats
+
+    @property
+    def has_api_key(self) -> bool:
+        """True when requests are authenticated."""
+        return bool(self._api_key)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        model: type[_R],
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        params: Mapping[str, str | int] | None = None,
+        idempotency_key: str | None = None,
+        idempotent_write: bool = True,
+    ) -> _R:
+        response = await self._requester.request(
+            method,
+            path,
+            params=params,
+            body=body,
+            idempotency_key=idempotency_key,
+            idempotent_write=idempotent_write,
+        )
+        return self._parse(model, response, f"{method} {path}")
+
+    @staticmethod
+    def _parse(model: type[_R], response: httpx.Response, what: str) -> _R:
+        try:
+            return model.model_validate_json(response.content)
+        except pydantic.ValidationError as exc:
+            raise ResponseFormatError(
+                f"unexpected answer to {what} ({response.status_code}): "
+                f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
+            ) from None
+
+    async def _list(
+        self, model: type[_R], path: str, *, page_size: int | None = None
+    ) -> list[_R]:
+        """Every item of a list endpoint, following ``has_more`` with ``after``."""
+        items: list[_R] = []
+        seen: set[str] = set()
+        params: dict[str, str | int] = {"limit": page_size} if page_size else {}
+        while True:
+            response = await self._requester.request("GET", path, params=params or None)
+            try:
+                page = response.json()
+                data = page["data"]
+                has_more = bool(page.get("has_more"))
+                batch = [model.model_validate(item) for item in data]
+            except (ValueError, KeyError, TypeError, pydantic.ValidationError) as exc:
+                raise ResponseFormatError(f"unexpected list answer to GET {path}: {exc}") from None
+            fresh = [i for i in batch if str(getattr(i, "id", "")) not in seen]
+            items.extend(fresh)
+            seen.update(str(getattr(i, "id", "")) for i in fresh)
+            if not has_more or not fresh:  # no progress: a server ignoring `after`
+                return items
+            params = {**params, "after": str(getattr(fresh[-1], "id", ""))}
+
+    def _page_size(self, page_size: int | None) -> int:
+        if page_size is not None:
+            return max(1, page_size)
+        if self._capabilities is not None:
+            return max(1, self._capabilities.limits.page_size_max)
+        return DEFAULT_PAGE_SIZE
+
+    # -- endpoints -----------------------------------------------------------------------
+
+    async def capabilities(self) -> Capabilities:
+        """``GET /capabilities`` (no key needed); remembered for page sizes."""
+        self._capabilities = await self._call(Capabilities, "GET", "/capabilities")
+        return self._capabilities
+
+    async def list_projects(self, *, page_size: int | None = None) -> list[Project]:
+        """Every project of the key's owner (all pages)."""
+        return await self._list(Project, "/projects", page_size=self._page_size(page_size))
+
+    async def get_project(self, project_id: str) -> Project:
+        """``GET /projects/{id}``."""
+        return await self._call(Project, "GET", f"/projects/{_seg(project_id)}")
+
+    async def preview_project(self, body: Body) -> ProjectPreview:
+        """``POST /projects/preview``: a dry run returning ``plan_hash`` (no idempotency key)."""
+        payload = _body(ProjectCreateRequest, body, "project preview")
+        return await self._call(
+            ProjectPreview, "POST", "/projects/preview", body=payload, idempotent_write=False
+        )
+
+    async def create_project(
+        self, body: Body, *, idempotency_key: str | None = None
+    ) -> ProjectCreateResult:
+        """``POST /projects`` (with nested spaces/timers and ``expected_plan_hash`` if given)."""
+        payload = _body(ProjectCreateRequest, body, "project")
+        return await self._call(
+            ProjectCreateResult, "POST", "/projects", body=payload, idempotency_key=idempotency_key
+        )
+
+    async def update_project(
+        self, project_id: str, body: Body, *, idempotency_key: str | None = None
+    ) -> Project:
+        """``PATCH /projects/{id}``."""
+        payload = _body(ProjectUpdateRequest, body, "project update")
+        path = f"/projects/{_seg(project_id)}"
+        return await self._call(
+            Project, "PATCH", path, body=payload, idempotency_key=idempotency_key
+        )
+
+    async def delete_project(
+        self, project_id: str, *, idempotency_key: str | None = None
+    ) -> DeletedResource:
+        """``DELETE /projects/{id}`` (with everything in it)."""
+        path = f"/projects/{_seg(project_id)}"
+        return await self._call(
+            DeletedResource, "DELETE", path, idempotency_key=idempotency_key
+        )
+
+    async def list_spaces(self, project_id: str) -> list[Space]:
+        """Every space of a project."""
+        return await self._list(Space, f"/projects/{_seg(project_id)}/spaces")
+
+    async def create_space(
+        self, project_id: str, body: Body, *, idempotency_key: str | None = None
+    ) -> Space:
+        """``POST /projects/{id}/spaces``."""
+        payload = _body(SpaceCreateRequest, body, "space")
+        path = f"/projects/{_seg(project_id)}/spaces"
+        return await self._call(Space, "POST", path, body=payload, idempotency_key=idempotency_key)
+
+    async def update_space(
+        self, project_id: str, space_id: str, body: Body, *, idempotency_key: str | None = None
+    ) -> Space:
+        """``PATCH /projects/{id}/spaces/{space_id}``."""
+        payload = _body(SpaceUpdateRequest, body, "space update")
+        path = f"/projects/{_seg(project_id)}/spaces/{_seg(space_id)}"
+        return await self._call(
+            Space, "PATCH", path, body=payload, idempotency_key=idempotency_key
+        )
+
+    async def list_timers(self, project_id: str) -> list[Timer]:
+        """Every timer of a project, archived ones included."""
+        return await self._list(Timer, f"/projects/{_seg(project_id)}/timers")
+
+    async def get_timer(self, project_id: str, timer_id: str) -> Timer:
+        """``GET /projects/{id}/timers/{timer_id}``."""
+        path = f"/projects/{_seg(project_id)}/timers/{_seg(timer_id)}"
+        return await self._call(Timer, "GET", path)
+
+    async def create_timer(
+        self, project_id: str, body: Body, *, idempotency_key: str | None = None
+    ) -> Timer:
+        """``POST /projects/{id}/timers``."""
+        payload = _body(TimerCreateRequest, body, "timer")
+        path = f"/projects/{_seg(project_id)}/timers"
+        return await self._call(Timer, "POST", path, body=payload, idempotency_key=idempotency_key)
+
+    async def update_timer(
+        self, project_id: str, timer_id: str, body: Body, *, idempotency_key: str | None = None
+    ) -> Timer:
+        """``PATCH`` a timer: only the fields set are sent (``archived_at=None`` restores)."""
+        payload = _body(TimerUpdateRequest, body, "timer update")
+        path = f"/projects/{_seg(project_id)}/timers/{_seg(timer_id)}"
+        return await self._call(
+            Timer, "PATCH", path, body=payload, idempotency_key=idempotency_key
+        )
+
+    async def delete_timer(
+        self, project_id: str, timer_id: str, *, idempotency_key: str | None = None
+    ) -> DeletedResource:
+        """``DELETE /projects/{id}/timers/{timer_id}``."""
+        path = f"/projects/{_seg(project_id)}/timers/{_seg(timer_id)}"
+        return await self._call(
+            DeletedResource, "DELETE", path, idempotency_key=idempotency_key
+        )
+
+    async def list_shares(self, project_id: str) -> list[Share]:
+        """Every public timer link of a project."""
+        return await self._list(Share, f"/projects/{_seg(project_id)}/shares")
+
+    async def create_share(
+        self, project_id: str, timer_id: str, *, idempotency_key: str | None = None
+    ) -> Share:
+        """``POST /projects/{id}/shares`` for ``timer_id``."""
+        payload = _body(ShareCreateRequest, {"timer_id": timer_id}, "share")
+        path = f"/projects/{_seg(project_id)}/shares"
+        return await self._call(Share, "POST", path, body=payload, idempotency_key=idempotency_key)
+
+    async def sync(self, etag: str | None = None) -> SyncResult:
+        """``GET /sync`` with ``If-None-Match``; ``not_modified`` when nothing changed."""
+        headers = {"If-None-Match": etag} if etag else None
+        response = await self._requester.request("GET", "/sync", headers=headers)
+        new_etag = response.headers.get("ETag") or None
+        if response.status_code == 304:
+            return SyncResult(snapshot=None, etag=new_etag or etag, not_modified=True)
+        return SyncResult(
+            snapshot=self._parse(Sync, response, "GET /sync"), etag=new_etag, not_modified=False
+        )
