@@ -1,0 +1,695 @@
+"""The pure import planner: desired timers vs what tickward has vs what the state remembers.
+
+``build_plan`` turns plain data (the converter's drafts, the project's timers and
+spaces as tickward JSON, the state store's records) into a ``Plan``: a list of
+``Change`` objects (create, update, archive, delete, unchanged) plus what was
+left out and why. It does no I/O and reads no clock; ``apply_plan`` executes it.
+
+Decision table for one bridge timer id (``ours`` = ``icb_`` prefix and a state
+record of this source, or the deterministic id of a desired draft)::
+
+    desired  remote   record        → action
+    yes      absent   none/ours     → create (record: re-create, or kept deleted if tickward wins)
+    yes      present  other source  → skipped (the id belongs to another source)
+    yes      present  none/ours     → update (changed fields only; restore if archived) / unchanged
+    no       present  ours          → archive | delete | keep (per on_delete), unless guarded
+    no       absent   ours          → forget the record
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from ical_bridge.recurrence import Slot, effective_target_date, format_utc, parse_iso, zone
+
+__all__ = [
+    "BRIDGE_ID_PREFIX",
+    "Action",
+    "Change",
+    "Desired",
+    "Limits",
+    "Note",
+    "Origin",
+    "Plan",
+    "Policy",
+    "ProjectTarget",
+    "RecordLike",
+    "SkipNote",
+    "SpaceCreate",
+    "build_plan",
+    "fingerprint",
+    "patch_body",
+    "space_id_for",
+]
+
+BRIDGE_ID_PREFIX = "icb_"
+Action = Literal["create", "update", "archive", "delete", "unchanged"]
+WRITE_ACTIONS: tuple[Action, ...] = ("delete", "archive", "update", "create")
+# Removal causes that count towards the mass-deletion guard (natural expiry does not).
+_GUARDED_CAUSES = frozenset({"gone", "cancelled"})
+_CAUSE_TEXT = {
+    "gone": "event left the calendar",
+    "cancelled": "event was cancelled",
+    "ended": "the series ended",
+    "past": "event is in the past",
+    "outside_window": "event is outside the import window",
+}
+_NARROW = "narrow the import with --window, a --space, or --strategy native/rolling"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Plan caps the plan respects (free-account defaults; self-hosted servers raise them)."""
+
+    timers_per_project: int = 40
+    active_timers_per_space: int = 40
+    spaces_per_project: int = 4
+    projects: int = 20
+    project_create_max_timers: int = 50
+    project_create_max_spaces: int = 4
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The user's choices that shape a plan."""
+
+    on_delete: Literal["archive", "delete", "keep"] = "archive"
+    conflict: Literal["feed-wins", "tickward-wins"] = "feed-wins"
+    allow_empty: bool = False
+    mass_delete_ratio: float = 0.5
+    mass_delete_min: int = 3
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a bridge timer comes from (what its state record remembers)."""
+
+    uid: str
+    recurrence_id: str | None
+    part: int
+    strategy: str
+    series_end: str | None = None
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One timer the calendar wants: a ``TimerCreateRequest`` body and its origin."""
+
+    body: Mapping[str, Any]
+    origin: Origin
+    next_occurrence: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        """The timer id (deterministic, ``icb_…``)."""
+        return str(self.body["id"])
+
+
+@dataclass(frozen=True)
+class Note:
+    """A warning with a stable ``code``."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SkipNote:
+    """Something the plan leaves out, and why."""
+
+    code: str
+    message: str
+    uid: str | None = None
+    timer_id: str | None = None
+    label: str | None = None
+
+
+class RecordLike(Protocol):
+    """The fields of a state-store ``TimerRecord`` the planner reads."""
+
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def timer_id(self) -> str: ...
+    @property
+    def source_key(self) -> str: ...
+    @property
+    def uid(self) -> str: ...
+    @property
+    def recurrence_id(self) -> str | None: ...
+    @property
+    def part(self) -> int: ...
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def remote_updated_at(self) -> str | None: ...
+    @property
+    def series_end(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ProjectTarget:
+    """The target project: existing (``id``) or to be created (``id is None``)."""
+
+    id: str | None
+    name: str
+    color: str | None = None
+    new_color: str | None = None  # set when the project's colour must follow the calendar
+
+    @property
+    def create(self) -> bool:
+        """True when the project does not exist yet."""
+        return self.id is None
+
+
+@dataclass(frozen=True)
+class SpaceCreate:
+    """A space the plan creates (before any timer that uses it)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned change to one timer."""
+
+    action: Action
+    timer_id: str
+    label: str
+    strategy: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    base_updated_at: str | None = None
+    origin: Origin | None = None
+    note: str | None = None
+    refresh_record: bool = False
+    remote: Mapping[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``changes[]`` entry of ``import --json``."""
+        out: dict[str, Any] = {
+            "action": self.action,
+            "timer_id": self.timer_id,
+            "label": self.label,
+            "strategy": self.strategy,
+            "fields": dict(self.fields),
+        }
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass
+class Plan:
+    """What an import would do; ``apply_plan`` executes it."""
+
+    project: ProjectTarget
+    source_key: str
+    changes: list[Change] = field(default_factory=list)
+    spaces: list[SpaceCreate] = field(default_factory=list)
+    skipped: list[SkipNote] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
+    forget: list[str] = field(default_factory=list)
+    suspicious: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    nested_create: bool = True
+
+    @property
+    def writes(self) -> list[Change]:
+        """Changes that send a timer write, in execution order (deletes before creates)."""
+        return [c for c in self.changes if c.action != "unchanged"]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Counts per action, plus ``skipped``."""
+        counts = {a: 0 for a in ("create", "update", "archive", "delete", "unchanged")}
+        for change in self.changes:
+            counts[change.action] += 1
+        counts["skipped"] = len(self.skipped)
+        return counts
+
+    @property
+    def empty(self) -> bool:
+        """True when applying would send nothing (no timer, space or project writes)."""
+        return not (self.writes or self.spaces or self.project.create or self.project.new_color)
+
+    def to_json(self, *, dry_run: bool = False) -> dict[str, Any]:
+        """The ``import --json`` object."""
+        return {
+            "project": {
+                "id": self.project.id,
+                "name": self.project.name,
+                "create": self.project.create,
+                "color": self.project.new_color or self.project.color,
+            },
+            "dry_run": dry_run,
+            "summary": self.summary,
+            "changes": [c.to_json() for c in self.writes],
+            "spaces": [{"id": s.id, "name": s.name} for s in self.spaces],
+            "skipped": [_skip_json(s) for s in self.skipped],
+            "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+            "suspicious": self.suspicious,
+        }
+
+
+def _skip_json(skip: SkipNote) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": skip.code, "message": skip.message}
+    for key in ("uid", "timer_id", "label"):
+        if getattr(skip, key) is not None:
+            out[key] = getattr(skip, key)
+    return out
+
+
+# ---------------------------------------------------------------- normalised comparison
+
+
+def _recurrence(timer: Mapping[str, Any]) -> tuple[str, bool] | None:
+    rec = timer.get("recurrence")
+    if not isinstance(rec, Mapping) or not rec.get("enabled"):
+        return None
+    return (str(rec.get("type")), bool(rec.get("lastDay")))
+
+
+def _slot(timer: Mapping[str, Any], rec: tuple[str, bool]) -> tuple[Any, ...] | None:
+    """The parts of the slot that matter for the recurrence type (weekly ignores the day)."""
+    try:
+        tz = zone(str(timer.get("timezone") or "UTC"))
+        s = Slot.of(parse_iso(str(timer["target_date"])), tz, rec[0], last_day=rec[1])  # type: ignore[arg-type]
+    except (KeyError, ValueError):
+        return None
+    extra = {"daily": (), "weekly": (s.weekday,), "yearly": (s.month, s.day),
+             "monthly": ("last",) if s.last_day else (s.day,)}.get(s.type, ())
+    return (s.type, s.hour, s.minute, *extra)
+
+
+def _instant(value: Any) -> str | None:
+    try:
+        return format_utc(parse_iso(str(value)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _view(timer: Mapping[str, Any]) -> dict[str, Any]:
+    """The managed fields of a timer body or a tickward Timer, normalised."""
+    rec = _recurrence(timer)
+    slot = _slot(timer, rec) if rec else None
+    reminders = sorted(
+        {int(r["offset_minutes"]) for r in timer.get("reminders") or () if "offset_minutes" in r}
+    )
+    return {
+        "label": timer.get("label"),
+        "target": repr(slot) if rec else _instant(timer.get("target_date")),
+        "timezone": timer.get("timezone") or "UTC",
+        "recurrence": list(rec) if rec else None,
+        "description": timer.get("description") or None,
+        "color": str(timer.get("color") or "").lower() or None,
+        "notify": bool(timer.get("notify")),
+        "reminders": reminders,
+        "space_id": timer.get("space_id") or None,
+        "archived": bool(timer.get("archived_at")),
+    }
+
+
+def fingerprint(timer: Mapping[str, Any]) -> str:
+    """A stable hash of a timer's managed fields (same for a body and the Timer it became)."""
+    view = _view(timer)
+    text = json.dumps(view, sort_keys=True, separators=(",", ":"))
+    return "v1:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _same_schedule(desired: Mapping[str, Any], remote: Mapping[str, Any], now: datetime) -> bool:
+    d_rec, r_rec = _recurrence(desired), _recurrence(remote)
+    if d_rec != r_rec:
+        return False
+    if d_rec is None:
+        return _instant(desired.get("target_date")) == _instant(remote.get("target_date"))
+    # Recurring: the same slot and the same next occurrence are the same timer to tickward.
+    if _slot(desired, d_rec) != _slot(remote, d_rec):
+        return False
+    try:
+        return effective_target_date(
+            str(desired["target_date"]), str(desired.get("timezone") or "UTC"),
+            dict(desired["recurrence"]), now,
+        ) == effective_target_date(
+            str(remote["target_date"]), str(remote.get("timezone") or "UTC"),
+            dict(remote["recurrence"]), now,
+        )
+    except (KeyError, ValueError):
+        return False
+
+
+def patch_body(
+    desired: Mapping[str, Any], remote: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The PATCH body that turns ``remote`` into ``desired`` (changed fields only)."""
+    d, r = _view(desired), _view(remote)
+    body: dict[str, Any] = {}
+    if d["label"] != r["label"]:
+        body["label"] = desired["label"]
+    if d["timezone"] != r["timezone"]:
+        body["timezone"] = desired["timezone"]
+    if not _same_schedule(desired, remote, now):
+        if _instant(desired.get("target_date")) != _instant(remote.get("target_date")):
+            body["target_date"] = desired["target_date"]
+        if d["recurrence"] != r["recurrence"]:
+            rec = desired.get("recurrence")
+            if rec and rec.get("enabled"):
+                body["recurrence"] = dict(rec)
+            else:  # recurrence: null is refused; stop repeating instead
+                old = remote.get("recurrence") or {}
+                body["recurrence"] = {"type": old.get("type", "daily"), "enabled": False}
+        elif "target_date" not in body and "timezone" not in body:
+            body["target_date"] = desired["target_date"]
+    for name in ("description", "color"):
+        if d[name] != r[name]:
+            body[name] = desired.get(name) or ""  # "" clears; null is refused
+    if d["notify"] != r["notify"]:
+        body["notify"] = d["notify"]
+    if d["reminders"] != r["reminders"]:
+        body["reminders"] = [dict(x) for x in desired.get("reminders") or ()]
+    if d["space_id"] != r["space_id"]:
+        body["space_id"] = d["space_id"]
+    if "pinned" in desired and bool(desired["pinned"]) != bool(remote.get("pinned")):
+        body["pinned"] = bool(desired["pinned"])
+    if r["archived"]:
+        body["archived_at"] = None  # the event is back: restore
+    return body
+
+
+def space_id_for(value: str) -> str:
+    """The deterministic id of a space the bridge creates for ``value`` (an id or a name)."""
+    if 3 <= len(value) <= 64 and all(c.isascii() and (c.isalnum() or c in "_-") for c in value):
+        return value
+    return "icb_" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- the planner
+
+
+@dataclass
+class _Ctx:
+    policy: Policy
+    now: datetime
+    source_key: str
+    plan: Plan
+    remote: dict[str, Mapping[str, Any]]
+    records: dict[str, RecordLike]
+
+
+def _origin_of(rec: RecordLike) -> Origin:
+    return Origin(rec.uid, rec.recurrence_id, rec.part, rec.strategy, rec.series_end)
+
+
+def _conflicted(rec: RecordLike | None, remote: Mapping[str, Any]) -> bool:
+    """A person edited the timer in tickward since we last wrote it."""
+    if rec is None or rec.remote_updated_at is None:
+        return False
+    if remote.get("updated_at") == rec.remote_updated_at:
+        return False
+    return fingerprint(remote) != rec.fingerprint
+
+
+def _resolve_spaces(
+    desired: list[Desired], spaces: Sequence[Mapping[str, Any]], ctx: _Ctx
+) -> list[Desired]:
+    """Map each draft's space (id or name) to an existing or new space; respect the cap."""
+    by_id = {str(s["id"]): s for s in spaces}
+    by_name = {str(s.get("name", "")).casefold(): str(s["id"]) for s in spaces}
+    room = ctx.policy.limits.spaces_per_project - len(spaces)
+    new: dict[str, SpaceCreate] = {}
+    out: list[Desired] = []
+    for d in desired:
+        value = d.body.get("space_id")
+        if not value:
+            out.append(d)
+            continue
+        value = str(value)
+        if value in by_id:
+            sid = value
+        elif value.casefold() in by_name:
+            sid = by_name[value.casefold()]
+        else:
+            sid = space_id_for(value)
+            if sid not in new and sid not in by_id:
+                if room <= 0:
+                    ctx.plan.skipped.append(SkipNote(
+                        "limit",
+                        f"space {value!r} cannot be created: the project already has "
+                        f"{ctx.policy.limits.spaces_per_project} spaces (the plan limit)",
+                        uid=d.origin.uid, timer_id=d.id, label=str(d.body.get("label")),
+                    ))
+                    continue
+                room -= 1
+                new[sid] = SpaceCreate(sid, value[:30])
+        out.append(Desired({**d.body, "space_id": sid}, d.origin, d.next_occurrence))
+    ctx.plan.spaces.extend(new.values())
+    return out
+
+
+def _plan_desired(d: Desired, ctx: _Ctx) -> Change | None:
+    rec = ctx.records.get(d.id)
+    if rec is not None and rec.source_key != ctx.source_key:
+        ctx.plan.skipped.append(SkipNote(
+            "not_ours", f"timer id {d.id} belongs to another source ({rec.source_key!r})",
+            uid=d.origin.uid, timer_id=d.id, label=str(d.body.get("label")),
+        ))
+        return None
+    label = str(d.body.get("label"))
+    remote = ctx.remote.get(d.id)
+    if remote is None:
+        if rec is not None and ctx.policy.conflict == "tickward-wins":
+            ctx.plan.skipped.append(SkipNote(
+                "conflict", "deleted in tickward since the last import; kept deleted "
+                "(--conflict tickward-wins)", uid=d.origin.uid, timer_id=d.id, label=label,
+            ))
+            return None
+        note = "deleted in tickward since the last import; re-created (feed wins)" if rec else None
+        return Change("create", d.id, label, d.origin.strategy, dict(d.body), None, d.origin, note)
+    base = remote.get("updated_at")
+    conflict = _conflicted(rec, remote)
+    fresh = rec is None or rec.remote_updated_at != base
+    if conflict and ctx.policy.conflict == "tickward-wins":
+        return Change(
+            "unchanged", d.id, label, d.origin.strategy, {}, base, d.origin,
+            "conflict: edited in tickward since the last import; kept (tickward wins)",
+            refresh_record=False, remote=remote,
+        )
+    patch = patch_body(d.body, remote, ctx.now)
+    if not patch:
+        return Change("unchanged", d.id, label, d.origin.strategy, {}, base, d.origin,
+                      refresh_record=fresh, remote=remote)
+    note = "conflict: edited in tickward since the last import; feed wins" if conflict else None
+    if rec is None:
+        note = "adopted an existing timer with this source's id"
+    return Change("update", d.id, label, d.origin.strategy, patch, base, d.origin, note,
+                  remote=remote)
+
+
+def _plan_removal(rec: RecordLike, cause: str, ctx: _Ctx) -> Change | None:
+    remote = ctx.remote[rec.timer_id]
+    label = str(remote.get("label", ""))
+    origin = _origin_of(rec)
+    base = remote.get("updated_at")
+    reason = _CAUSE_TEXT.get(cause, cause)
+    if _conflicted(rec, remote) and ctx.policy.conflict == "tickward-wins":
+        return Change("unchanged", rec.timer_id, label, rec.strategy, {}, base, origin,
+                      f"{reason}, but edited in tickward; kept (tickward wins)", remote=remote)
+    on_delete = ctx.policy.on_delete
+    if on_delete == "keep" or (on_delete == "archive" and remote.get("archived_at")):
+        note = f"{reason}; kept (--on-delete keep)" if on_delete == "keep" else None
+        return Change("unchanged", rec.timer_id, label, rec.strategy, {}, base, origin, note,
+                      remote=remote)
+    if on_delete == "delete":
+        return Change("delete", rec.timer_id, label, rec.strategy, {}, base, origin, reason,
+                      remote=remote)
+    fields = {"archived_at": format_utc(ctx.now)}
+    return Change("archive", rec.timer_id, label, rec.strategy, fields, base, origin, reason,
+                  remote=remote)
+
+
+def _guard(removals: list[tuple[Change, str]], owned_active: int, empty: bool,
+           ctx: _Ctx) -> list[Change]:
+    """The mass-deletion guard: drop removals that look like a broken feed."""
+    lost = sum(1 for c, cause in removals if cause in _GUARDED_CAUSES
+               and c.action in ("archive", "delete"))
+    why = None
+    if empty and owned_active and lost:
+        why = (f"the source yielded no events while the project holds {owned_active} "
+               "timers of this source")
+    elif (lost >= ctx.policy.mass_delete_min
+          and lost > ctx.policy.mass_delete_ratio * max(owned_active, 1)):
+        why = (f"{lost} of {owned_active} timers of this source would be removed at once "
+               f"(more than {ctx.policy.mass_delete_ratio:.0%})")
+    if why is None or ctx.policy.allow_empty:
+        return [c for c, _ in removals]
+    ctx.plan.suspicious = why + "; nothing archived or deleted (use --allow-empty to proceed)"
+    kept = []
+    for change, cause in removals:
+        if cause in _GUARDED_CAUSES and change.action in ("archive", "delete"):
+            ctx.plan.skipped.append(SkipNote("guard", f"not removed: {ctx.plan.suspicious}",
+                                             timer_id=change.timer_id, label=change.label))
+        else:
+            kept.append(change)
+    return kept
+
+
+def _space_of(change: Change, ctx: _Ctx) -> str | None:
+    if change.action == "create":
+        return change.fields.get("space_id") or None
+    remote = change.remote or {}
+    return (change.fields.get("space_id") if "space_id" in change.fields
+            else remote.get("space_id")) or None
+
+
+def _fit_limits(changes: list[Change], project_timers: Sequence[Mapping[str, Any]],
+                order: dict[str, int], ctx: _Ctx) -> list[Change]:
+    """Keep the plan inside the plan caps; delete old archived bridge timers to make room."""
+    limits = ctx.policy.limits
+    creates = sorted((c for c in changes if c.action == "create"),
+                     key=lambda c: order.get(c.timer_id, 0))
+    others = [c for c in changes if c.action != "create"]
+    deleting = {c.timer_id for c in others if c.action == "delete"}
+    room = limits.timers_per_project - len(project_timers) + len(deleting)
+    if len(creates) > room and not ctx.plan.suspicious:
+        touched = {c.timer_id for c in others if c.action != "unchanged" or c.note}
+        old = sorted(
+            (t for t in project_timers if t.get("archived_at") and str(t["id"]) not in deleting
+             and str(t["id"]) in ctx.records and str(t["id"]) not in touched
+             and ctx.records[str(t["id"])].source_key == ctx.source_key
+             and str(t["id"]) not in order),
+            key=lambda t: str(t.get("archived_at")),
+        )
+        for t in old[: len(creates) - room]:
+            rec = ctx.records[str(t["id"])]
+            others = [c for c in others if c.timer_id != rec.timer_id]
+            others.append(Change("delete", rec.timer_id, str(t.get("label", "")), rec.strategy,
+                                 {}, t.get("updated_at"), _origin_of(rec),
+                                 "old archived timer deleted to make room", remote=t))
+            room += 1
+    active: dict[str | None, int] = {}
+    for t in project_timers:
+        if not t.get("archived_at"):
+            key = t.get("space_id") or None
+            active[key] = active.get(key, 0) + 1
+    kept: list[Change] = []
+    for c in others:  # removals free active slots; restores and moves take them
+        remote = c.remote or {}
+        was_active = bool(remote) and not remote.get("archived_at")
+        old_space = remote.get("space_id") or None
+        if c.action in ("archive", "delete") and was_active:
+            active[old_space] = active.get(old_space, 0) - 1
+    for c in sorted(others, key=lambda c: order.get(c.timer_id, 0)):
+        remote = c.remote or {}
+        if c.action == "update":
+            new_space = _space_of(c, ctx)
+            was_active = not remote.get("archived_at")
+            old_space = remote.get("space_id") or None
+            if not was_active or new_space != old_space:
+                if active.get(new_space, 0) >= limits.active_timers_per_space:
+                    ctx.plan.skipped.append(_limit_skip(c, "space", limits))
+                    continue
+                active[new_space] = active.get(new_space, 0) + 1
+                if was_active:
+                    active[old_space] = active.get(old_space, 0) - 1
+        kept.append(c)
+    for c in creates:
+        space = _space_of(c, ctx)
+        if room <= 0:
+            ctx.plan.skipped.append(_limit_skip(c, "project", limits))
+            continue
+        if active.get(space, 0) >= limits.active_timers_per_space:
+            ctx.plan.skipped.append(_limit_skip(c, "space", limits))
+            continue
+        room -= 1
+        active[space] = active.get(space, 0) + 1
+        kept.append(c)
+    return kept
+
+
+def _limit_skip(c: Change, which: str, limits: Limits) -> SkipNote:
+    if which == "project":
+        why = f"the project would exceed {limits.timers_per_project} timers (archived included)"
+    else:
+        why = f"the space would exceed {limits.active_timers_per_space} active timers"
+    return SkipNote("limit", f"left out: {why}; {_NARROW}",
+                    uid=c.origin.uid if c.origin else None, timer_id=c.timer_id, label=c.label)
+
+
+def build_plan(
+    desired: Sequence[Desired],
+    *,
+    project: ProjectTarget,
+    timers: Sequence[Mapping[str, Any]],
+    spaces: Sequence[Mapping[str, Any]],
+    records: Sequence[RecordLike],
+    source_key: str,
+    now: datetime,
+    policy: Policy | None = None,
+    source_skipped: Sequence[SkipNote] = (),
+    warnings: Sequence[Note] = (),
+    empty_source: bool = False,
+) -> Plan:
+    """Plan one import of ``desired`` into ``project`` (``timers``/``spaces``: tickward JSON)."""
+    policy = policy or Policy()
+    plan = Plan(project=project, source_key=source_key, limits=policy.limits,
+                skipped=list(source_skipped), warnings=list(warnings))
+    ctx = _Ctx(policy, now, source_key, plan, {str(t["id"]): t for t in timers},
+               {r.timer_id: r for r in records})
+    ordered = sorted(
+        enumerate(desired),
+        key=lambda p: (p[1].next_occurrence is None, p[1].next_occurrence or now, p[0]),
+    )
+    wanted: list[Desired] = []
+    seen: set[str] = set()
+    ended: set[str] = set()
+    for _, d in ordered:
+        if d.id in seen:
+            plan.skipped.append(SkipNote("duplicate", f"a second draft with id {d.id}",
+                                         uid=d.origin.uid, timer_id=d.id))
+            continue
+        seen.add(d.id)
+        if d.origin.series_end and parse_iso(d.origin.series_end) < now:
+            ended.add(d.id)  # a finite native/split series whose last occurrence passed
+            continue
+        wanted.append(d)
+    order = {d.id: i for i, d in enumerate(wanted)}
+    wanted = _resolve_spaces(wanted, spaces, ctx)
+    changes = [c for c in (_plan_desired(d, ctx) for d in wanted) if c is not None]
+
+    causes = {s.uid: s.code for s in source_skipped if s.uid}
+    removals: list[tuple[Change, str]] = []
+    owned_active = 0
+    for rec in records:
+        if rec.source_key != source_key or rec.timer_id in order:
+            if rec.source_key == source_key and rec.timer_id in ctx.remote:
+                owned_active += not ctx.remote[rec.timer_id].get("archived_at")
+            continue
+        if rec.timer_id not in ctx.remote:
+            plan.forget.append(rec.timer_id)
+            continue
+        remote = ctx.remote[rec.timer_id]
+        owned_active += not remote.get("archived_at")
+        cause = "ended" if rec.timer_id in ended else causes.get(rec.uid, "gone")
+        if rec.series_end and parse_iso(rec.series_end) < now:
+            cause = "ended"
+        if cause == "unsupported":
+            plan.skipped.append(SkipNote("unsupported", "event can no longer be converted; "
+                                         "its timer is left as is", uid=rec.uid,
+                                         timer_id=rec.timer_id))
+            continue
+        change = _plan_removal(rec, cause, ctx)
+        if change is not None:
+            removals.append((change, cause))
+    changes.extend(_guard(removals, owned_active, empty_source, ctx))
+    changes = _fit_limits(changes, timers, order, ctx)
+    rank = {"delete": 0, "archive": 1, "update": 2, "create": 3, "unchanged": 4}
+    plan.changes = sorted(changes, key=lambda c: (rank[c.action], order.get(c.timer_id, -1)))
+    return plan
