@@ -8,11 +8,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import httpx
 
-from ical_bridge import __version__
 from ical_bridge.clock import Clock
 from ical_bridge.errors import TransportError
 from ical_bridge.tickward._errors import api_error, parse_retry_after
@@ -22,7 +22,17 @@ from ical_bridge.tickward._retry import RETRYABLE_STATUSES, RetryPolicy, is_retr
 
 __all__ = ["USER_AGENT", "ClientStats", "Requester"]
 
-USER_AGENT = f"ical-bridge/{__version__}"
+
+
+def _version() -> str:
+    # From the installed metadata: ``ical_bridge.__version__`` mirrors pyproject's version.
+    try:
+        return metadata.version("ical-bridge")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+USER_AGENT = f"ical-bridge/{_version()}"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
 
 log = logging.getLogger("ical_bridge.tickward")

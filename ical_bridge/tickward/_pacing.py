@@ -3,7 +3,7 @@
 tickward reports, on every authenticated answer, how many requests are left
 (``RateLimit-Remaining``) out of ``RateLimit-Limit`` and in how many seconds the
 window frees up (``RateLimit-Reset``). While plenty remain, requests go out at
-once. Below ``low_fraction`` of the limit, the remaining requests are spread over
+once. At or below ``low_fraction`` of the limit, the remaining requests are spread over
 the rest of the window (``reset / remaining`` apart); at zero, the client waits
 for the reset (plus a small margin for servers that round down).
 """
@@ -64,7 +64,7 @@ class Pacer:
         if self._remaining < 1:
             return left + self._margin
         threshold = max(1.0, (self._limit or 0.0) * self._low_fraction)
-        if self._remaining < threshold:
+        if self._remaining <= threshold:
             return left / self._remaining
         return 0.0
 

@@ -1,0 +1,71 @@
+"""Helpers for the tickward client tests: a fake sleep that moves a FixedClock, transports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from ical_bridge.clock import FixedClock
+
+__all__ = ["OPENAPI", "SECRET", "FakeSleep", "error_body", "make_clock", "run"]
+
+T = TypeVar("T")
+# Same as tests/conftest.py's OPENAPI (conftest modules are not importable by name reliably).
+OPENAPI = Path(__file__).resolve().parents[2].parent / "shared" / "tickward" / "openapi.json"
+SECRET = "tw_supersecret_9f8e7d6c5b4a"
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one coroutine to completion (tests are sync functions)."""
+    return asyncio.run(coro)
+
+
+def make_clock() -> FixedClock:
+    """A FixedClock at a fixed instant."""
+    return FixedClock(datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+
+
+class FakeSleep:
+    """Records every requested sleep and advances ``clock`` instead of waiting."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        self.clock = clock
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        self.clock.advance(max(seconds, 0.0))
+        await asyncio.sleep(0)
+
+
+def error_body(
+    status: int,
+    type_: str,
+    message: str = "Refused.",
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    retryable: bool = False,
+) -> httpx.Response:
+    """A tickward-shaped error response."""
+    body = {
+        "error": {
+            "type": type_,
+            "code": type_,
+            "message": message,
+            "request_id": "req_test123",
+            "retryable": retryable,
+            "remediation": {"hint": f"hint for {type_}"},
+            "errors": errors or [],
+        }
+    }
+    return httpx.Response(status, content=json.dumps(body).encode(), headers=headers or {})
+
+
+Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
