@@ -23,7 +23,9 @@ __all__ = ["Settings", "cli", "main"]
 DEFAULT_API_URL = "https://tickward.com/api/v1"
 
 # module name in ical_bridge.cli → click command object name in it
-_COMMANDS: tuple[tuple[str, str], ...] = ()
+_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("emulator", "emulator"),
+)
 
 
 @dataclass

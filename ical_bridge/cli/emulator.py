@@ -1,0 +1,87 @@
+"""``ical-bridge emulator``: serve the local tickward API over HTTP."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+import platformdirs
+import uvicorn
+
+from ical_bridge.localserver import PlanLimits, RateLimitConfig, create_app
+
+__all__ = ["default_db_path", "emulator"]
+
+
+def default_db_path() -> Path:
+    """Where the emulator keeps its data unless ``--db`` says otherwise."""
+    return Path(platformdirs.user_data_dir("ical-bridge")) / "emulator.sqlite3"
+
+
+_DEFAULTS = PlanLimits()
+
+
+def _limit(flag: str, field: str) -> click.Option:
+    return click.Option(
+        [flag],
+        type=click.IntRange(min=1 if field == "page_size_max" else 0),
+        default=getattr(_DEFAULTS, field),
+        show_default=True,
+        help=f"Plan limit: {field.replace('_', ' ')}.",
+    )
+
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="SQLite file of the emulator (default: under the user data dir).",
+)
+@click.option(
+    "--api-key",
+    "key",
+    default=None,
+    help="Full-access API key to accept (default: a new random key, printed once).",
+)
+@click.option("--no-rate-limit", is_flag=True, help="Turn tickward's rate limits off.")
+@click.pass_context
+def emulator(
+    ctx: click.Context,
+    /,
+    host: str,
+    port: int,
+    db: Path | None,
+    key: str | None,
+    no_rate_limit: bool,
+    **limits: int,
+) -> None:
+    """Serve a local tickward-compatible API at http://HOST:PORT/api/v1."""
+    path = db or default_db_path()
+    api_key = key or "tw_local_" + secrets.token_urlsafe(24)
+    app = create_app(
+        path,
+        api_keys={api_key: "full_access"},
+        rate_limit=None if no_rate_limit else RateLimitConfig(),
+        plan=PlanLimits(**limits),
+    )
+    click.echo(f"tickward emulator: http://{host}:{port}/api/v1 (data: {path})")
+    if key is None:
+        click.echo(f"API key: {api_key}")
+    verbose = int(getattr(ctx.obj, "verbose", 0) or 0)
+    uvicorn.run(app, host=host, port=port, log_level="info" if verbose else "warning")
+
+
+for _flag, _field in (
+    ("--timers-per-project", "timers_per_project"),
+    ("--active-timers-per-space", "active_timers_per_space"),
+    ("--spaces-per-project", "spaces_per_project"),
+    ("--projects", "projects"),
+    ("--project-create-max-timers", "project_create_max_timers"),
+    ("--project-create-max-spaces", "project_create_max_spaces"),
+    ("--page-size-max", "page_size_max"),
+):
+    emulator.params.append(_limit(_flag, _field))
