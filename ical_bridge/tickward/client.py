@@ -94,6 +94,7 @@ class TickwardClient:
         timeout: float = 30.0,
         rng: random.Random | None = None,
         pacing: bool = True,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key  # never logged, never in repr or messages
@@ -118,6 +119,7 @@ class TickwardClient:
             where=urlsplit(self.base_url).netloc or self.base_url,
         )
         self._capabilities: Capabilities | None = None
+        self._on_close = on_close
 
     def __repr__(self) -> str:
         auth = "<key hidden>" if self._api_key else "None"
@@ -145,8 +147,11 @@ class TickwardClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool, then run ``on_close`` (e.g. close an embedded store)."""
         await self._http.aclose()
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pydantic
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from tw_helpers import OPENAPI
@@ -168,15 +168,16 @@ def test_received_recurrence_can_be_sent_back_unchanged() -> None:
 
 
 def test_nested_project_create_bodies_satisfy_openapi() -> None:
-    body = {
+    trip = {"id": "icb_top0001", "label": "Trip", "target_date": "2027-06-01T08:00:00Z",
+            "timezone": "UTC", "space_id": "work"}
+    body: dict[str, Any] = {
         "name": "Calendar",
         "color": "#111827",
         "spaces": [{"id": "work", "name": "Work", "timers": [
             {"id": "icb_nested1", "label": "Standup", "target_date": "2027-05-03T09:00:00Z",
              "timezone": "Europe/Warsaw", "recurrence": {"type": "weekly", "enabled": True}},
         ]}],
-        "timers": [{"id": "icb_top0001", "label": "Trip", "target_date": "2027-06-01T08:00:00Z",
-                    "timezone": "UTC", "space_id": "work"}],
+        "timers": [trip],
         "expected_plan_hash": "sha256:" + "a" * 64,
     }
     sent = request_json(ProjectCreateRequest.model_validate(body))
@@ -184,7 +185,7 @@ def test_nested_project_create_bodies_satisfy_openapi() -> None:
     assert schema_errors("ProjectCreateRequest", sent) == []
     with pytest.raises(pydantic.ValidationError):  # nested timers take the space, no space_id
         ProjectCreateRequest.model_validate(
-            {"name": "X", "spaces": [{"name": "S", "timers": [{**body["timers"][0]}]}]}
+            {"name": "X", "spaces": [{"name": "S", "timers": [trip]}]}
         )
 
 
@@ -226,3 +227,16 @@ def test_timer_id_pattern_matches_openapi() -> None:
         except pydantic.ValidationError:
             ours = False
         assert ours == bool(re.search(pattern, candidate)), candidate
+
+
+def test_package_reexports_every_public_name_sorted() -> None:
+    import ical_bridge.tickward as package
+    from ical_bridge.tickward import client, models
+
+    exported = set(package.__all__)
+    assert package.__all__ == sorted(package.__all__, key=lambda n: (not n.isupper(), n))
+    for module in (models, client):
+        missing = set(module.__all__) - exported - {"Body", "ErrorBody", "ErrorDetail", "ErrorItem"}
+        assert not missing, f"{module.__name__} names not re-exported: {missing}"
+    for name in package.__all__:
+        assert getattr(package, name) is not None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +16,7 @@ import httpx
 
 from ical_bridge.clock import FixedClock
 
-__all__ = ["OPENAPI", "SECRET", "FakeSleep", "error_body", "make_clock", "run"]
+__all__ = ["OPENAPI", "SECRET", "FakeSleep", "error_body", "make_clock", "run", "serve"]
 
 T = TypeVar("T")
 # Same as tests/conftest.py's OPENAPI (conftest modules are not importable by name reliably).
@@ -69,3 +72,27 @@ def error_body(
 
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on an ephemeral 127.0.0.1 port; yields the API base URL."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="tickward-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/api/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
