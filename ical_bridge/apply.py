@@ -1,0 +1,283 @@
+"""Executes a ``Plan`` through the tickward client and records what was written.
+
+Order: the project (one nested create after a preview, or a colour PATCH),
+spaces, then timer deletes, archives, updates and creates. Each write carries
+an ``Idempotency-Key`` derived from (timer id, action, body, base ``updated_at``)
+so a retried or re-run change is never applied twice, and its state record is
+written right after it succeeds, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ical_bridge.errors import (
+    APIError,
+    AuthenticationError,
+    NotFoundError,
+    RateLimitedError,
+    TickwardError,
+    TransportError,
+    ValidationError,
+)
+from ical_bridge.plan import Change, Origin, Plan, fingerprint, patch_body
+from ical_bridge.recurrence import parse_iso
+from ical_bridge.store import StateStore, TimerRecord
+from ical_bridge.tickward import TickwardClient, Timer
+
+__all__ = ["ApplyReport", "Failure", "apply_plan", "idempotency_key"]
+
+Progress = Callable[[int, int], None]
+# After these, further writes would fail the same way: stop instead of hammering.
+_FATAL = (AuthenticationError, TransportError, RateLimitedError)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One write that failed, with tickward's message and hint."""
+
+    action: str
+    timer_id: str | None
+    label: str
+    message: str
+    hint: str | None = None
+
+
+@dataclass
+class ApplyReport:
+    """What ``apply_plan`` did."""
+
+    project_id: str | None = None
+    written: int = 0
+    done: dict[str, int] = field(default_factory=dict)
+    failed: list[Failure] = field(default_factory=list)
+    aborted: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every planned write succeeded."""
+        return not self.failed and self.aborted is None
+
+
+def idempotency_key(timer_id: str, action: str, body: Mapping[str, Any], base: str | None) -> str:
+    """A key stable for one logical change: (id, action, canonical body, base updated_at)."""
+    text = json.dumps([timer_id, action, body, base], sort_keys=True, separators=(",", ":"))
+    return "icb-" + hashlib.sha256(text.encode()).hexdigest()[:48]
+
+
+def _dump(timer: Timer) -> dict[str, Any]:
+    return timer.model_dump(mode="json")
+
+
+def _is_id_taken(exc: ValidationError) -> bool:
+    texts = [str(exc.args[0] if exc.args else "")] + [e.message for e in exc.field_errors]
+    return any("already exists" in t for t in texts)
+
+
+class _Run:
+    def __init__(self, client: TickwardClient, store: StateStore, plan: Plan,
+                 progress: Progress | None) -> None:
+        self.client, self.store, self.plan = client, store, plan
+        self.report = ApplyReport(project_id=plan.project.id)
+        self.progress = progress
+        self.total = _count_steps(plan)
+        self.step = 0
+
+    def tick(self, action: str | None = None, writes: int = 1) -> None:
+        self.step += 1
+        if action:
+            self.report.done[action] = self.report.done.get(action, 0) + 1
+            self.report.written += writes
+        if self.progress is not None:
+            self.progress(min(self.step, self.total), self.total)
+
+    def fail(self, action: str, timer_id: str | None, label: str, exc: Exception) -> None:
+        hint = exc.hint if isinstance(exc, APIError) else None
+        self.report.failed.append(Failure(action, timer_id, label, str(exc), hint))
+        if isinstance(exc, _FATAL):
+            self.report.aborted = f"stopped after {type(exc).__name__}: {exc}"
+
+    def record(self, origin: Origin | None, remote: Mapping[str, Any]) -> None:
+        if origin is None or self.report.project_id is None:
+            return
+        self.store.put_timer(TimerRecord(
+            project_id=self.report.project_id,
+            timer_id=str(remote["id"]),
+            source_key=self.plan.source_key,
+            uid=origin.uid,
+            recurrence_id=origin.recurrence_id,
+            part=origin.part,
+            strategy=origin.strategy,
+            fingerprint=fingerprint(remote),
+            remote_updated_at=remote.get("updated_at"),
+            series_end=origin.series_end,
+        ))
+
+
+def _count_steps(plan: Plan) -> int:
+    steps = len(plan.writes) + len(plan.spaces)
+    if plan.project.create or plan.project.new_color:
+        steps += 1
+    return max(steps, 1)
+
+
+def _nested_body(plan: Plan) -> tuple[dict[str, Any], set[str], set[str]]:
+    """The project-create body with as many spaces and timers nested as the server allows."""
+    limits = plan.limits
+    spaces = plan.spaces[: limits.project_create_max_spaces] if plan.nested_create else []
+    space_ids = {s.id for s in spaces}
+    room = limits.project_create_max_timers if plan.nested_create else 0
+    by_space: dict[str, list[dict[str, Any]]] = {s.id: [] for s in spaces}
+    loose: list[dict[str, Any]] = []
+    nested: set[str] = set()
+    for change in plan.writes:
+        if change.action != "create" or room <= 0:
+            continue
+        sid = change.fields.get("space_id")
+        if sid and sid not in space_ids:
+            continue
+        timer = {k: v for k, v in change.fields.items() if k != "space_id"}
+        (by_space[sid] if sid else loose).append(timer)
+        nested.add(change.timer_id)
+        room -= 1
+    body: dict[str, Any] = {"name": plan.project.name}
+    if plan.project.new_color:
+        body["color"] = plan.project.new_color
+    if spaces:
+        body["spaces"] = [
+            {"id": s.id, "name": s.name, **({"timers": by_space[s.id]} if by_space[s.id] else {})}
+            for s in spaces
+        ]
+    if loose:
+        body["timers"] = loose
+    return body, space_ids, nested
+
+
+async def _project(run: _Run) -> tuple[set[str], set[str]]:
+    """Create the project (nested) or follow the calendar's colour; spaces/timers done."""
+    plan, client = run.plan, run.client
+    if not plan.project.create:
+        if plan.project.new_color and plan.project.id:
+            color = plan.project.new_color
+            key = idempotency_key(plan.project.id, "project-color", {"color": color}, None)
+            try:
+                await client.update_project(plan.project.id, {"color": color},
+                                            idempotency_key=key)
+                run.tick("project")
+            except TickwardError as exc:
+                run.fail("update_project", None, plan.project.name, exc)
+                run.tick()
+        return set(), set()
+    body, space_ids, nested = _nested_body(plan)
+    preview = await client.preview_project(body)
+    key = idempotency_key(plan.project.name, "create-project", body, plan.source_key)
+    created = await client.create_project(
+        {**body, "expected_plan_hash": preview.plan_hash}, idempotency_key=key
+    )
+    run.report.project_id = created.id
+    by_id = {c.timer_id: c for c in plan.writes}
+    for timer in created.timers:
+        change = by_id.get(timer.id)
+        run.record(change.origin if change else None, _dump(timer))
+        run.report.done["create"] = run.report.done.get("create", 0) + 1
+    run.report.done["space"] = len(created.spaces)
+    run.tick("project")
+    run.step += len(space_ids) + len(nested)
+    return space_ids, nested
+
+
+async def _space(run: _Run, space_id: str, name: str) -> None:
+    assert run.report.project_id is not None
+    key = idempotency_key(space_id, "create-space", {"name": name}, run.report.project_id)
+    try:
+        await run.client.create_space(run.report.project_id, {"id": space_id, "name": name},
+                                      idempotency_key=key)
+        run.tick("space")
+    except ValidationError as exc:
+        if not _is_id_taken(exc):
+            run.fail("create_space", None, name, exc)
+        run.tick()
+    except TickwardError as exc:
+        run.fail("create_space", None, name, exc)
+        run.tick()
+
+
+async def _adopt(run: _Run, change: Change) -> None:
+    """A create found the id taken (a lost answer or a race): adopt the timer that is there."""
+    pid = run.report.project_id
+    assert pid is not None
+    timer = _dump(await run.client.get_timer(pid, change.timer_id))
+    now = parse_iso(str(timer.get("updated_at") or "1970-01-01T00:00:00Z"))
+    patch = patch_body(change.fields, timer, max(now, run.client.clock.now()))
+    if patch:
+        key = idempotency_key(change.timer_id, "update", patch, timer.get("updated_at"))
+        timer = _dump(await run.client.update_timer(pid, change.timer_id, patch,
+                                                    idempotency_key=key))
+    run.record(change.origin, timer)
+
+
+async def _timer(run: _Run, change: Change) -> None:
+    pid = run.report.project_id
+    assert pid is not None
+    client = run.client
+    key = idempotency_key(change.timer_id, change.action, change.fields, change.base_updated_at)
+    if change.action == "create":
+        try:
+            timer = await client.create_timer(pid, change.fields, idempotency_key=key)
+            run.record(change.origin, _dump(timer))
+        except ValidationError as exc:
+            if not _is_id_taken(exc):
+                raise
+            await _adopt(run, change)
+    elif change.action in ("update", "archive"):
+        timer = await client.update_timer(pid, change.timer_id, change.fields,
+                                          idempotency_key=key)
+        run.record(change.origin, _dump(timer))
+    elif change.action == "delete":
+        try:
+            await client.delete_timer(pid, change.timer_id, idempotency_key=key)
+        except NotFoundError:
+            pass  # already gone: the goal is reached
+        run.store.delete_timer(pid, change.timer_id)
+
+
+async def apply_plan(
+    client: TickwardClient,
+    store: StateStore,
+    plan: Plan,
+    *,
+    progress: Progress | None = None,
+) -> ApplyReport:
+    """Execute ``plan`` (contract 5); failures are collected, not raised, except the project's."""
+    run = _Run(client, store, plan, progress)
+    spaces_done, nested = await _project(run)
+    pid = run.report.project_id
+    if pid is None:
+        return run.report
+    for space in plan.spaces:
+        if space.id not in spaces_done and run.report.aborted is None:
+            await _space(run, space.id, space.name)
+    for change in plan.changes:
+        if change.action == "unchanged":
+            if change.refresh_record and change.remote is not None:
+                run.record(change.origin, change.remote)
+            continue
+        if change.timer_id in nested:
+            continue
+        if run.report.aborted is not None:
+            run.report.failed.append(Failure(change.action, change.timer_id, change.label,
+                                             "not attempted: " + run.report.aborted))
+            continue
+        try:
+            await _timer(run, change)
+            run.tick(change.action)
+        except TickwardError as exc:
+            run.fail(change.action, change.timer_id, change.label, exc)
+            run.tick()
+    for timer_id in plan.forget:
+        store.delete_timer(pid, timer_id)
+    return run.report

@@ -1,0 +1,237 @@
+"""``ical-bridge import``: plan an import, show it, confirm, apply (like terraform plan/apply).
+
+Confirmation: an interactive run (stdin is a terminal) asks before writing
+unless ``--yes``. A non-interactive run that would write refuses with exit 2
+unless ``--yes`` is given (or ``--dry-run`` asked only for the plan), so a
+script never changes tickward by accident. A plan with nothing to do exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from ical_bridge.cli import Settings
+from ical_bridge.cli.context import open_client
+from ical_bridge.errors import UserError
+from ical_bridge.ingest.fetch import read_source
+from ical_bridge.plan import Plan
+from ical_bridge.store import StateStore, default_state_url
+from ical_bridge.sync import ApplyReport, SyncOptions, apply_plan, plan_source
+
+__all__ = ["import_command", "parse_window", "source_key_for", "state_url"]
+
+# tickward's hosted per-key limit: what the ETA assumes for a remote API.
+HOSTED_LIMIT, HOSTED_WINDOW = 120, 60.0
+_WINDOW = re.compile(r"^\s*(\d+)\s*([dwh]?)\s*$")
+
+
+def parse_window(text: str) -> timedelta:
+    """``90d``, ``12w``, ``36h`` or a bare number of days."""
+    match = _WINDOW.match(text)
+    if not match:
+        raise click.BadParameter(f"{text!r}: use e.g. 90d, 12w or 36h")
+    n, unit = int(match.group(1)), match.group(2) or "d"
+    return {"d": timedelta(days=n), "w": timedelta(weeks=n), "h": timedelta(hours=n)}[unit]
+
+
+def source_key_for(source: str) -> str:
+    """A stable key for a source (hashed: URLs may carry secrets); the same file → same ids."""
+    if source == "-":
+        return "import:stdin"
+    if "://" in source:
+        canonical = re.sub(r"^webcal://", "https://", source.strip(), flags=re.I)
+    else:
+        canonical = "file:" + str(Path(source).expanduser().resolve())
+    return "import:" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def state_url(value: str | None) -> str:
+    """``--state``: a database URL as is, a path as SQLite, default under the user data dir."""
+    if not value:
+        return default_state_url()
+    if "://" in value:
+        return value
+    path = Path(value).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+class _RateAwareEta(ProgressColumn):
+    """Time remaining: the observed pace, but never less than the rate limit allows."""
+
+    def __init__(self, limit: int, window: float, sent_before: int) -> None:
+        super().__init__()
+        self.limit, self.window, self.sent_before = limit, window, sent_before
+
+    def render(self, task: Task) -> Text:
+        done, total = task.completed, task.total or 0
+        remaining = max(total - done, 0)
+        elapsed = task.elapsed or 0.0
+        observed = elapsed / done * remaining if done else 0.0
+        bound = 0.0
+        if self.limit:
+            budget = max(self.limit - self.sent_before - done, 0)
+            bound = max(remaining - budget, 0) * self.window / self.limit
+        eta = max(observed, bound)
+        return Text(f"ETA {int(eta // 60)}:{int(eta % 60):02d}", style="progress.remaining")
+
+
+def _show_plan(plan: Plan, out: Console, err: Console, verbose: int) -> None:
+    project = plan.project
+    where = f"{project.name} ({project.id})" if project.id else f"{project.name} (new project)"
+    table = Table(title=f"Import plan for {where}", show_edge=False)
+    for column in ("create", "update", "archive", "delete", "unchanged", "skipped"):
+        table.add_column(column, justify="right")
+    summary = plan.summary
+    table.add_row(*(str(summary[k]) for k in ("create", "update", "archive", "delete",
+                                               "unchanged", "skipped")))
+    out.print(table)
+    if plan.spaces:
+        out.print("spaces to create: " + ", ".join(f"{s.name} ({s.id})" for s in plan.spaces))
+    if project.new_color:
+        out.print(f"project colour → {project.new_color}")
+    shown = plan.writes if verbose else plan.writes[:30]
+    for change in shown:
+        fields = ", ".join(sorted(change.fields)) if change.action == "update" else ""
+        note = f" — {change.note}" if change.note else ""
+        out.print(f"  {change.action:8} {change.label}" + (f" [{fields}]" if fields else "")
+                  + note, markup=False, highlight=False)
+    if len(shown) < len(plan.writes):
+        out.print(f"  … and {len(plan.writes) - len(shown)} more (-v lists all)")
+    skipped = plan.skipped if verbose else [s for s in plan.skipped
+                                             if s.code not in ("past", "outside_window")]
+    for skip in skipped[: None if verbose else 20]:
+        err.print(f"skipped ({skip.code}): {skip.label or skip.uid or skip.timer_id or ''}: "
+                  f"{skip.message}", markup=False, highlight=False)
+    for warning in plan.warnings[: None if verbose else 20]:
+        err.print(f"warning ({warning.code}): {warning.message}", markup=False, highlight=False)
+    if plan.suspicious:
+        err.print(f"suspicious: {plan.suspicious}", markup=False, highlight=False)
+
+
+def _report_json(report: ApplyReport) -> dict[str, Any]:
+    return {
+        "project_id": report.project_id,
+        "written": report.written,
+        "done": report.done,
+        "failed": [{"action": f.action, "timer_id": f.timer_id, "label": f.label,
+                    "message": f.message, "hint": f.hint} for f in report.failed],
+        "aborted": report.aborted,
+    }
+
+
+async def _run(ctx: click.Context, settings: Settings, data: bytes, options: SyncOptions,
+               store_url: str, *, dry_run: bool, yes: bool, as_json: bool) -> int:
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    with StateStore(store_url) as store:
+        note = lambda message: err.print(message, markup=False)  # noqa: E731
+        async with open_client(settings, stderr_note=note) as client:
+            plan = await plan_source(client, store, data, options)
+            if as_json and (dry_run or plan.empty):
+                click.echo(_dumps(plan.to_json(dry_run=dry_run)))
+            elif not as_json:
+                _show_plan(plan, out, err, settings.verbose)
+            if dry_run or plan.empty:
+                if not as_json and plan.empty:
+                    out.print("Nothing to do: tickward already matches the calendar.")
+                return 0
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise UserError("refusing to write without confirmation: stdin is not a "
+                                    "terminal; pass --yes to apply or --dry-run to only plan")
+                if not click.confirm("Apply these changes?", default=False, err=True):
+                    err.print("Nothing changed.")
+                    return 1
+            sent_before = client.stats.requests
+            limit = HOSTED_LIMIT if settings.api_key else 0
+            columns = (TextColumn("applying"), BarColumn(), MofNCompleteColumn(),
+                       _RateAwareEta(limit, HOSTED_WINDOW, sent_before))
+            with Progress(*columns, console=err, transient=True) as bar:
+                task = bar.add_task("apply", total=None)
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                report = await apply_plan(client, store, plan, progress=progress)
+    if as_json:
+        click.echo(_dumps({**plan.to_json(dry_run=False), "result": _report_json(report)}))
+    else:
+        done = ", ".join(f"{n} {k}" for k, n in sorted(report.done.items())) or "nothing"
+        out.print(f"Applied: {done} ({report.written} writes).")
+        for failure in report.failed:
+            hint = f" — {failure.hint}" if failure.hint else ""
+            err.print(f"failed: {failure.action} {failure.label or failure.timer_id}: "
+                      f"{failure.message}{hint}", markup=False, highlight=False)
+        if report.aborted:
+            err.print(report.aborted, markup=False, highlight=False)
+    return 0 if report.ok else 1
+
+
+def _dumps(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False, indent=None)
+
+
+@click.command("import")
+@click.argument("source")
+@click.option("--project", "project", default="", help="Target project name or id "
+              "(default: the calendar's name; created if missing).")
+@click.option("--space", default=None, help="Put the timers into this space (id or name; "
+              "created if missing).")
+@click.option("--dry-run", is_flag=True, help="Only show the plan; never write.")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when not a TTY).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--strategy", type=click.Choice(["auto", "native", "rolling", "expand"]),
+              default="auto", show_default=True, help="How recurring events become timers.")
+@click.option("--window", default="90d", show_default=True,
+              help="How far ahead one-offs and expansions are imported (90d, 12w, 36h).")
+@click.option("--tz", "tz", default=None, help="Zone for floating times (IANA name).")
+@click.option("--on-delete", type=click.Choice(["archive", "delete", "keep"]), default="archive",
+              show_default=True, help="What happens to timers whose event left the calendar.")
+@click.option("--conflict", type=click.Choice(["feed-wins", "tickward-wins"]),
+              default="feed-wins", show_default=True,
+              help="Who wins when a bridge timer was edited in tickward.")
+@click.option("--allow-empty", is_flag=True,
+              help="Apply removals even when the source looks empty or lost most events.")
+@click.option("--state", "state", default=None, help="State store: a path (SQLite) or a URL.")
+@click.option("--source-key", default=None,
+              help="Identity of this source in ids and state (default: derived from SOURCE).")
+@click.pass_context
+def import_command(
+    ctx: click.Context, source: str, project: str, space: str | None, dry_run: bool,
+    yes: bool, as_json: bool, strategy: str, window: str, tz: str | None, on_delete: str,
+    conflict: str, allow_empty: bool, state: str | None, source_key: str | None,
+) -> None:
+    """Import a calendar (FILE, URL or - for stdin) into a tickward project."""
+    settings: Settings = ctx.obj
+    span = parse_window(window)
+    data = read_source(source)
+    options = SyncOptions(
+        project=project,
+        now=datetime.now(UTC),
+        space=space,
+        strategy=strategy,
+        window=span,
+        on_delete=on_delete,  # type: ignore[arg-type]
+        conflict=conflict,  # type: ignore[arg-type]
+        timezone=tz,
+        source_key=source_key or source_key_for(source),
+        allow_empty=allow_empty,
+    )
+    rc = asyncio.run(_run(ctx, settings, data, options, state_url(state),
+                          dry_run=dry_run, yes=yes, as_json=as_json))
+    ctx.exit(rc)
