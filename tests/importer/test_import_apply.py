@@ -272,6 +272,6 @@ def test_plan_limits_can_be_raised_for_a_self_hosted_server(tmp_path: Path) -> N
     with StateStore(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
         h = Harness(app, store)
         raised = Limits(timers_per_project=100, active_timers_per_space=100)
-        plan, report = h.run(calendar([Event(f"e{i}", f"E{i}", 1 + i) for i in range(60)]),
-                             limits=raised)
+        _, report = h.run(calendar([Event(f"e{i}", f"E{i}", 1 + i) for i in range(60)]),
+                          limits=raised)
         assert report is not None and report.ok and len(h.timers()) == 60
