@@ -90,14 +90,8 @@ def parse_duration(text: str | int) -> timedelta:
         return timedelta(seconds=seconds)
     iso = _ISO.fullmatch(compact.upper())
     if iso and compact.upper() not in ("P", "PT") and not compact.upper().endswith("T"):
-        parts = {k: float(v) for k, v in iso.groupdict().items() if v is not None}
-        return timedelta(
-            weeks=parts.get("w", 0),
-            days=parts.get("d", 0),
-            hours=parts.get("h", 0),
-            minutes=parts.get("m", 0),
-            seconds=parts.get("s", 0),
-        )
+        names = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+        return timedelta(**{names[k]: float(v) for k, v in iso.groupdict().items() if v})
     raise ConfigError(
         f"{text!r} is not a duration; use e.g. 30s, 15m, 1h, 1d, 1h30m, a number of seconds "
         "or ISO 8601 like PT15M"
@@ -116,15 +110,10 @@ def _duration(value: Any) -> Any:
 def _at_least(minimum: timedelta, what: str) -> AfterValidator:
     def check(value: timedelta) -> timedelta:
         if value < minimum:
-            raise ValueError(f"{what} must be at least {_show(minimum)}")
+            raise ValueError(f"{what} must be at least {int(minimum.total_seconds())} s")
         return value
 
     return AfterValidator(check)
-
-
-def _show(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    return "0 s" if seconds == 0 else f"{seconds} s"
 
 
 def _env_name(value: str | None) -> str | None:
