@@ -84,10 +84,14 @@ class Requester:
         self.stats = ClientStats()
         self.where = where  # host for messages: never the key
         self._pace_lock = asyncio.Lock()
+        # Until the first answer tells the budget, concurrent callers send one request at a time.
+        self._first_answer = asyncio.Event()
 
     async def _pace(self) -> None:
         if self.pacer is None:
             return
+        while not self._first_answer.is_set() and self.pacer.in_flight > 0:
+            await self._first_answer.wait()
         async with self._pace_lock:
             wait = self.pacer.delay()
             if wait > 0:
@@ -133,6 +137,7 @@ class Requester:
             except httpx.HTTPError as exc:
                 if self.pacer is not None:
                     self.pacer.done()
+                    self._first_answer.set()
                 log.debug(
                     "%s %s -> %s after %.0f ms (attempt %d)",
                     method, path, type(exc).__name__, (time.perf_counter() - started) * 1000,
@@ -149,8 +154,9 @@ class Requester:
                 await self.sleep(self.policy.delay(attempt, None))
                 continue
             if self.pacer is not None:
-                self.pacer.done()
                 self.pacer.observe(response.headers)
+                self.pacer.done()
+                self._first_answer.set()
             log.debug(
                 "%s %s -> %d in %.0f ms (attempt %d)",
                 method, path, response.status_code, (time.perf_counter() - started) * 1000,

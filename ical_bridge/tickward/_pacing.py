@@ -68,6 +68,11 @@ class Pacer:
             return left / self._remaining
         return 0.0
 
+    @property
+    def in_flight(self) -> int:
+        """Requests sent whose answer has not arrived yet."""
+        return self._in_flight
+
     def sent(self) -> None:
         """Count a request that is about to go out."""
         self._in_flight += 1

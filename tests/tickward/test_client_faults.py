@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -233,3 +234,27 @@ def test_pacing_keeps_a_long_run_under_the_limit(limit: int, runs: int) -> None:
     assert client.stats.rate_limited == 0 and client.stats.retries == 0
     # A sliding window admits `limit` requests per `window`: the run cannot be shorter.
     assert clock.monotonic() - start >= (runs - 1) // limit * window
+
+
+def test_pacing_holds_for_concurrent_callers_from_the_first_request() -> None:
+    clock = make_clock()
+    limit, runs = 10, 40
+    app = create_app(None, rate_limit=RateLimitConfig(per_key=limit, per_ip=1000,
+                                                      window_seconds=60), clock=clock)
+
+    async def go() -> TickwardClient:
+        async with TickwardClient(BASE, EMBEDDED_API_KEY, transport=httpx.ASGITransport(app=app),
+                                  clock=clock, sleep=FakeSleep(clock)) as client:
+            gate = asyncio.Semaphore(8)
+
+            async def one(n: int) -> None:
+                async with gate:
+                    await client.capabilities() if n % 2 else await client.list_projects()
+
+            await asyncio.gather(*(one(n) for n in range(runs)))
+            return client
+
+    client = run(go())
+    assert len(app.state.requests) == runs
+    assert [r.status for r in app.state.requests if r.status != 200] == []
+    assert client.stats.rate_limited == 0
