@@ -25,6 +25,7 @@ DEFAULT_API_URL = "https://tickward.com/api/v1"
 # module name in ical_bridge.cli → click command object name in it
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("emulator", "emulator"),
+    ("export", "export_command"),
     ("import_", "import_command"),
 )
 

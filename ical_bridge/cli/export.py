@@ -1,0 +1,144 @@
+"""``ical-bridge export``: one project (or space) of tickward as an ``.ics`` calendar.
+
+Reads everything through ONE ``GET /sync``. With ``--share-links`` it also
+lists the project's public links once and creates the missing ones (share
+creation is idempotent on tickward's side), so each event carries a ``URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+
+from ical_bridge.cli import Settings
+from ical_bridge.errors import ConfigError, UserError
+
+__all__ = ["export_command"]
+
+
+def _duration(text: str) -> timedelta:
+    from ical_bridge.daemon.config import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if value < timedelta(0):
+        raise click.BadParameter("must not be negative")
+    return value
+
+
+async def _export(
+    settings: Settings,
+    project: str,
+    space: str | None,
+    include_archived: bool,
+    duration: timedelta,
+    share_links: bool,
+    calendar_name: str | None,
+) -> bytes:
+    from ical_bridge.cli.context import open_client
+    from ical_bridge.feeds.render import ExportFeed, render_feed, select, share_origin
+
+    def note(message: str) -> None:
+        click.echo(message, err=True)
+
+    async with open_client(settings, stderr_note=note) as client:
+        result = await client.sync()
+        snapshot = result.snapshot
+        if snapshot is None:  # pragma: no cover - no ETag was sent, so never a 304
+            raise UserError("tickward answered /sync without a snapshot")
+        selection = select(snapshot, project, space)
+        share_urls: dict[str, str] | None = None
+        if share_links:
+            origin = share_origin(client.base_url)
+            existing = {
+                s.timer_id: s.url_path
+                for s in await client.list_shares(selection.project.id)
+                if s.timer_id
+            }
+            for timer in selection.timers:
+                if timer.id in existing or (timer.archived_at and not include_archived):
+                    continue
+                share = await client.create_share(selection.project.id, timer.id)
+                existing[timer.id] = share.url_path
+            share_urls = {tid: origin + path for tid, path in existing.items() if path}
+        feed = ExportFeed(
+            name="cli",
+            project=selection.project.id,
+            space=selection.space.id if selection.space else None,
+            calendar_name=calendar_name,
+            duration=duration,
+            include_archived=include_archived,
+        )
+        return render_feed(snapshot, feed, now=datetime.now(UTC), share_urls=share_urls)
+
+
+def _write(data: bytes, output: Path | None) -> None:
+    if output is None or str(output) == "-":
+        sys.stdout.flush()
+        stream: BinaryIO = sys.stdout.buffer
+        stream.write(data)
+        stream.flush()
+        return
+    output = output.expanduser()
+    target_dir = output.parent if str(output.parent) else Path(".")
+    # Write beside the target and rename: a reader never sees half a calendar.
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=target_dir)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.command("export")
+@click.option("--project", required=True, help="Project id or exact name.")
+@click.option("--space", default=None, help="Only this space (id or exact name).")
+@click.option("--include-archived", is_flag=True, help="Export archived timers as CANCELLED.")
+@click.option(
+    "--duration",
+    "duration_text",
+    default="PT0S",
+    show_default=True,
+    help="Event length (ISO 8601 like PT15M, or 15m).",
+)
+@click.option("--share-links", is_flag=True, help="Create public share links and put them in URL.")
+@click.option("--name", "calendar_name", default=None, help="Calendar name (default: project).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+@click.pass_obj
+def export_command(
+    settings: Settings,
+    project: str,
+    space: str | None,
+    include_archived: bool,
+    duration_text: str,
+    share_links: bool,
+    calendar_name: str | None,
+    output: Path | None,
+) -> None:
+    """Write a project's timers as an iCalendar (.ics) file."""
+    duration = _duration(duration_text)
+    data = asyncio.run(
+        _export(settings, project, space, include_archived, duration, share_links, calendar_name)
+    )
+    _write(data, output)
+    if output is not None and str(output) != "-":
+        count = data.count(b"BEGIN:VEVENT")
+        click.echo(f"wrote {count} event(s) to {output}", err=True)
+    sys.stdout.flush()

@@ -1,0 +1,112 @@
+"""From one ``/sync`` snapshot to one calendar: pick the project (and space), export it.
+
+Shared by ``ical-bridge export`` and the feed server, so a subscribed feed and
+a one-shot export of the same project are byte-for-byte the same calendar
+(given the same ``now``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from ical_bridge.convert.export import export_calendar
+from ical_bridge.errors import UserError
+from ical_bridge.tickward import Project, Space, Sync, Timer
+
+__all__ = ["ExportFeed", "Selection", "render_feed", "select", "share_origin"]
+
+
+@dataclass(frozen=True)
+class ExportFeed:
+    """What one served (or exported) calendar contains and how it is labelled."""
+
+    name: str
+    project: str  # id or exact name
+    space: str | None = None  # id or exact name inside the project
+    calendar_name: str | None = None
+    duration: timedelta = timedelta(0)
+    refresh: timedelta = timedelta(hours=1)
+    include_archived: bool = False
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The project (and space) an export resolved to, with its timers."""
+
+    project: Project
+    space: Space | None
+    timers: list[Timer]
+
+    @property
+    def default_name(self) -> str:
+        """Project name, plus the space name when the export is one space."""
+        return f"{self.project.name} / {self.space.name}" if self.space else self.project.name
+
+
+def _not_found(what: str, ref: str, names: list[str]) -> UserError:
+    close = difflib.get_close_matches(ref, names, n=5, cutoff=0.5)
+    if not close:
+        close = sorted(n for n in names if ref.lower() in n.lower())[:5]
+    hint = f"; did you mean {', '.join(repr(n) for n in close)}?" if close else ""
+    known = "" if close or not names else f" (known: {', '.join(sorted(names)[:10])})"
+    return UserError(f"no {what} {ref!r}{hint}{known}")
+
+
+def select(snapshot: Sync, project: str, space: str | None = None) -> Selection:
+    """Resolve a project by id or exact name (and a space by id or exact name) in a snapshot."""
+    chosen = next((p for p in snapshot.projects if p.id == project), None)
+    if chosen is None:
+        named = [p for p in snapshot.projects if p.name == project]
+        if len(named) > 1:
+            ids = ", ".join(p.id for p in named)
+            raise UserError(f"several projects are called {project!r} ({ids}); use the id")
+        if not named:
+            raise _not_found("project", project, [p.name for p in snapshot.projects])
+        chosen = named[0]
+    spaces = [s for s in snapshot.spaces if s.project_id == chosen.id]
+    picked: Space | None = None
+    if space is not None:
+        picked = next((s for s in spaces if s.id == space), None) or next(
+            (s for s in spaces if s.name == space), None
+        )
+        if picked is None:
+            raise _not_found(f"space in project {chosen.name!r}", space, [s.name for s in spaces])
+    timers = [
+        t
+        for t in snapshot.timers
+        if t.project_id == chosen.id and (picked is None or t.space_id == picked.id)
+    ]
+    return Selection(chosen, picked, timers)
+
+
+def share_origin(api_base_url: str) -> str:
+    """``scheme://host[:port]`` of the API base URL: share ``url_path``s are relative to it."""
+    parts = urlsplit(api_base_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def render_feed(
+    snapshot: Sync,
+    feed: ExportFeed,
+    *,
+    now: datetime,
+    share_urls: Mapping[str, str] | None = None,
+) -> bytes:
+    """The calendar of ``feed`` from ``snapshot`` (``UserError`` if its project is gone)."""
+    selection = select(snapshot, feed.project, feed.space)
+    timers: list[Mapping[str, Any]] = [t.model_dump(mode="json") for t in selection.timers]
+    return export_calendar(
+        timers,
+        project_id=selection.project.id,
+        calendar_name=feed.calendar_name or selection.default_name,
+        now=now,
+        duration=feed.duration,
+        refresh_interval=feed.refresh,
+        include_archived=feed.include_archived,
+        share_urls=share_urls,
+    )
