@@ -1,0 +1,152 @@
+"""``Bridge``: every configured feed, passes over them, and the maintenance re-plan.
+
+The scheduler and ``sync --once`` call the same three coroutines:
+``run_feed(name)``, ``run_all()`` and ``maintain()``. Passes are serialised by
+one lock (tickward's rate limit is per key, so running feeds side by side would
+only make them wait on each other) and share one ``/sync`` snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
+
+import httpx
+
+from ical_bridge.clock import Clock, SystemClock
+from ical_bridge.daemon.config import BridgeConfig, FeedConfig
+from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
+from ical_bridge.daemon.snapshot import SnapshotCache
+from ical_bridge.store import StateStore
+from ical_bridge.sync import SyncOptions
+from ical_bridge.tickward import TickwardClient
+
+__all__ = ["Bridge", "feed_spec"]
+
+_MAINTENANCE_KEY = "daemon:last-maintenance"
+
+
+def _options(feed: FeedConfig, now: datetime) -> SyncOptions:
+    return SyncOptions(
+        project=feed.project,
+        now=now,
+        space=feed.space,
+        categories_to_spaces=dict(feed.categories),
+        strategy=feed.strategy,
+        window=feed.window,
+        on_delete=feed.on_delete,
+        conflict=feed.conflict,
+        timezone=feed.timezone,
+        include_todos=feed.include_todos,
+        source_key=feed.source_key,
+        allow_empty=feed.allow_empty,
+        mass_delete_ratio=feed.mass_delete_ratio,
+    )
+
+
+def feed_spec(feed: FeedConfig, *, max_backoff: timedelta = timedelta(hours=6)) -> FeedSpec:
+    """The pass settings of one ``[[feeds]]`` entry."""
+    settings = feed.model_dump(mode="json", exclude={"interval", "enabled", "name"})
+    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    return FeedSpec(
+        name=feed.name,
+        source=feed.source,
+        interval=feed.interval,
+        options=partial(_options, feed),
+        fingerprint=fingerprint,
+        respect_refresh=feed.respect_feed_refresh,
+        max_backoff=max(max_backoff, feed.interval),
+    )
+
+
+class Bridge:
+    """The feeds of one config, synced into tickward through one client and one store."""
+
+    def __init__(
+        self,
+        config: BridgeConfig,
+        store: StateStore,
+        client: TickwardClient,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        fetch_transport: httpx.AsyncBaseTransport | None = None,
+        max_backoff: timedelta = timedelta(hours=6),
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.client = client
+        self.clock: Clock = clock or SystemClock()
+        self.specs: dict[str, FeedSpec] = {
+            f.name: feed_spec(f, max_backoff=max_backoff) for f in config.feeds if f.enabled
+        }
+        self.snapshots = SnapshotCache(client, store, self.clock)
+        self._rng = rng or random.Random()
+        self._fetch_transport = fetch_transport
+        self._lock = asyncio.Lock()
+        self.closing = False
+
+    async def run_feed(self, name: str, *, force: bool = False) -> PassResult | None:
+        """One pass for the feed ``name`` (None when the bridge is shutting down)."""
+        async with self._lock:
+            if self.closing:
+                return None
+            return await self._run(self.specs[name], force=force, replan=False)
+
+    async def run_all(self, *, force: bool = False) -> list[PassResult]:
+        """One pass over every enabled feed, sharing one ``/sync`` snapshot."""
+        return await self._each(list(self.specs.values()), force=force, replan=False)
+
+    async def maintain(self, *, if_older_than: timedelta | None = None) -> list[PassResult]:
+        """Re-plan every synced feed from its stored body at the current time.
+
+        Rolling timers move on to their next occurrence, finished series are
+        archived (and old archived bridge timers deleted when they crowd the
+        project's cap), events that slid out of the window are handled — all
+        without fetching anything. Feeds with nothing to change cost no writes.
+        With ``if_older_than``, nothing happens unless the last maintenance is
+        at least that old (``sync --once`` from cron).
+        """
+        now = self.clock.now()
+        last = self.store.kv_get(_MAINTENANCE_KEY)
+        if if_older_than is not None and last:
+            if now - datetime.fromisoformat(last) < if_older_than:
+                return []
+        results = await self._each(list(self.specs.values()), force=True, replan=True)
+        self.store.kv_set(_MAINTENANCE_KEY, now.isoformat())
+        return results
+
+    async def idle(self) -> None:
+        """Wait until no pass is running (for a graceful shutdown)."""
+        async with self._lock:
+            return
+
+    async def _each(
+        self, specs: Sequence[FeedSpec], *, force: bool, replan: bool
+    ) -> list[PassResult]:
+        results: list[PassResult] = []
+        async with self._lock:
+            self.snapshots.begin_pass()
+            for spec in specs:
+                if self.closing:
+                    break
+                results.append(await self._run(spec, force=force, replan=replan))
+        return results
+
+    async def _run(self, spec: FeedSpec, *, force: bool, replan: bool) -> PassResult:
+        return await run_feed_pass(
+            spec,
+            client=self.client,
+            store=self.store,
+            snapshots=self.snapshots,
+            clock=self.clock,
+            rng=self._rng,
+            force=force,
+            replan=replan,
+            fetch_transport=self._fetch_transport,
+        )

@@ -1,0 +1,147 @@
+"""The long-running loop: APScheduler jobs for each feed and maintenance, an optional
+feed server, and a graceful stop.
+
+The scheduler only decides *when*; every job calls a ``Bridge`` coroutine that
+tests also call directly with a fixed clock. Stopping (SIGTERM/SIGINT or the
+``stop`` event): no new passes start, the running pass gets ``grace`` seconds
+to finish, then it is cancelled — safe, because every write carries an
+idempotency key and the content hash is only stored after a complete apply,
+so the next run repeats exactly what was missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ical_bridge.daemon.bridge import Bridge
+
+__all__ = ["DEFAULT_MAINTENANCE", "build_scheduler", "run_daemon", "stop_on_signals"]
+
+log = logging.getLogger("ical_bridge.daemon")
+
+DEFAULT_MAINTENANCE = timedelta(minutes=15)
+
+
+def _jitter(interval: timedelta) -> float:
+    """Up to 10 % of the interval (at most a minute), so feeds do not fire in lockstep."""
+    return min(interval.total_seconds() * 0.1, 60.0)
+
+
+def build_scheduler(
+    bridge: Bridge,
+    *,
+    maintenance_every: timedelta = DEFAULT_MAINTENANCE,
+    start: datetime | None = None,
+) -> AsyncIOScheduler:
+    """An ``AsyncIOScheduler`` with one job per enabled feed plus the maintenance job."""
+    scheduler = AsyncIOScheduler(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    first = start or datetime.now(UTC)
+    for name, spec in bridge.specs.items():
+        seconds = spec.interval.total_seconds()
+        scheduler.add_job(
+            bridge.run_feed,
+            IntervalTrigger(seconds=seconds, jitter=_jitter(spec.interval) or None, timezone=UTC),
+            args=[name],
+            id=f"feed:{name}",
+            name=f"feed {name}",
+            next_run_time=first,
+            misfire_grace_time=max(int(seconds), 1),
+        )
+    scheduler.add_job(
+        bridge.maintain,
+        IntervalTrigger(seconds=maintenance_every.total_seconds(), timezone=UTC),
+        id="maintenance",
+        name="maintenance",
+        misfire_grace_time=max(int(maintenance_every.total_seconds()), 1),
+    )
+    return scheduler
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """Set ``stop`` on SIGTERM or SIGINT while inside the block (event loop thread only)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no support
+            pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def run_daemon(
+    bridge: Bridge,
+    stop: asyncio.Event,
+    *,
+    maintenance_every: timedelta = DEFAULT_MAINTENANCE,
+    feed_app: Any | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8788,
+    grace: float = 7.0,
+) -> None:
+    """Run the scheduler (and the feed server, if ``feed_app`` is given) until ``stop`` is set."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler = build_scheduler(bridge, maintenance_every=maintenance_every)
+    server_task: asyncio.Task[None] | None = None
+    server: Any = None
+    if feed_app is not None:
+        server, server_task = await _start_server(feed_app, host, port)
+    scheduler.start()
+    log.info("daemon started feeds=%d", len(bridge.specs))
+    try:
+        await stop.wait()
+    finally:
+        log.info("daemon stopping")
+        bridge.closing = True
+        scheduler.pause()
+        try:
+            await asyncio.wait_for(bridge.idle(), timeout=grace)
+        except TimeoutError:
+            log.warning("a pass was still running after %.0f s; abandoned (it will redo)", grace)
+        scheduler.shutdown(wait=False)  # cancels whatever is left
+        await asyncio.sleep(0)
+        if server is not None and server_task is not None:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(server_task, timeout=2.0)
+        log.info("daemon stopped")
+
+
+async def _start_server(app: Any, host: str, port: int) -> tuple[Any, asyncio.Task[None]]:
+    """Start uvicorn in this event loop, without its own signal handling."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    config.load()
+    server.lifespan = config.lifespan_class(config)
+    try:
+        await server.startup()
+    except SystemExit:  # uvicorn exits when it cannot bind
+        raise OSError(f"the feed server could not listen on {host}:{port}") from None
+    if server.should_exit:
+        raise OSError(f"the feed server could not listen on {host}:{port}")
+
+    async def serve() -> None:
+        await server.main_loop()
+        await server.shutdown()
+
+    return server, asyncio.create_task(serve())

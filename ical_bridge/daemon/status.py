@@ -1,0 +1,137 @@
+"""What ``status`` shows: how each feed is doing and where each export can be subscribed.
+
+Everything is read from the config and the state store, so ``status`` works
+whether or not a daemon is running. Feed sources are shown redacted (feed URLs
+carry tokens); export subscription URLs contain their secret token on purpose,
+because the operator needs them — they are shown, never logged.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ical_bridge.daemon.config import BridgeConfig, ExportConfig, ServerConfig
+from ical_bridge.ingest.fetch import redact_url
+from ical_bridge.recurrence import format_utc
+from ical_bridge.store import FeedState, StateStore
+
+__all__ = ["ExportStatus", "FeedStatus", "collect_status", "feed_path", "subscription_url"]
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """One feed's health, as the state store remembers it."""
+
+    name: str
+    source: str  # redacted
+    project: str
+    enabled: bool
+    health: str  # ok | failing | suspicious | never | disabled
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    next_run: datetime | None = None
+    failures: int = 0
+    last_error: str | None = None
+    suspicious: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``status --json`` entry for this feed."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "project": self.project,
+            "enabled": self.enabled,
+            "health": self.health,
+            "last_attempt": _iso(self.last_attempt),
+            "last_success": _iso(self.last_success),
+            "next_run": _iso(self.next_run),
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "suspicious": self.suspicious,
+            "counts": dict(self.counts),
+        }
+
+
+@dataclass(frozen=True)
+class ExportStatus:
+    """One export and its subscription URL (None until the daemon made its token)."""
+
+    name: str
+    project: str
+    url: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``status --json`` entry for this export."""
+        return {"name": self.name, "project": self.project, "url": self.url}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return format_utc(value) if value is not None else None
+
+
+def _health(enabled: bool, state: FeedState | None) -> str:
+    if not enabled:
+        return "disabled"
+    if state is None or (state.last_attempt is None and state.last_success is None):
+        return "never"
+    if state.failures:
+        return "failing"
+    if state.suspicious:
+        return "suspicious"
+    return "ok"
+
+
+def feed_path(name: str, token: str) -> str:
+    """The URL path of an export feed (the feed server's own rule when it defines one)."""
+    try:
+        feeds = importlib.import_module("ical_bridge.feeds")
+    except ImportError:  # pragma: no cover - the feed server is optional
+        feeds = None
+    rule = getattr(feeds, "feed_path", None)
+    if callable(rule):
+        return str(rule(name, token))
+    return f"/feeds/{name}/{token}.ics"
+
+
+def subscription_url(server: ServerConfig, name: str, token: str) -> str:
+    """``webcal://…`` URL of an export, from ``[server] public_url`` or host and port."""
+    base = server.public_url or f"http://{server.host}:{server.port}"
+    _, _, rest = base.partition("://")
+    return "webcal://" + rest.rstrip("/") + feed_path(name, token)
+
+
+def collect_status(
+    config: BridgeConfig, store: StateStore
+) -> tuple[list[FeedStatus], list[ExportStatus]]:
+    """The status of every configured feed and export."""
+    feeds = []
+    for feed in config.feeds:
+        state = store.feed(feed.name)
+        feeds.append(
+            FeedStatus(
+                name=feed.name,
+                source=redact_url(feed.source),
+                project=feed.project,
+                enabled=feed.enabled,
+                health=_health(feed.enabled, state),
+                last_attempt=state.last_attempt if state else None,
+                last_success=state.last_success if state else None,
+                next_run=state.next_run if state and feed.enabled else None,
+                failures=state.failures if state else 0,
+                last_error=state.last_error if state else None,
+                suspicious=state.suspicious if state else None,
+                counts=dict(state.counts) if state else {},
+            )
+        )
+    exports = [_export(config.server, export, store) for export in config.exports]
+    return feeds, exports
+
+
+def _export(server: ServerConfig, export: ExportConfig, store: StateStore) -> ExportStatus:
+    token = store.export_token(export.name)
+    url = subscription_url(server, export.name, token) if token else None
+    return ExportStatus(export.name, export.project, url)
