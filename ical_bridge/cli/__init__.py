@@ -27,6 +27,9 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("emulator", "emulator"),
     ("export", "export_command"),
     ("import_", "import_command"),
+    ("sync", "sync_command"),
+    ("sync", "daemon_command"),
+    ("sync", "status_command"),
 )
 
 
