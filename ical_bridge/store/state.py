@@ -178,8 +178,9 @@ class StateStore:
             "last_success": state.last_success,
             "next_run": state.next_run,
             "failures": int(state.failures),
-            "last_error": state.last_error,
-            "suspicious": state.suspicious,
+            # Free text (may quote a hostile feed): NUL cannot be stored in PostgreSQL text.
+            "last_error": _printable(state.last_error),
+            "suspicious": _printable(state.suspicious),
             "counts": json.dumps(counts, sort_keys=True),
         }
         with self._write() as conn:
@@ -205,6 +206,8 @@ class StateStore:
 
     def remember_webhook_event(self, event_id: str) -> bool:
         """Record a webhook delivery id; True if it was not seen in the last 7 days."""
+        if "\x00" in event_id:
+            raise StoreError("a webhook event id cannot contain a NUL character")
         now = self._clock.now()
         with self._write() as conn:
             expired = webhook_events.c.seen_at < now - WEBHOOK_EVENT_TTL
@@ -252,6 +255,8 @@ class StateStore:
             raise StoreError(f"state store {self._url}: {exc.orig or type(exc).__name__}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"state store {self._url}: {type(exc).__name__}") from exc
+        except UnicodeError as exc:
+            raise StoreError(f"state store {self._url}: text is not valid Unicode") from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -281,6 +286,10 @@ class StateStore:
     def _upsert(
         conn: Connection, table: Table, values: Mapping[str, Any], keys: tuple[str, ...]
     ) -> None:
+        for column, value in values.items():
+            if isinstance(value, str) and "\x00" in value:
+                # PostgreSQL refuses NUL in text; refuse it everywhere so backends agree.
+                raise StoreError(f"{table.name}.{column} contains a NUL character")
         stmt: Any
         if conn.dialect.name == "postgresql":
             stmt = postgresql.insert(table).values(dict(values))
@@ -288,6 +297,10 @@ class StateStore:
             stmt = sqlite.insert(table).values(dict(values))
         changes = {name: stmt.excluded[name] for name in values if name not in keys}
         conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changes))
+
+
+def _printable(text: str | None) -> str | None:
+    return text.replace("\x00", "\ufffd") if text is not None else None
 
 
 def _feed_from_row(row: RowMapping) -> FeedState:

@@ -6,6 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ical_bridge.clock import FixedClock
 from ical_bridge.errors import StoreError
@@ -276,3 +278,58 @@ def test_closed_store_refuses_use(store_url: str) -> None:
         opened.kv_get("k")
     with pytest.raises(StoreError, match="closed"):
         opened.put_timer(timer("icb_1"))
+
+
+def test_nul_characters_are_refused_or_replaced_the_same_on_every_backend(
+    store: StateStore,
+) -> None:
+    with pytest.raises(StoreError, match="NUL"):
+        store.put_timer(timer("icb_1", uid="evil\x00uid"))
+    with pytest.raises(StoreError, match="NUL"):
+        store.remember_webhook_event("evt\x00")
+    with pytest.raises(StoreError, match="NUL"):
+        store.kv_set("k", "v\x00")
+    assert store.timers("prj_1") == []
+    store.put_feed(FeedState(name="team", last_error="bad byte \x00 here", suspicious="\x00"))
+    got = store.feed("team")
+    assert got is not None
+    assert (got.last_error, got.suspicious) == ("bad byte \ufffd here", "\ufffd")
+
+
+_TEXT = st.text(
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    uid=_TEXT,
+    rid=st.none() | _TEXT,
+    part=st.integers(min_value=0, max_value=2**31 - 1),
+    etag=st.none() | _TEXT,
+    body=st.none() | st.binary(max_size=300),
+    counts=st.dictionaries(_TEXT, st.integers(min_value=-(2**53), max_value=2**53), max_size=4),
+    moment=st.datetimes(
+        min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(PLUS_5)
+    ),
+)
+def test_any_text_bytes_and_instants_round_trip(
+    store: StateStore,
+    uid: str,
+    rid: str | None,
+    part: int,
+    etag: str | None,
+    body: bytes | None,
+    counts: dict[str, int],
+    moment: datetime,
+) -> None:
+    rec = timer("icb_h", uid=uid, recurrence_id=rid, part=part, source=uid)
+    store.put_timer(rec)
+    assert store.timers("prj_1", uid) == [rec]
+    state = FeedState(name="h", etag=etag, body=body, counts=counts, next_run=moment)
+    store.put_feed(state)
+    got = store.feed("h")
+    assert got == state
+    assert got is not None and got.next_run is not None and got.next_run.tzinfo is not None
