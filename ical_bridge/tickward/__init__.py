@@ -6,6 +6,7 @@ from ical_bridge.tickward._errors import LocalValidationError, ResponseFormatErr
 from ical_bridge.tickward._idempotency import derive_key
 from ical_bridge.tickward.client import DEFAULT_PAGE_SIZE, ClientStats, SyncResult, TickwardClient
 from ical_bridge.tickward.models import (
+    Body,
     Capabilities,
     CapabilityLimits,
     DeletedResource,
@@ -34,11 +35,13 @@ from ical_bridge.tickward.models import (
     TimerReminder,
     TimerUpdateRequest,
     UnsplashImage,
+    request_body,
     request_json,
 )
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "Body",
     "Capabilities",
     "CapabilityLimits",
     "ClientStats",
@@ -73,5 +76,6 @@ __all__ = [
     "TimerUpdateRequest",
     "UnsplashImage",
     "derive_key",
+    "request_body",
     "request_json",
 ]

@@ -18,6 +18,7 @@ from ical_bridge.errors import TransportError
 from ical_bridge.tickward._errors import api_error, parse_retry_after
 from ical_bridge.tickward._idempotency import derive_key, valid_key
 from ical_bridge.tickward._pacing import Pacer
+from ical_bridge.tickward._replay import ATTEMPT_EXTENSION
 from ical_bridge.tickward._retry import RETRYABLE_STATUSES, RetryPolicy, is_retryable_exception
 
 __all__ = ["USER_AGENT", "ClientStats", "Requester"]
@@ -168,6 +169,7 @@ class Requester:
             if response.is_success or status == 304:
                 if response.headers.get("Idempotency-Replayed", "").lower() == "true":
                     self.stats.replayed += 1
+                response.extensions[ATTEMPT_EXTENSION] = attempt
                 return response
             retryable = status in RETRYABLE_STATUSES or _in_progress(response)
             if retryable and attempt <= self.policy.max_retries:

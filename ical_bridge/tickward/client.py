@@ -9,6 +9,7 @@ from the ``RateLimit-*`` headers so long runs stay under the limit.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -20,11 +21,15 @@ import httpx
 import pydantic
 
 from ical_bridge.clock import Clock, SystemClock
-from ical_bridge.tickward._errors import ResponseFormatError, local_validation_error
+from ical_bridge.errors import NotFoundError
+from ical_bridge.tickward._errors import ResponseFormatError
 from ical_bridge.tickward._http import USER_AGENT, ClientStats, Requester
+from ical_bridge.tickward._idempotency import derive_key
 from ical_bridge.tickward._pacing import Pacer
+from ical_bridge.tickward._replay import first_attempt_replay, next_key, timer_reflects
 from ical_bridge.tickward._retry import RetryPolicy
 from ical_bridge.tickward.models import (
+    Body,
     Capabilities,
     DeletedResource,
     Project,
@@ -41,14 +46,16 @@ from ical_bridge.tickward.models import (
     Timer,
     TimerCreateRequest,
     TimerUpdateRequest,
-    request_json,
+    request_body,
 )
 
-__all__ = ["DEFAULT_PAGE_SIZE", "Body", "ClientStats", "SyncResult", "TickwardClient"]
+__all__ = ["DEFAULT_PAGE_SIZE", "ClientStats", "SyncResult", "TickwardClient"]
 
 DEFAULT_PAGE_SIZE = 100
-Body = pydantic.BaseModel | Mapping[str, Any]
-_M = TypeVar("_M", bound=pydantic.BaseModel)
+_MAX_REKEYS = 8  # a stale replay chain longer than this is given up on (answer returned as is)
+log = logging.getLogger("ical_bridge.tickward")
+# check(answer) -> (None, fresh answer) if the change holds, else (state marker, None)
+_Check = Callable[[Any], Awaitable[tuple[str | None, Any]]]
 _R = TypeVar("_R", bound=pydantic.BaseModel)
 
 
@@ -63,20 +70,6 @@ class SyncResult:
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
-
-
-def _body(model: type[_M], body: Body, what: str) -> dict[str, Any]:
-    """Validate ``body`` (a model or a plain dict) against ``model``; the JSON to send."""
-    try:
-        if isinstance(body, model):
-            instance = body
-        elif isinstance(body, pydantic.BaseModel):
-            instance = model.model_validate(body.model_dump(mode="json", exclude_unset=True))
-        else:
-            instance = model.model_validate(dict(body))
-    except pydantic.ValidationError as exc:
-        raise local_validation_error(what, exc) from None
-    return request_json(instance)
 
 
 class TickwardClient:
@@ -176,6 +169,31 @@ class TickwardClient:
         )
         return self._parse(model, response, f"{method} {path}")
 
+    async def _verified_write(
+        self,
+        model: type[_R],
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        idempotency_key: str | None,
+        check: _Check,
+    ) -> _R:
+        """A write whose first-attempt replay is checked against the resource (see ``_replay``)."""
+        if idempotency_key is not None:  # the caller owns the key's meaning
+            return await self._call(model, method, path, body=body, idempotency_key=idempotency_key)
+        key = derive_key(method, path, body)
+        for _ in range(_MAX_REKEYS):
+            response = await self._requester.request(method, path, body=body, idempotency_key=key)
+            answer = self._parse(model, response, f"{method} {path}")
+            if not first_attempt_replay(response):
+                return answer
+            state, fresh = await check(answer)
+            if state is None:
+                return fresh if isinstance(fresh, model) else answer
+            log.debug("%s %s: replayed answer is stale (%s); sending it again", method, path, state)
+            key = next_key(method, path, key, state)
+        return answer
+
     @staticmethod
     def _parse(model: type[_R], response: httpx.Response, what: str) -> _R:
         try:
@@ -233,7 +251,7 @@ class TickwardClient:
 
     async def preview_project(self, body: Body) -> ProjectPreview:
         """``POST /projects/preview``: a dry run returning ``plan_hash`` (no idempotency key)."""
-        payload = _body(ProjectCreateRequest, body, "project preview")
+        payload = request_body(ProjectCreateRequest, body, "project preview")
         return await self._call(
             ProjectPreview, "POST", "/projects/preview", body=payload, idempotent_write=False
         )
@@ -242,7 +260,7 @@ class TickwardClient:
         self, body: Body, *, idempotency_key: str | None = None
     ) -> ProjectCreateResult:
         """``POST /projects`` (with nested spaces/timers and ``expected_plan_hash`` if given)."""
-        payload = _body(ProjectCreateRequest, body, "project")
+        payload = request_body(ProjectCreateRequest, body, "project")
         return await self._call(
             ProjectCreateResult, "POST", "/projects", body=payload, idempotency_key=idempotency_key
         )
@@ -251,7 +269,7 @@ class TickwardClient:
         self, project_id: str, body: Body, *, idempotency_key: str | None = None
     ) -> Project:
         """``PATCH /projects/{id}``."""
-        payload = _body(ProjectUpdateRequest, body, "project update")
+        payload = request_body(ProjectUpdateRequest, body, "project update")
         path = f"/projects/{_seg(project_id)}"
         return await self._call(
             Project, "PATCH", path, body=payload, idempotency_key=idempotency_key
@@ -274,7 +292,7 @@ class TickwardClient:
         self, project_id: str, body: Body, *, idempotency_key: str | None = None
     ) -> Space:
         """``POST /projects/{id}/spaces``."""
-        payload = _body(SpaceCreateRequest, body, "space")
+        payload = request_body(SpaceCreateRequest, body, "space")
         path = f"/projects/{_seg(project_id)}/spaces"
         return await self._call(Space, "POST", path, body=payload, idempotency_key=idempotency_key)
 
@@ -282,7 +300,7 @@ class TickwardClient:
         self, project_id: str, space_id: str, body: Body, *, idempotency_key: str | None = None
     ) -> Space:
         """``PATCH /projects/{id}/spaces/{space_id}``."""
-        payload = _body(SpaceUpdateRequest, body, "space update")
+        payload = request_body(SpaceUpdateRequest, body, "space update")
         path = f"/projects/{_seg(project_id)}/spaces/{_seg(space_id)}"
         return await self._call(
             Space, "PATCH", path, body=payload, idempotency_key=idempotency_key
@@ -301,27 +319,47 @@ class TickwardClient:
         self, project_id: str, body: Body, *, idempotency_key: str | None = None
     ) -> Timer:
         """``POST /projects/{id}/timers``."""
-        payload = _body(TimerCreateRequest, body, "timer")
+        payload = request_body(TimerCreateRequest, body, "timer")
         path = f"/projects/{_seg(project_id)}/timers"
-        return await self._call(Timer, "POST", path, body=payload, idempotency_key=idempotency_key)
+
+        async def check(answer: Timer) -> tuple[str | None, Any]:
+            try:
+                return None, await self.get_timer(project_id, answer.id)
+            except NotFoundError:  # created once, deleted since: this is a new creation
+                return f"gone:{answer.id}:{answer.created_at}", None
+
+        return await self._verified_write(Timer, "POST", path, payload, idempotency_key, check)
 
     async def update_timer(
         self, project_id: str, timer_id: str, body: Body, *, idempotency_key: str | None = None
     ) -> Timer:
         """``PATCH`` a timer: only the fields set are sent (``archived_at=None`` restores)."""
-        payload = _body(TimerUpdateRequest, body, "timer update")
+        payload = request_body(TimerUpdateRequest, body, "timer update")
         path = f"/projects/{_seg(project_id)}/timers/{_seg(timer_id)}"
-        return await self._call(
-            Timer, "PATCH", path, body=payload, idempotency_key=idempotency_key
-        )
+
+        async def check(answer: Timer) -> tuple[str | None, Any]:
+            current = await self.get_timer(project_id, timer_id)
+            if timer_reflects(payload, current):
+                return None, current
+            return f"base:{current.updated_at}", None
+
+        return await self._verified_write(Timer, "PATCH", path, payload, idempotency_key, check)
 
     async def delete_timer(
         self, project_id: str, timer_id: str, *, idempotency_key: str | None = None
     ) -> DeletedResource:
         """``DELETE /projects/{id}/timers/{timer_id}``."""
         path = f"/projects/{_seg(project_id)}/timers/{_seg(timer_id)}"
-        return await self._call(
-            DeletedResource, "DELETE", path, idempotency_key=idempotency_key
+
+        async def check(answer: DeletedResource) -> tuple[str | None, Any]:
+            try:
+                current = await self.get_timer(project_id, timer_id)
+            except NotFoundError:
+                return None, answer
+            return f"alive:{current.created_at}", None  # re-created since the first delete
+
+        return await self._verified_write(
+            DeletedResource, "DELETE", path, None, idempotency_key, check
         )
 
     async def list_shares(self, project_id: str) -> list[Share]:
@@ -332,7 +370,7 @@ class TickwardClient:
         self, project_id: str, timer_id: str, *, idempotency_key: str | None = None
     ) -> Share:
         """``POST /projects/{id}/shares`` for ``timer_id``."""
-        payload = _body(ShareCreateRequest, {"timer_id": timer_id}, "share")
+        payload = request_body(ShareCreateRequest, {"timer_id": timer_id}, "share")
         path = f"/projects/{_seg(project_id)}/shares"
         return await self._call(Share, "POST", path, body=payload, idempotency_key=idempotency_key)
 

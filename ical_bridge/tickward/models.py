@@ -12,12 +12,15 @@ re-exported here, so ``from ical_bridge.tickward.models import Timer`` works.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ical_bridge.tickward._errors import local_validation_error
 from ical_bridge.tickward.responses import (
     Capabilities,
     CapabilityLimits,
@@ -39,6 +42,7 @@ from ical_bridge.tickward.responses import (
 )
 
 __all__ = [
+    "Body",
     "Capabilities",
     "CapabilityLimits",
     "DeletedResource",
@@ -70,6 +74,7 @@ __all__ = [
     "TimerReminder",
     "TimerUpdateRequest",
     "UnsplashImage",
+    "request_body",
     "request_json",
 ]
 
@@ -298,3 +303,24 @@ def request_json(model: BaseModel) -> dict[str, Any]:
             for timer in space.get("timers") or ():
                 _clean_timer(timer)
     return body
+
+
+Body = BaseModel | Mapping[str, Any]
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def request_body(model: type[_M], body: Body, what: str) -> dict[str, Any]:
+    """Validate ``body`` (a model or a plain dict) as ``model``; the exact JSON to send.
+
+    Raises ``LocalValidationError`` (a ``ValidationError``, paths as JSON pointers).
+    """
+    try:
+        if isinstance(body, model):
+            instance = body
+        elif isinstance(body, BaseModel):
+            instance = model.model_validate(body.model_dump(mode="json", exclude_unset=True))
+        else:
+            instance = model.model_validate(dict(body))
+    except pydantic.ValidationError as exc:
+        raise local_validation_error(what, exc) from None
+    return request_json(instance)
