@@ -22,11 +22,13 @@ from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.daemon.config import BridgeConfig, FeedConfig
 from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
 from ical_bridge.daemon.snapshot import SnapshotCache
+from ical_bridge.errors import ConfigError
+from ical_bridge.ingest.fetch import redact_url
 from ical_bridge.store import StateStore
 from ical_bridge.sync import SyncOptions
 from ical_bridge.tickward import TickwardClient
 
-__all__ = ["Bridge", "feed_spec"]
+__all__ = ["Bridge", "display_source", "feed_spec"]
 
 _MAINTENANCE_KEY = "daemon:last-maintenance"
 
@@ -49,13 +51,30 @@ def _options(feed: FeedConfig, now: datetime) -> SyncOptions:
     )
 
 
+def display_source(feed: FeedConfig) -> str:
+    """How to show a feed's source: redacted URL, path, or ``$VAR`` for a URL kept in env."""
+    env = getattr(feed, "url_env", None)
+    if env:
+        return f"${env}"  # the whole URL is the secret (tokens often sit in the path)
+    try:
+        return redact_url(feed.source)
+    except ConfigError:
+        return "(unavailable)"
+
+
 def feed_spec(feed: FeedConfig, *, max_backoff: timedelta = timedelta(hours=6)) -> FeedSpec:
     """The pass settings of one ``[[feeds]]`` entry."""
     settings = feed.model_dump(mode="json", exclude={"interval", "enabled", "name"})
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    try:
+        source, problem = feed.source, None
+    except ConfigError as exc:
+        source, problem = "", str(exc)
     return FeedSpec(
         name=feed.name,
-        source=feed.source,
+        source=source,
+        label=display_source(feed),
+        problem=problem,
         interval=feed.interval,
         options=partial(_options, feed),
         fingerprint=fingerprint,

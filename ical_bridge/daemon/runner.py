@@ -63,11 +63,13 @@ class FeedSpec:
     max_backoff: timedelta = timedelta(hours=6)
     max_bytes: int = 20 * 1024 * 1024
     timeout: float = 30.0
+    label: str = ""  # how to show the source; default: the URL redacted
+    problem: str | None = None  # set when the feed cannot run (e.g. its URL variable is unset)
 
     @property
     def safe_source(self) -> str:
         """The source with credentials and query removed (for logs and status)."""
-        return redact_url(self.source)
+        return self.label or redact_url(self.source)
 
 
 @dataclass
@@ -133,9 +135,12 @@ async def run_feed_pass(
         return PassResult(spec.name, "waiting")
     if replan and (state.body is None or state.content_hash is None or state.failures):
         return PassResult(spec.name, "noop")  # nothing applied yet, or a normal pass is owed
-    result = PassResult(spec.name, "failed")
+    result = PassResult(spec.name, "failed", error=spec.problem)
     try:
-        result = await _pass(spec, state, client, store, snapshots, now, replan, fetch_transport)
+        if spec.problem is None:
+            result = await _pass(
+                spec, state, client, store, snapshots, now, replan, fetch_transport
+            )
     except IcalBridgeError as exc:
         result.error = _clean(str(exc), spec)
     except Exception as exc:  # a bug must not stop the other feeds
@@ -301,7 +306,9 @@ def _remember(
 
 def _clean(text: str, spec: FeedSpec) -> str:
     """Take the feed URL's secrets out of a message (defence in depth)."""
-    text = text.replace(spec.source, spec.safe_source)
+    if spec.source:
+        text = text.replace(spec.source, spec.safe_source)
+        text = text.replace(redact_url(spec.source), spec.safe_source)
     for secret in _secrets(spec.source):
         text = text.replace(secret, "…")
     return text[:500]

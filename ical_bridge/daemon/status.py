@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ical_bridge.daemon.bridge import display_source
 from ical_bridge.daemon.config import BridgeConfig, ExportConfig, ServerConfig
-from ical_bridge.ingest.fetch import redact_url
 from ical_bridge.recurrence import format_utc
 from ical_bridge.store import FeedState, StateStore
 
@@ -114,7 +114,7 @@ def collect_status(
         feeds.append(
             FeedStatus(
                 name=feed.name,
-                source=redact_url(feed.source),
+                source=display_source(feed),
                 project=feed.project,
                 enabled=feed.enabled,
                 health=_health(feed.enabled, state),
