@@ -58,6 +58,7 @@ _ISO = re.compile(
     r"P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
 )
+_FEED_URL = re.compile(r"(https?|webcal|file)://", re.I)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -217,6 +218,11 @@ class StateConfig(_Section):
         except ArgumentError:
             raise ValueError("must be sqlite:///PATH or postgresql://…") from None
         if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+            if parsed.password is not None or "password" in parsed.query:
+                raise ValueError(
+                    "do not write the database password in the config file; libpq reads it "
+                    "from the PGPASSWORD environment variable or ~/.pgpass"
+                )
             return value
         if parsed.drivername not in ("sqlite", "sqlite+pysqlite"):
             raise ValueError("must be sqlite:///PATH or postgresql://…")
@@ -252,6 +258,7 @@ class FeedConfig(_Section):
     name: Name
     url: str | None = None
     path: Path | None = None
+    url_env: EnvName = None
     project: Name
     space: str | None = None
     categories: dict[str, str] = Field(default_factory=dict)
@@ -272,20 +279,34 @@ class FeedConfig(_Section):
     @field_validator("url")
     @classmethod
     def _feed_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"(https?|webcal|file)://", value, re.I):
+        if value is not None and not _FEED_URL.match(value):
             raise ValueError("must be an http://, https://, webcal:// or file:// URL")
         return value
 
     @model_validator(mode="after")
     def _one_source(self) -> FeedConfig:
-        if (self.url is None) == (self.path is None):
-            raise ValueError("give exactly one of url or path")
+        if [self.url, self.path, self.url_env].count(None) != 2:
+            raise ValueError("give exactly one of url, path or url_env")
         return self
 
     @property
     def source(self) -> str:
-        """What to fetch: the URL, or the absolute file path."""
-        return self.url if self.url is not None else str(self.path)
+        """What to fetch: the URL, the absolute file path, or the URL held in ``url_env``.
+
+        Raises ``ConfigError`` when ``url_env`` names an unset variable or holds no URL.
+        """
+        if self.url is not None:
+            return self.url
+        if self.path is not None:
+            return str(self.path)
+        value = _from_env(self.url_env)
+        if value is None or not _FEED_URL.match(value):
+            # The value may be a private URL: never echo it.
+            raise ConfigError(
+                f"feed {self.name!r}: the environment variable {self.url_env} (url_env) "
+                + ("is not set" if value is None else "does not hold a feed URL")
+            )
+        return value
 
     @property
     def source_key(self) -> str:

@@ -13,6 +13,7 @@ from ical_bridge.store import default_state_url
 
 SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "sample_feeds"
 MINIMAL_FEED = '[[feeds]]\nname = "team"\npath = "team.ics"\nproject = "Team"\n'
+ONE_SOURCE = "exactly one of url, path or url_env"
 
 
 def write(tmp_path: Path, text: str, name: str = "bridge.toml") -> Path:
@@ -188,6 +189,16 @@ def test_api_key_and_server_secrets_come_from_the_environment(
             "tokSECRET",
         ),
         ('[tickward]\napi_key_env = "tw_live_SECRET99"\n', "tickward.api_key_env", "SECRET99"),
+        (
+            '[state]\nurl = "postgresql://bridge:pgSECRET@db/state"\n',
+            "state.url",
+            "pgSECRET",
+        ),
+        (
+            '[state]\nurl = "postgresql://bridge@db/state?password=pgSECRET2"\n',
+            "state.url",
+            "pgSECRET2",
+        ),
     ],
 )
 def test_secrets_in_the_file_are_refused_without_echoing_them(
@@ -198,7 +209,7 @@ def test_secrets_in_the_file_are_refused_without_echoing_them(
     assert error.key == key
     assert secret not in str(error) and secret not in repr(error.args)
     assert error.__cause__ is None and error.__context__ is None
-    assert any(word in str(error) for word in ("environment variable", "state store"))
+    assert any(word in str(error) for word in ("environment variable", "state store", "PGPASS"))
 
 
 def test_the_api_key_message_says_to_use_api_key_env(tmp_path: Path) -> None:
@@ -219,8 +230,16 @@ def test_the_api_key_message_says_to_use_api_key_env(tmp_path: Path) -> None:
         (MINIMAL_FEED + 'intervall = "1h"\n', "feeds[0].intervall", "did you mean 'interval'"),
         (MINIMAL_FEED + 'include_todos = "yes"\n', "feeds[0].include_todos", "boolean"),
         (MINIMAL_FEED + "mass_delete_ratio = 1.5\n", "feeds[0].mass_delete_ratio", "less than"),
-        (MINIMAL_FEED + 'url = "https://x/a.ics"\n', "feeds[0]", "exactly one of url or path"),
-        ('[[feeds]]\nname = "a"\nproject = "P"\n', "feeds[0]", "exactly one of url or path"),
+        (
+            MINIMAL_FEED + 'url = "https://x/a.ics"\n',
+            "feeds[0]",
+            "exactly one of url, path or url_env",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nproject = "P"\n',
+            "feeds[0]",
+            "exactly one of url, path or url_env",
+        ),
         ('[[feeds]]\nname = "a"\nurl = "ftp://x/a.ics"\nproject = "P"\n', "feeds[0].url", "http"),
         ('[[feeds]]\nname = "a"\npath = "a.ics"\n', "feeds[0].project", "required key is missing"),
         ('[[feeds]]\nname = " "\npath = "a.ics"\nproject = "P"\n', "feeds[0].name", "empty"),
@@ -276,3 +295,21 @@ def test_config_is_immutable(tmp_path: Path) -> None:
     config: BridgeConfig = load_config(write(tmp_path, MINIMAL_FEED))
     with pytest.raises(Exception, match="frozen"):
         config.feeds[0].project = "Other"
+
+
+def test_a_private_feed_url_can_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(
+        write(tmp_path, '[[feeds]]\nname = "private"\nurl_env = "ICB_TEST_FEED"\nproject = "P"\n')
+    )
+    [feed] = config.feeds
+    monkeypatch.delenv("ICB_TEST_FEED", raising=False)
+    with pytest.raises(ConfigError, match=r"ICB_TEST_FEED.*is not set"):
+        _ = feed.source
+    monkeypatch.setenv("ICB_TEST_FEED", "not-a-url-SECRETPART")
+    with pytest.raises(ConfigError, match="does not hold a feed URL") as caught:
+        _ = feed.source
+    assert "SECRETPART" not in str(caught.value)
+    monkeypatch.setenv("ICB_TEST_FEED", "https://calendar.example.com/private-abc123/basic.ics")
+    assert feed.source == "https://calendar.example.com/private-abc123/basic.ics"
