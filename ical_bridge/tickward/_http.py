@@ -9,19 +9,20 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import pydantic
 
 from ical_bridge.clock import Clock
 from ical_bridge.errors import TransportError
-from ical_bridge.tickward._errors import api_error, parse_retry_after
+from ical_bridge.tickward._errors import ResponseFormatError, api_error, parse_retry_after
 from ical_bridge.tickward._idempotency import derive_key, valid_key
 from ical_bridge.tickward._pacing import Pacer
 from ical_bridge.tickward._replay import ATTEMPT_EXTENSION
 from ical_bridge.tickward._retry import RETRYABLE_STATUSES, RetryPolicy, is_retryable_exception
 
-__all__ = ["USER_AGENT", "ClientStats", "Requester"]
+__all__ = ["USER_AGENT", "ClientStats", "Requester", "list_all", "parse"]
 
 
 
@@ -37,6 +38,7 @@ USER_AGENT = f"ical-bridge/{_version()}"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
 
 log = logging.getLogger("ical_bridge.tickward")
+_R = TypeVar("_R", bound=pydantic.BaseModel)
 
 
 @dataclass
@@ -152,7 +154,9 @@ class Requester:
                         f"{': ' + str(exc) if str(exc) else ''} (gave up after {attempt} attempts)"
                     ) from exc
                 self.stats.retries += 1
-                await self.sleep(self.policy.delay(attempt, None))
+                wait = self.policy.delay(attempt, None)
+                log.info("%s %s: %s, retrying in %.1f s", method, path, type(exc).__name__, wait)
+                await self.sleep(wait)
                 continue
             if self.pacer is not None:
                 self.pacer.observe(response.headers)
@@ -176,7 +180,43 @@ class Requester:
                 self.stats.retries += 1
                 # Retry-After is only a request to wait on an error answer, never on a 2xx.
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                await self.sleep(self.policy.delay(attempt, retry_after))
+                wait = self.policy.delay(attempt, retry_after)
+                log.info("%s %s: HTTP %d, retrying in %.1f s", method, path, status, wait)
+                await self.sleep(wait)
                 continue
             suffix = f" (gave up after {attempt} attempts)" if retryable else ""
             raise api_error(response, suffix=suffix)
+
+
+def parse(model: type[_R], response: httpx.Response, what: str) -> _R:
+    """The body of a 2xx ``response`` as ``model``; ``ResponseFormatError`` if it is not one."""
+    try:
+        return model.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        raise ResponseFormatError(
+            f"unexpected answer to {what} ({response.status_code}): "
+            f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
+        ) from None
+
+
+async def list_all(
+    requester: Requester, model: type[_R], path: str, *, page_size: int | None = None
+) -> list[_R]:
+    """Every item of a list endpoint, following ``has_more`` with ``after``."""
+    items: list[_R] = []
+    seen: set[str] = set()
+    params: dict[str, str | int] = {"limit": page_size} if page_size else {}
+    while True:
+        response = await requester.request("GET", path, params=params or None)
+        try:
+            page = response.json()
+            has_more = bool(page.get("has_more"))
+            batch = [model.model_validate(item) for item in page["data"]]
+        except (ValueError, KeyError, TypeError, AttributeError, pydantic.ValidationError) as exc:
+            raise ResponseFormatError(f"unexpected list answer to GET {path}: {exc}") from None
+        fresh = [i for i in batch if str(getattr(i, "id", "")) not in seen]
+        items.extend(fresh)
+        seen.update(str(getattr(i, "id", "")) for i in fresh)
+        if not has_more or not fresh:  # no progress: a server ignoring `after`
+            return items
+        params = {**params, "after": str(getattr(fresh[-1], "id", ""))}

@@ -22,8 +22,7 @@ import pydantic
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.errors import NotFoundError
-from ical_bridge.tickward._errors import ResponseFormatError
-from ical_bridge.tickward._http import USER_AGENT, ClientStats, Requester
+from ical_bridge.tickward._http import USER_AGENT, ClientStats, Requester, list_all, parse
 from ical_bridge.tickward._idempotency import derive_key
 from ical_bridge.tickward._pacing import Pacer
 from ical_bridge.tickward._replay import first_attempt_replay, next_key, timer_reflects
@@ -167,7 +166,7 @@ class TickwardClient:
             idempotency_key=idempotency_key,
             idempotent_write=idempotent_write,
         )
-        return self._parse(model, response, f"{method} {path}")
+        return parse(model, response, f"{method} {path}")
 
     async def _verified_write(
         self,
@@ -184,7 +183,7 @@ class TickwardClient:
         key = derive_key(method, path, body)
         for _ in range(_MAX_REKEYS):
             response = await self._requester.request(method, path, body=body, idempotency_key=key)
-            answer = self._parse(model, response, f"{method} {path}")
+            answer = parse(model, response, f"{method} {path}")
             if not first_attempt_replay(response):
                 return answer
             state, fresh = await check(answer)
@@ -194,45 +193,10 @@ class TickwardClient:
             key = next_key(method, path, key, state)
         return answer
 
-    @staticmethod
-    def _parse(model: type[_R], response: httpx.Response, what: str) -> _R:
-        try:
-            return model.model_validate_json(response.content)
-        except pydantic.ValidationError as exc:
-            raise ResponseFormatError(
-                f"unexpected answer to {what} ({response.status_code}): "
-                f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
-            ) from None
-
-    async def _list(
-        self, model: type[_R], path: str, *, page_size: int | None = None
-    ) -> list[_R]:
-        """Every item of a list endpoint, following ``has_more`` with ``after``."""
-        items: list[_R] = []
-        seen: set[str] = set()
-        params: dict[str, str | int] = {"limit": page_size} if page_size else {}
-        while True:
-            response = await self._requester.request("GET", path, params=params or None)
-            try:
-                page = response.json()
-                data = page["data"]
-                has_more = bool(page.get("has_more"))
-                batch = [model.model_validate(item) for item in data]
-            except (ValueError, KeyError, TypeError, pydantic.ValidationError) as exc:
-                raise ResponseFormatError(f"unexpected list answer to GET {path}: {exc}") from None
-            fresh = [i for i in batch if str(getattr(i, "id", "")) not in seen]
-            items.extend(fresh)
-            seen.update(str(getattr(i, "id", "")) for i in fresh)
-            if not has_more or not fresh:  # no progress: a server ignoring `after`
-                return items
-            params = {**params, "after": str(getattr(fresh[-1], "id", ""))}
-
     def _page_size(self, page_size: int | None) -> int:
-        if page_size is not None:
-            return max(1, page_size)
-        if self._capabilities is not None:
-            return max(1, self._capabilities.limits.page_size_max)
-        return DEFAULT_PAGE_SIZE
+        ceiling = self._capabilities.limits.page_size_max if self._capabilities else None
+        size = page_size or ceiling or DEFAULT_PAGE_SIZE
+        return max(1, min(size, ceiling) if ceiling else size)
 
     # -- endpoints -----------------------------------------------------------------------
 
@@ -243,7 +207,8 @@ class TickwardClient:
 
     async def list_projects(self, *, page_size: int | None = None) -> list[Project]:
         """Every project of the key's owner (all pages)."""
-        return await self._list(Project, "/projects", page_size=self._page_size(page_size))
+        size = self._page_size(page_size)
+        return await list_all(self._requester, Project, "/projects", page_size=size)
 
     async def get_project(self, project_id: str) -> Project:
         """``GET /projects/{id}``."""
@@ -261,8 +226,16 @@ class TickwardClient:
     ) -> ProjectCreateResult:
         """``POST /projects`` (with nested spaces/timers and ``expected_plan_hash`` if given)."""
         payload = request_body(ProjectCreateRequest, body, "project")
-        return await self._call(
-            ProjectCreateResult, "POST", "/projects", body=payload, idempotency_key=idempotency_key
+
+        async def check(answer: ProjectCreateResult) -> tuple[str | None, Any]:
+            try:
+                await self.get_project(answer.id)
+            except NotFoundError:  # created once, deleted since: make it again
+                return f"gone:{answer.id}", None
+            return None, answer
+
+        return await self._verified_write(
+            ProjectCreateResult, "POST", "/projects", payload, idempotency_key, check
         )
 
     async def update_project(
@@ -286,7 +259,7 @@ class TickwardClient:
 
     async def list_spaces(self, project_id: str) -> list[Space]:
         """Every space of a project."""
-        return await self._list(Space, f"/projects/{_seg(project_id)}/spaces")
+        return await list_all(self._requester, Space, f"/projects/{_seg(project_id)}/spaces")
 
     async def create_space(
         self, project_id: str, body: Body, *, idempotency_key: str | None = None
@@ -294,7 +267,19 @@ class TickwardClient:
         """``POST /projects/{id}/spaces``."""
         payload = request_body(SpaceCreateRequest, body, "space")
         path = f"/projects/{_seg(project_id)}/spaces"
-        return await self._call(Space, "POST", path, body=payload, idempotency_key=idempotency_key)
+
+        async def check(answer: Space) -> tuple[str | None, Any]:
+            try:
+                return None, await self.get_space(project_id, answer.id)
+            except NotFoundError:
+                return f"gone:{answer.id}:{answer.created_at}", None
+
+        return await self._verified_write(Space, "POST", path, payload, idempotency_key, check)
+
+    async def get_space(self, project_id: str, space_id: str) -> Space:
+        """``GET /projects/{id}/spaces/{space_id}``."""
+        path = f"/projects/{_seg(project_id)}/spaces/{_seg(space_id)}"
+        return await self._call(Space, "GET", path)
 
     async def update_space(
         self, project_id: str, space_id: str, body: Body, *, idempotency_key: str | None = None
@@ -306,9 +291,26 @@ class TickwardClient:
             Space, "PATCH", path, body=payload, idempotency_key=idempotency_key
         )
 
+    async def delete_space(
+        self, project_id: str, space_id: str, *, idempotency_key: str | None = None
+    ) -> DeletedResource:
+        """``DELETE /projects/{id}/spaces/{space_id}``."""
+        path = f"/projects/{_seg(project_id)}/spaces/{_seg(space_id)}"
+
+        async def check(answer: DeletedResource) -> tuple[str | None, Any]:
+            try:
+                current = await self.get_space(project_id, space_id)
+            except NotFoundError:
+                return None, answer
+            return f"alive:{current.created_at}", None
+
+        return await self._verified_write(
+            DeletedResource, "DELETE", path, None, idempotency_key, check
+        )
+
     async def list_timers(self, project_id: str) -> list[Timer]:
         """Every timer of a project, archived ones included."""
-        return await self._list(Timer, f"/projects/{_seg(project_id)}/timers")
+        return await list_all(self._requester, Timer, f"/projects/{_seg(project_id)}/timers")
 
     async def get_timer(self, project_id: str, timer_id: str) -> Timer:
         """``GET /projects/{id}/timers/{timer_id}``."""
@@ -364,7 +366,7 @@ class TickwardClient:
 
     async def list_shares(self, project_id: str) -> list[Share]:
         """Every public timer link of a project."""
-        return await self._list(Share, f"/projects/{_seg(project_id)}/shares")
+        return await list_all(self._requester, Share, f"/projects/{_seg(project_id)}/shares")
 
     async def create_share(
         self, project_id: str, timer_id: str, *, idempotency_key: str | None = None
@@ -382,5 +384,5 @@ class TickwardClient:
         if response.status_code == 304:
             return SyncResult(snapshot=None, etag=new_etag or etag, not_modified=True)
         return SyncResult(
-            snapshot=self._parse(Sync, response, "GET /sync"), etag=new_etag, not_modified=False
+            snapshot=parse(Sync, response, "GET /sync"), etag=new_etag, not_modified=False
         )

@@ -92,3 +92,21 @@ def test_a_crash_rerun_still_replays_without_writing_again() -> None:
         ("POST", 201, False), ("POST", 201, False), ("PATCH", 200, False),
         ("POST", 201, True), ("PATCH", 200, True),
     ]
+
+
+def test_projects_and_spaces_deleted_then_made_again_exist() -> None:
+    app = create_app(None, rate_limit=None)
+
+    async def go() -> tuple[int, list[str]]:
+        async with client(app) as c:
+            for _ in range(2):
+                project = await c.create_project({"name": "Phoenix"})
+                await c.delete_project(project.id)
+            project = await c.create_project({"name": "Phoenix"})
+            for _ in range(2):
+                await c.create_space(project.id, {"id": "home", "name": "Home"})
+                await c.delete_space(project.id, "home")
+            await c.create_space(project.id, {"id": "home", "name": "Home"})
+            return len(await c.list_projects()), [s.id for s in await c.list_spaces(project.id)]
+
+    assert run(go()) == (1, ["home"])
