@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
@@ -51,8 +51,11 @@ def _spec() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _registry() -> Registry:  # type: ignore[type-arg]
-    return Registry().with_resource(_SPEC_URI, DRAFT202012.create_resource(_spec()))
+def _registry() -> Registry[Any]:
+    registry: Registry[Any] = Registry().with_resource(
+        _SPEC_URI, DRAFT202012.create_resource(_spec())
+    )
+    return registry
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 from ls_harness import check_response, timer_body
+from starlette.applications import Starlette
 
 from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 
@@ -22,7 +23,7 @@ AUTH = {"Authorization": f"Bearer {EMBEDDED_API_KEY}"}
 
 
 @contextmanager
-def serving(app: object) -> Iterator[str]:
+def serving(app: Starlette) -> Iterator[str]:
     """Run ``app`` under uvicorn on an ephemeral port; yields the API base URL."""
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
 from ls_harness import KEY, Harness, field_errors, timer_body
@@ -119,7 +119,7 @@ def test_a_key_still_in_flight_answers_409_in_progress(api: Harness) -> None:
     assert len(api.get(url).json()["data"]) == 1
 
 
-def _hash(body: dict[str, object]) -> str:
+def _hash(body: Mapping[str, object]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
