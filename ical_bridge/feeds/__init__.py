@@ -2,6 +2,39 @@
 
 from __future__ import annotations
 
+from ical_bridge.feeds.app import ACCESS_LOGGER, create_feed_app
 from ical_bridge.feeds.render import ExportFeed, Selection, render_feed, select, share_origin
+from ical_bridge.feeds.source import Snapshot, SnapshotSource, SnapshotUnavailable
+from ical_bridge.feeds.tokens import (
+    FeedStore,
+    RedactFeedTokens,
+    TokenBook,
+    ensure_token,
+    new_token,
+    redact_path,
+    rotate_token,
+)
+from ical_bridge.feeds.webhook import SIGNATURE_HEADER, sign, verify_signature
 
-__all__ = ["ExportFeed", "Selection", "render_feed", "select", "share_origin"]
+__all__ = [
+    "ACCESS_LOGGER",
+    "SIGNATURE_HEADER",
+    "ExportFeed",
+    "FeedStore",
+    "RedactFeedTokens",
+    "Selection",
+    "Snapshot",
+    "SnapshotSource",
+    "SnapshotUnavailable",
+    "TokenBook",
+    "create_feed_app",
+    "ensure_token",
+    "new_token",
+    "redact_path",
+    "render_feed",
+    "rotate_token",
+    "select",
+    "share_origin",
+    "sign",
+    "verify_signature",
+]

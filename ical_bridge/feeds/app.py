@@ -1,0 +1,314 @@
+"""The feed server: tickward projects as subscribable ``.ics`` feeds, plus a webhook receiver.
+
+Routes:
+- ``GET|HEAD /feeds/<token>.ics`` — one export. Unknown tokens get exactly the
+  404 any unknown path gets. Strong ``ETag`` (hash of the body), ``Last-Modified``,
+  ``If-None-Match``/``If-Modified-Since`` → 304, gzip on ``Accept-Encoding``,
+  ``Cache-Control: max-age=<export refresh>``.
+- ``POST /hooks/tickward`` — only with a webhook secret. A valid signature with a
+  fresh timestamp invalidates the snapshot at once. Bad, missing or stale
+  signatures → 401 and nothing changes. A replayed event id (deliveries are
+  at-least-once) → **200 with no effect**, so tickward stops redelivering.
+- ``GET /`` — an HTML index with webcal:// links. It reveals every token, so it
+  is served only (a) with ``?token=<index_token>`` when an index token is set,
+  or (b) when no index token is set, ``loopback_index`` is on (the server is
+  bound to loopback and not behind a public URL) and the client is loopback.
+  Otherwise it is the plain 404.
+
+Requests are logged by this app with the token redacted; run uvicorn with its
+own access log off (or install ``RedactFeedTokens`` on ``uvicorn.access``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gzip
+import hashlib
+import hmac
+import html
+import ipaddress
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ical_bridge.clock import Clock
+from ical_bridge.errors import UserError
+from ical_bridge.feeds.render import ExportFeed, render_feed
+from ical_bridge.feeds.source import SnapshotSource, SnapshotUnavailable
+from ical_bridge.feeds.tokens import FeedStore, TokenBook, redact_path
+from ical_bridge.feeds.webhook import SIGNATURE_HEADER, verify_signature
+
+__all__ = ["ACCESS_LOGGER", "create_feed_app"]
+
+ACCESS_LOGGER = "ical_bridge.feeds.access"
+log = logging.getLogger(__name__)
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+_MAX_WEBHOOK_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    version: int
+    body: bytes
+    gzipped: bytes
+    digest: str
+    last_modified: datetime
+
+
+def _not_found() -> Response:
+    # Byte-for-byte what Starlette answers for any unknown path.
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+def _accepts_gzip(header: str) -> bool:
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip().lower() not in ("gzip", "x-gzip"):
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        return q > 0
+    return False
+
+
+def _etag_matches(header: str, digest: str) -> bool:
+    for item in header.split(","):
+        tag = item.strip()
+        if tag == "*":
+            return True
+        tag = tag.removeprefix("W/").strip('"')
+        # Either representation's tag (plain or gzip) names the same content.
+        if tag.removesuffix("-gz") == digest:
+            return True
+    return False
+
+
+def _not_modified_since(header: str, last_modified: datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return last_modified.replace(microsecond=0) <= since
+
+
+class _AccessLog:
+    """Logs ``method path status`` with feed tokens redacted (instead of uvicorn's access log)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            access_log.info("%s %s %d", scope["method"], redact_path(scope["path"]), status)
+
+
+class _FeedServer:
+    def __init__(
+        self,
+        exports: Sequence[ExportFeed],
+        source: SnapshotSource,
+        store: FeedStore,
+        clock: Clock,
+        webhook_secret: str | None,
+        index_token: str | None,
+        loopback_index: bool,
+        public_url: str | None,
+        token_ttl: float,
+    ) -> None:
+        self.exports = {e.name: e for e in exports}
+        self.source = source
+        self.store = store
+        self.clock = clock
+        self.webhook_secret = webhook_secret
+        self.index_token = index_token
+        self.loopback_index = loopback_index
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.tokens = TokenBook(store, self.exports, clock, ttl=token_ttl)
+        self.rendered: dict[str, _Rendered] = {}
+        self.locks = {name: asyncio.Lock() for name in self.exports}
+
+    async def _render(self, name: str) -> _Rendered:
+        snapshot = await self.source.get()
+        cached = self.rendered.get(name)
+        if cached is not None and cached.version == snapshot.version:
+            return cached
+        async with self.locks[name]:  # one render per feed and snapshot, however many wait
+            cached = self.rendered.get(name)
+            if cached is not None and cached.version == snapshot.version:
+                return cached
+            work = functools.partial(
+                render_feed, snapshot.sync, self.exports[name], now=snapshot.changed_at
+            )
+            body = await anyio.to_thread.run_sync(work)
+            rendered = _Rendered(
+                version=snapshot.version,
+                body=body,
+                gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+                digest=hashlib.sha256(body).hexdigest()[:40],
+                last_modified=snapshot.changed_at.astimezone(UTC).replace(microsecond=0),
+            )
+            self.rendered[name] = rendered
+            return rendered
+
+    async def feed(self, request: Request) -> Response:
+        filename = request.path_params["filename"]
+        if not filename.endswith(".ics"):
+            return _not_found()
+        name = self.tokens.find(filename[: -len(".ics")])
+        if name is None:
+            return _not_found()
+        try:
+            rendered = await self._render(name)
+        except SnapshotUnavailable:
+            return PlainTextResponse(
+                "tickward is unreachable", status_code=503, headers={"Retry-After": "30"}
+            )
+        except UserError as exc:
+            log.warning("export %s cannot be rendered: %s", name, exc)
+            return _not_found()
+        use_gzip = _accepts_gzip(request.headers.get("accept-encoding", ""))
+        headers = {
+            "ETag": f'"{rendered.digest}-gz"' if use_gzip else f'"{rendered.digest}"',
+            "Last-Modified": format_datetime(rendered.last_modified, usegmt=True),
+            "Cache-Control": f"max-age={int(self.exports[name].refresh.total_seconds())}",
+            "Vary": "Accept-Encoding",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        }
+        inm = request.headers.get("if-none-match")
+        ims = request.headers.get("if-modified-since")
+        if (inm is not None and _etag_matches(inm, rendered.digest)) or (
+            inm is None and ims is not None and _not_modified_since(ims, rendered.last_modified)
+        ):
+            return Response(status_code=304, headers=headers)
+        body = rendered.gzipped if use_gzip else rendered.body
+        if use_gzip:
+            headers["Content-Encoding"] = "gzip"
+        headers["Content-Disposition"] = f'inline; filename="{name}.ics"'
+        headers["Content-Length"] = str(len(body))
+        return Response(
+            b"" if request.method == "HEAD" else body,
+            headers=headers,
+            media_type="text/calendar; charset=utf-8",
+        )
+
+    async def webhook(self, request: Request) -> Response:
+        if not self.webhook_secret:
+            return _not_found()
+        body = await request.body()
+        if len(body) > _MAX_WEBHOOK_BODY:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        reason = verify_signature(
+            request.headers.get(SIGNATURE_HEADER), body, self.webhook_secret, now=self.clock.now()
+        )
+        if reason is not None:
+            log.warning("webhook rejected: %s", reason)
+            return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
+        try:
+            envelope = json.loads(body)
+            event_id = envelope["id"]
+        except (ValueError, TypeError, KeyError):
+            return JSONResponse({"error": "not a tickward event"}, status_code=400)
+        if not isinstance(event_id, str) or not event_id:
+            return JSONResponse({"error": "not a tickward event"}, status_code=400)
+        if not self.store.remember_webhook_event(event_id):
+            return JSONResponse({"status": "duplicate"})
+        self.source.invalidate()
+        log.info("webhook %s (%s): snapshot invalidated", event_id, envelope.get("type", "?"))
+        return JSONResponse({"status": "accepted"})
+
+    def _index_allowed(self, request: Request) -> bool:
+        if self.index_token:
+            given = request.query_params.get("token", "")
+            return hmac.compare_digest(given.encode(), self.index_token.encode())
+        if not self.loopback_index or request.client is None:
+            return False
+        try:
+            return ipaddress.ip_address(request.client.host).is_loopback
+        except ValueError:
+            return False
+
+    async def index(self, request: Request) -> Response:
+        if not self._index_allowed(request):
+            return _not_found()
+        base = self.public_url or str(request.base_url).rstrip("/")
+        webcal = "webcal://" + base.split("://", 1)[1]
+        rows = []
+        for name, feed in sorted(self.exports.items()):
+            token = self.tokens.token_of(name)
+            title = html.escape(feed.calendar_name or feed.project)
+            link = html.escape(f"{webcal}/feeds/{token}.ics")
+            plain = html.escape(f"{base}/feeds/{token}.ics")
+            rows.append(
+                f"<li><b>{html.escape(name)}</b> — {title}: "
+                f'<a href="{link}">subscribe</a> · <a href="{plain}">download</a></li>'
+            )
+        page = (
+            "<!doctype html><meta charset=utf-8><meta name=referrer content=no-referrer>"
+            "<title>ical-bridge feeds</title><h1>ical-bridge feeds</h1><ul>"
+            + "".join(rows)
+            + "</ul>"
+        )
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+def create_feed_app(
+    exports: Sequence[ExportFeed],
+    *,
+    source: SnapshotSource,
+    store: FeedStore,
+    clock: Clock,
+    webhook_secret: str | None = None,
+    index_token: str | None = None,
+    loopback_index: bool = False,
+    public_url: str | None = None,
+    token_ttl: float = 30.0,
+) -> Starlette:
+    """The feed server as an ASGI app (tokens are made in ``store`` for new exports)."""
+    server = _FeedServer(
+        exports, source, store, clock, webhook_secret, index_token, loopback_index, public_url,
+        token_ttl,
+    )
+    app = Starlette(
+        routes=[
+            Route("/feeds/{filename}", server.feed, methods=["GET", "HEAD"]),
+            Route("/hooks/tickward", server.webhook, methods=["POST"]),
+            Route("/", server.index, methods=["GET", "HEAD"]),
+        ]
+    )
+    app.add_middleware(_AccessLog)
+    app.state.feed_server = server
+    return app

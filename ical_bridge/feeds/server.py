@@ -1,0 +1,117 @@
+"""Running the feed server: building it from the config, and a uvicorn that never logs tokens."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Protocol
+
+import uvicorn
+from starlette.applications import Starlette
+
+from ical_bridge.clock import Clock
+from ical_bridge.feeds.app import create_feed_app
+from ical_bridge.feeds.render import ExportFeed
+from ical_bridge.feeds.source import SnapshotSource
+from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
+from ical_bridge.tickward import TickwardClient
+
+__all__ = ["ExportEntry", "build_feed_app", "exports_from_config", "is_loopback", "make_server"]
+
+
+class ExportEntry(Protocol):
+    """One ``[[exports]]`` entry (``ical_bridge.daemon.config.ExportConfig`` fits)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def project(self) -> str: ...
+    @property
+    def space(self) -> str | None: ...
+    @property
+    def calendar_name(self) -> str | None: ...
+    @property
+    def duration(self) -> timedelta: ...
+    @property
+    def refresh(self) -> timedelta: ...
+    @property
+    def include_archived(self) -> bool: ...
+
+
+def exports_from_config(entries: Iterable[ExportEntry]) -> list[ExportFeed]:
+    """``ExportFeed``s for the config's ``[[exports]]`` entries."""
+    return [
+        ExportFeed(
+            name=e.name,
+            project=e.project,
+            space=e.space,
+            calendar_name=e.calendar_name,
+            duration=e.duration,
+            refresh=e.refresh,
+            include_archived=e.include_archived,
+        )
+        for e in entries
+    ]
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``127.0.0.1``, ``::1``, ``localhost``."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def build_feed_app(
+    entries: Iterable[ExportEntry],
+    *,
+    client: TickwardClient,
+    store: FeedStore,
+    clock: Clock,
+    host: str,
+    public_url: str | None = None,
+    refresh_seconds: float = 60.0,
+    webhook_secret: str | None = None,
+    index_token: str | None = None,
+) -> Starlette:
+    """The feed app for a config: one shared snapshot source; index as documented in ``app``."""
+    source = SnapshotSource(client, clock=clock, refresh_seconds=refresh_seconds)
+    return create_feed_app(
+        exports_from_config(entries),
+        source=source,
+        store=store,
+        clock=clock,
+        webhook_secret=webhook_secret,
+        index_token=index_token,
+        loopback_index=is_loopback(host) and public_url is None,
+        public_url=public_url,
+    )
+
+
+def make_server(
+    app: Starlette, *, host: str, port: int, access_log: bool = False
+) -> uvicorn.Server:
+    """A uvicorn server for ``app`` whose logs never carry a feed token.
+
+    uvicorn's own access log is off by default (the app logs requests with the
+    token redacted); a redacting filter is installed on uvicorn's loggers anyway,
+    so turning it on stays safe.
+    """
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactFeedTokens) for f in logger.filters):
+            logger.addFilter(RedactFeedTokens())
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_config=None,
+        server_header=False,
+        lifespan="off",
+    )
+    return uvicorn.Server(config)
