@@ -1,0 +1,141 @@
+"""Benchmark: requests per import, and wall time of a rate-limited import vs its lower bound.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_import.py [--quick]``
+
+1. Requests sent per import for 10/100/1000-event calendars against the local
+   tickward server in-process (no rate limit, plan limits raised): first import,
+   no-op re-import (target 1: the /sync), one-event change (target 2).
+2. Wall time of a 300-timer import over real HTTP (uvicorn on 127.0.0.1) with
+   the rate limit scaled to 120 requests per 10 s window and plan limits raised
+   like a self-hosted server, vs the lower bound that limit imposes
+   (``floor((requests - 1) / 120) * 10 s``); target within 10 %, zero 429s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from ical_bridge.localserver import (  # noqa: E402
+    EMBEDDED_API_KEY,
+    PlanLimits,
+    RateLimitConfig,
+    create_app,
+)
+from ical_bridge.plan import Limits  # noqa: E402
+from ical_bridge.store import StateStore  # noqa: E402
+from ical_bridge.sync import SyncOptions, apply_plan, plan_source  # noqa: E402
+from ical_bridge.tickward import TickwardClient  # noqa: E402
+
+BIG = 100_000
+RAISED_SERVER = PlanLimits(timers_per_project=BIG, active_timers_per_space=BIG,
+                           project_create_max_timers=50)
+RAISED_PLAN = Limits(timers_per_project=BIG, active_timers_per_space=BIG)
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def calendar(n: int, *, edited: int | None = None) -> bytes:
+    """``n`` one-off events spread over the next 80 days (event ``edited`` renamed)."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//bench//EN", "X-WR-CALNAME:Bench"]
+    for i in range(n):
+        start = TODAY + timedelta(days=1, minutes=i * 80 * 24 * 60 // max(n, 1))
+        summary = f"Event {i}" + (" (edited)" if i == edited else "")
+        lines += ["BEGIN:VEVENT", f"UID:bench-{i}@example.com", "DTSTAMP:20260101T000000Z",
+                  f"DTSTART:{start:%Y%m%dT%H%M%SZ}", f"SUMMARY:{summary}", "END:VEVENT"]
+    return ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
+
+
+def options() -> SyncOptions:
+    return SyncOptions(project="Bench", now=datetime.now(UTC), source_key="bench",
+                       limits=RAISED_PLAN)
+
+
+async def one_import(client: TickwardClient, store: StateStore, data: bytes) -> None:
+    plan = await plan_source(client, store, data, options())
+    report = await apply_plan(client, store, plan)
+    assert report.ok, report.failed[:3]
+
+
+def requests_per_import(n: int, tmp: Path) -> tuple[int, int, int]:
+    app = create_app(None, rate_limit=None, plan=RAISED_SERVER)
+    counts = []
+    with StateStore(f"sqlite:///{tmp / f'state-{n}.sqlite3'}") as store:
+        for data in (calendar(n), calendar(n), calendar(n, edited=n // 2)):
+            before = len(app.state.requests)
+
+            async def go(data: bytes = data) -> None:
+                async with TickwardClient("http://bench/api/v1", EMBEDDED_API_KEY,
+                                          transport=httpx.ASGITransport(app=app),
+                                          pacing=False) as client:
+                    await one_import(client, store, data)
+
+            asyncio.run(go())
+            counts.append(len(app.state.requests) - before)
+    return counts[0], counts[1], counts[2]
+
+
+def rate_limited_import(n: int, tmp: Path, limit: int, window: float) -> dict[str, Any]:
+    app = create_app(tmp / "live.sqlite3", rate_limit=RateLimitConfig(
+        per_key=limit, per_ip=BIG, window_seconds=window), plan=RAISED_SERVER)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        with StateStore(f"sqlite:///{tmp / 'live-state.sqlite3'}") as store:
+            async def go() -> tuple[float, int, int]:
+                async with TickwardClient(f"http://127.0.0.1:{port}/api/v1",
+                                          EMBEDDED_API_KEY) as client:
+                    started = time.perf_counter()
+                    await one_import(client, store, calendar(n))
+                    return (time.perf_counter() - started, client.stats.requests,
+                            client.stats.rate_limited)
+
+            wall, sent, limited = asyncio.run(go())
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    bound = ((sent - 1) // limit) * window
+    server_429 = sum(1 for r in app.state.requests if r.status == 429)
+    return {"wall": wall, "requests": sent, "bound": bound, "client_429": limited,
+            "server_429": server_429}
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        print("requests per import (in-process local server, plan limits raised)")
+        print(f"{'events':>7} {'first':>6} {'no-op':>6} {'1 edit':>7}   targets: no-op 1, edit 2")
+        for n in (10, 100) if quick else (10, 100, 1000):
+            first, noop, edit = requests_per_import(n, tmp)
+            print(f"{n:>7} {first:>6} {noop:>6} {edit:>7}")
+        n, limit, window = (60, 20, 2.0) if quick else (300, 120, 10.0)
+        print(f"\n{n}-timer import over HTTP, rate limit {limit} requests / {window:g} s")
+        r = rate_limited_import(n, tmp, limit, window)
+        ratio = r["wall"] / r["bound"] if r["bound"] else float("nan")
+        print(f"requests {r['requests']}, wall {r['wall']:.2f} s, lower bound {r['bound']:.2f} s,"
+              f" ratio {ratio:.3f} (target ≤ 1.10), 429s received {r['client_429']}"
+              f" (server sent {r['server_429']})")
+
+
+if __name__ == "__main__":
+    main()
