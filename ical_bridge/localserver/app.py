@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from ical_bridge.localserver.validation import (
 
 __all__ = ["create_app"]
 
+_DIGITS = re.compile(r"[0-9]{1,6}")
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -102,7 +104,7 @@ class _Handlers:
 
     def list_projects(self, call: Call) -> Reply:
         raw_limit = call.query.get("limit", str(self.plan.page_size_max))
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= self.plan.page_size_max:
+        if not _DIGITS.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= self.plan.page_size_max:
             raise ApiProblem.at(
                 "#/limit", f"limit must be an integer from 1 to {self.plan.page_size_max}."
             )

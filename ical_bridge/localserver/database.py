@@ -15,9 +15,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ical_bridge.errors import StoreError
 from ical_bridge.recurrence import format_utc, parse_iso
 
 __all__ = [
+    "SCHEMA_VERSION",
     "Database",
     "Row",
     "decode",
@@ -31,6 +33,7 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -86,16 +89,30 @@ class Database:
 
     def __init__(self, path: str | Path | None) -> None:
         target = ":memory:" if path is None else str(path)
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        try:
+            if path is not None:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{target}: cannot open the local tickward database ({exc})") from exc
         self._conn.row_factory = sqlite3.Row
+        try:
+            self._prepare(on_disk=path is not None)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise StoreError(f"{target}: not a usable local tickward database ({exc})") from exc
+
+    def _prepare(self, *, on_disk: bool) -> None:
         self._conn.execute("PRAGMA foreign_keys = ON")
-        if path is not None:
+        if on_disk:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA busy_timeout = 5000")
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            raise sqlite3.DatabaseError(f"unknown schema version {version}")
         self._conn.executescript(_SCHEMA)
+        self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

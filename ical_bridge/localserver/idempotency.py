@@ -77,9 +77,10 @@ class IdempotencyStore:
                 return None
             return StoredResponse(row["fingerprint"], row["status"], row["body"], row["expires_at"])
 
-    def save(self, scope: str, record: StoredResponse) -> None:
-        """Keep a response for replay."""
+    def save(self, scope: str, record: StoredResponse, now: datetime) -> None:
+        """Keep a response for replay (and forget the records that have expired)."""
         with self._db.transaction() as conn:
+            conn.execute("DELETE FROM idempotency WHERE expires_at <= ?", (stamp(now),))
             conn.execute(
                 "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)",
                 (scope, record.fingerprint, record.status, record.body, record.expires_at),

@@ -34,10 +34,21 @@ from ical_bridge.localserver.idempotency import (
 from ical_bridge.localserver.problems import ApiProblem, error_body
 from ical_bridge.localserver.ratelimit import RateLimiter
 
-__all__ = ["PREFIX", "Call", "Envelope", "Gate", "Op", "Reply", "ids_of", "problem_response"]
+__all__ = [
+    "PREFIX",
+    "RECORD_LIMIT",
+    "Call",
+    "Envelope",
+    "Gate",
+    "Op",
+    "Reply",
+    "ids_of",
+    "problem_response",
+]
 
 PREFIX = "/api/v1"
 MAX_BODY = 1 << 20
+RECORD_LIMIT = 100_000
 _WRITES = frozenset({"POST", "PATCH", "DELETE"})
 _CORRELATION = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _log = logging.getLogger(__name__)
@@ -212,7 +223,7 @@ class Gate:
                 record = StoredResponse(
                     digest, reply.status, bytes(response.body).decode(), expires
                 )
-                self.idempotency.save(scope, record)
+                self.idempotency.save(scope, record, now)
             return response
         finally:
             self.idempotency.end(scope)
@@ -253,9 +264,12 @@ def _parse(raw: bytes) -> Any:
     if not raw.strip():
         raise ApiProblem.at("#", "Required: send a JSON object body.")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
+        body = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        # lone surrogates ("\ud800") parse, but can be neither stored nor sent back
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
         raise ApiProblem.at("#", "Malformed JSON body.") from None
+    return body
 
 
 class Envelope:
@@ -296,6 +310,8 @@ class Envelope:
                 await problem_response(problem, scope)(scope, receive, stamped)
         finally:
             path = scope["path"]
+            if len(self.sink) >= RECORD_LIMIT:  # a long-running emulator must not grow forever
+                del self.sink[: RECORD_LIMIT // 2]
             self.sink.append(
                 RecordedRequest(
                     method=scope["method"],

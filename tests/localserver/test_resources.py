@@ -227,6 +227,8 @@ def test_projects_page_with_after_and_before(api: Harness) -> None:
     assert [p["id"] for p in back["data"]] == ids[2:4] and back["has_more"] is True
     assert api.get("/projects", params={"limit": "101"}).status_code == 400
     assert api.get("/projects", params={"limit": "0"}).status_code == 400
+    assert api.get("/projects", params={"limit": "١٢"}).status_code == 400
+    assert api.get("/projects", params={"after": "nope"}).status_code == 400
 
 
 def test_share_is_idempotent_per_timer_and_sets_shared_at(api: Harness) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ls_harness import Harness, field_errors, timer_body
+
+from ical_bridge.errors import StoreError
+from ical_bridge.localserver import create_app
 
 _GONE: Any = object()
 
@@ -116,11 +120,34 @@ def test_timer_patch_refusals(api: Harness, pid: str, body: dict[str, Any], path
 
 
 @pytest.mark.parametrize(
-    "content", ["{not json", "", "[1, 2]", '"text"', "null", "NaN", b"\xff\xfe".decode("latin-1")]
+    "content",
+    [
+        "{not json",
+        "",
+        "[1, 2]",
+        '"text"',
+        "null",
+        "NaN",
+        '{"label": Infinity}',
+        b"\xff\xfe{}",
+        "[" * 100_000,
+        '{"label": "\\ud800", "target_date": "2027-04-01T08:30:00Z", "timezone": "UTC"}',
+        '{"label": "x", "target_date": "2027-04-01T08:30:00Z", "timezone": "UTC", "n": 1'
+        + "0" * 5000
+        + "}",
+        b'{"label": "' + b"x" * (2 << 20) + b'"}',
+    ],
 )
-def test_bodies_that_are_not_objects(api: Harness, pid: str, content: str) -> None:
+def test_bodies_that_are_not_objects(api: Harness, pid: str, content: str | bytes) -> None:
     errors = field_errors(api.post(f"/projects/{pid}/timers", content=content))
     assert "#" in errors
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"not a database " * 100)
+    with pytest.raises(StoreError):
+        create_app(junk)
 
 
 def test_unknown_project_timer_space_and_share_are_404(api: Harness, pid: str) -> None:
