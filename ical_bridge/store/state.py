@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterator, Mapping
@@ -119,8 +120,9 @@ class StateStore:
         if source_key is not None:
             query = query.where(timer_records.c.source_key == source_key)
         with self._read() as conn:
-            rows = conn.execute(query.order_by(timer_records.c.timer_id)).mappings().all()
-        return [TimerRecord(**dict(row)) for row in rows]
+            rows = conn.execute(query.order_by(timer_records.c.timer_id)).all()
+        # The table's columns are in TimerRecord's field order (pinned by a test).
+        return [TimerRecord(*row) for row in rows]
 
     def put_timer(self, rec: TimerRecord) -> None:
         """Insert or replace the record of one timer."""
@@ -213,14 +215,7 @@ class StateStore:
             expired = webhook_events.c.seen_at < now - WEBHOOK_EVENT_TTL
             conn.execute(delete(webhook_events).where(expired))
             values = {"event_id": event_id, "seen_at": now}
-            stmt: Any
-            if conn.dialect.name == "postgresql":
-                stmt = postgresql.insert(webhook_events).values(values)
-            else:
-                stmt = sqlite.insert(webhook_events).values(values)
-            # RETURNING, not rowcount: psycopg reports -1 for a skipped-or-not upsert.
-            stmt = stmt.on_conflict_do_nothing(index_elements=["event_id"])
-            inserted = conn.execute(stmt.returning(webhook_events.c.event_id)).first()
+            inserted = conn.execute(_remember_statement(conn.dialect.name), values).first()
             return inserted is not None
 
     def kv_get(self, key: str) -> str | None:
@@ -290,13 +285,23 @@ class StateStore:
             if isinstance(value, str) and "\x00" in value:
                 # PostgreSQL refuses NUL in text; refuse it everywhere so backends agree.
                 raise StoreError(f"{table.name}.{column} contains a NUL character")
-        stmt: Any
-        if conn.dialect.name == "postgresql":
-            stmt = postgresql.insert(table).values(dict(values))
-        else:
-            stmt = sqlite.insert(table).values(dict(values))
-        changes = {name: stmt.excluded[name] for name in values if name not in keys}
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changes))
+        conn.execute(_upsert_statement(conn.dialect.name, table, keys), dict(values))
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table: Table, keys: tuple[str, ...]) -> Any:
+    # Built once: constructing an upsert costs milliseconds, executing one does not.
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    changes = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
+
+
+@functools.cache
+def _remember_statement(dialect: str) -> Any:
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(webhook_events)
+    # RETURNING, not rowcount: psycopg reports -1 for an ON CONFLICT insert.
+    stmt = stmt.on_conflict_do_nothing(index_elements=["event_id"])
+    return stmt.returning(webhook_events.c.event_id)
 
 
 def _printable(text: str | None) -> str | None:

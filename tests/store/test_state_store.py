@@ -333,3 +333,12 @@ def test_any_text_bytes_and_instants_round_trip(
     got = store.feed("h")
     assert got == state
     assert got is not None and got.next_run is not None and got.next_run.tzinfo is not None
+
+
+def test_timer_record_fields_match_the_table_columns() -> None:
+    """``timers()`` builds records positionally; a reordered column would scramble them."""
+    from dataclasses import fields
+
+    from ical_bridge.store.schema import timer_records
+
+    assert [f.name for f in fields(TimerRecord)] == [c.name for c in timer_records.columns]
