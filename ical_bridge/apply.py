@@ -184,7 +184,8 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
         change = by_id.get(timer.id)
         run.record(change.origin if change else None, _dump(timer))
         run.report.done["create"] = run.report.done.get("create", 0) + 1
-    run.report.done["space"] = len(created.spaces)
+    if created.spaces:
+        run.report.done["space"] = len(created.spaces)
     run.tick("project")
     run.step += len(space_ids) + len(nested)
     return space_ids, nested

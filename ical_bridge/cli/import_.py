@@ -26,11 +26,11 @@ from ical_bridge.cli import Settings
 from ical_bridge.cli.context import open_client
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import read_source
-from ical_bridge.plan import Plan
+from ical_bridge.plan import Limits, Plan
 from ical_bridge.store import StateStore, default_state_url
 from ical_bridge.sync import ApplyReport, SyncOptions, apply_plan, plan_source
 
-__all__ = ["import_command", "parse_window", "source_key_for", "state_url"]
+__all__ = ["import_command", "parse_limits", "parse_window", "source_key_for", "state_url"]
 
 # tickward's hosted per-key limit: what the ETA assumes for a remote API.
 HOSTED_LIMIT, HOSTED_WINDOW = 120, 60.0
@@ -44,6 +44,16 @@ def parse_window(text: str) -> timedelta:
         raise click.BadParameter(f"{text!r}: use e.g. 90d, 12w or 36h")
     n, unit = int(match.group(1)), match.group(2) or "d"
     return {"d": timedelta(days=n), "w": timedelta(weeks=n), "h": timedelta(hours=n)}[unit]
+
+
+def parse_limits(text: str) -> Limits:
+    """``--limits 40/40/4``: timers per project, active timers per space, spaces per project."""
+    parts = text.split("/")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        raise click.BadParameter(f"{text!r}: use TIMERS/ACTIVE/SPACES, e.g. 40/40/4")
+    timers, active, spaces = (int(p) for p in parts)
+    return Limits(timers_per_project=timers, active_timers_per_space=active,
+                  spaces_per_project=spaces)
 
 
 def source_key_for(source: str) -> str:
@@ -208,13 +218,16 @@ def _dumps(obj: Any) -> str:
 @click.option("--allow-empty", is_flag=True,
               help="Apply removals even when the source looks empty or lost most events.")
 @click.option("--state", "state", default=None, help="State store: a path (SQLite) or a URL.")
+@click.option("--limits", "limits", default="40/40/4", show_default=True,
+              help="Plan caps TIMERS/ACTIVE/SPACES: timers per project (archived included), "
+              "active timers per space, spaces per project (raise for self-hosted servers).")
 @click.option("--source-key", default=None,
               help="Identity of this source in ids and state (default: derived from SOURCE).")
 @click.pass_context
 def import_command(
     ctx: click.Context, source: str, project: str, space: str | None, dry_run: bool,
     yes: bool, as_json: bool, strategy: str, window: str, tz: str | None, on_delete: str,
-    conflict: str, allow_empty: bool, state: str | None, source_key: str | None,
+    conflict: str, allow_empty: bool, state: str | None, limits: str, source_key: str | None,
 ) -> None:
     """Import a calendar (FILE, URL or - for stdin) into a tickward project."""
     settings: Settings = ctx.obj
@@ -231,6 +244,7 @@ def import_command(
         timezone=tz,
         source_key=source_key or source_key_for(source),
         allow_empty=allow_empty,
+        limits=parse_limits(limits),
     )
     rc = asyncio.run(_run(ctx, settings, data, options, state_url(state),
                           dry_run=dry_run, yes=yes, as_json=as_json))

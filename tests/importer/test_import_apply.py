@@ -275,3 +275,29 @@ def test_plan_limits_can_be_raised_for_a_self_hosted_server(tmp_path: Path) -> N
         _, report = h.run(calendar([Event(f"e{i}", f"E{i}", 1 + i) for i in range(60)]),
                           limits=raised)
         assert report is not None and report.ok and len(h.timers()) == 60
+
+
+def test_a_failed_write_is_reported_with_the_server_message_and_the_rest_applied(
+    harness: Harness,
+) -> None:
+    events = team_events(3)
+    harness.run(calendar(events))
+    edited = [Event(e.uid, e.summary + " (v2)", e.days) for e in events]
+    plan, _ = harness.run(calendar(edited), apply=False)
+    victim = plan.writes[0].timer_id
+    pid = harness.project_id()
+
+    async def go() -> Any:
+        from ical_bridge.sync import apply_plan
+
+        async with harness.client() as client:
+            await client.delete_timer(pid, victim)  # a person deletes it meanwhile
+            return await apply_plan(client, harness.store, plan)
+
+    report = asyncio.run(go())
+    assert not report.ok and report.done == {"update": 2}
+    (failure,) = report.failed
+    assert failure.timer_id == victim and failure.action == "update"
+    assert "404" in failure.message
+    assert {t["label"] for t in harness.timers().values()} == {
+        e.summary for e in edited if e.uid != plan.writes[0].origin.uid}  # type: ignore[union-attr]

@@ -226,3 +226,18 @@ def test_rate_limited_apply_completes_honouring_retry_after(tmp_path: Path) -> N
     assert limited > 0 and [r.status for r in app.state.requests].count(429) == limited
     assert len(waits) >= limited and all(w > 0 for w in waits)
     assert len(h.timers()) == 14
+
+
+def test_limits_option_caps_the_plan(live_factory: Any, tmp_path: Path) -> None:
+    live = live_factory(tmp_path)
+    prepare(live)  # one hand-made timer already counts
+    source = tmp_path / "team.ics"
+    source.write_bytes(calendar(team_events(4)))
+    result = CliRunner().invoke(cli, cli_args(live, source, tmp_path / "s.db", "--dry-run",
+                                              "--json", "--limits", "3/40/4"))
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["summary"]["create"] == 2
+    assert [s["code"] for s in out["skipped"]] == ["limit", "limit"]
+    bad = CliRunner().invoke(cli, cli_args(live, source, tmp_path / "s.db", "--limits", "x"))
+    assert bad.exit_code == 2 and "TIMERS/ACTIVE/SPACES" in bad.output
