@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -33,6 +33,10 @@ __all__ = ["WEBHOOK_EVENT_TTL", "StateStore"]
 
 WEBHOOK_EVENT_TTL = timedelta(days=7)
 _PG_TXN_LOCK = 0x1CB_0002
+# The open transaction() blocks of this thread / asyncio task: (store, connection) pairs.
+_OPEN: contextvars.ContextVar[tuple[tuple[StateStore, Connection], ...]] = contextvars.ContextVar(
+    "ical_bridge_store_transactions", default=()
+)
 
 
 class StateStore:
@@ -45,7 +49,6 @@ class StateStore:
     def __init__(self, url: str, *, clock: Clock | None = None) -> None:
         self._url = redact(url)
         self._clock: Clock = clock or SystemClock()
-        self._local = threading.local()
         self._closed = False
         self._engine = make_engine(url)
         try:
@@ -91,13 +94,15 @@ class StateStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group this thread's calls inside the block into one atomic commit.
+        """Group the calls made inside the block into one atomic commit.
 
         Blocks run one at a time across every process sharing the store (SQLite's write
         lock, a PostgreSQL advisory lock), so a read-modify-write inside one is safe.
-        Nested blocks join the outer one.
+        Nested blocks join the outer one. The block belongs to this thread or asyncio
+        task (a context variable); other threads and tasks are not part of it. Keep it
+        short and do not ``await`` network calls inside: the write lock is held.
         """
-        if getattr(self._local, "conn", None) is not None:
+        if self._current() is not None:
             yield  # already inside one: join it
             return
         self._check_open()
@@ -107,11 +112,11 @@ class StateStore:
                 if conn.dialect.name == "postgresql":
                     # Match SQLite's one-writer-at-a-time: grouped blocks never interleave.
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_TXN_LOCK})
-                self._local.conn = conn
+                token = _OPEN.set((*_OPEN.get(), (self, conn)))
                 try:
                     yield
                 finally:
-                    self._local.conn = None
+                    _OPEN.reset(token)
 
     # --- timers -------------------------------------------------------------------
     def timers(self, project_id: str, source_key: str | None = None) -> list[TimerRecord]:
@@ -237,6 +242,9 @@ class StateStore:
             conn.execute(delete(kv).where(kv.c.key == key))
 
     # --- plumbing -----------------------------------------------------------------------
+    def _current(self) -> Connection | None:
+        return next((conn for store, conn in _OPEN.get() if store is self), None)
+
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError(f"the state store {self._url} is closed")
@@ -255,7 +263,7 @@ class StateStore:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        outer: Connection | None = getattr(self._local, "conn", None)
+        outer = self._current()
         if outer is not None:
             with self._guard():
                 yield outer
@@ -266,7 +274,7 @@ class StateStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        outer: Connection | None = getattr(self._local, "conn", None)
+        outer = self._current()
         if outer is not None:
             with self._guard():
                 yield outer

@@ -342,3 +342,27 @@ def test_timer_record_fields_match_the_table_columns() -> None:
     from ical_bridge.store.schema import timer_records
 
     assert [f.name for f in fields(TimerRecord)] == [c.name for c in timer_records.columns]
+
+
+def test_another_threads_writes_are_not_part_of_a_transaction(store: StateStore) -> None:
+    inside = threading.Event()
+    outcome: list[BaseException | None] = []
+
+    def other() -> None:
+        inside.wait(timeout=60)
+        try:
+            store.kv_set("other", "kept")  # waits for the write lock on SQLite, then commits
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.kv_set("mine", "rolled back")
+        inside.set()
+        raise RuntimeError("abandon the block")
+    worker.join(timeout=60)
+    assert outcome == [None]
+    assert store.kv_get("other") == "kept"
+    assert store.kv_get("mine") is None
