@@ -26,6 +26,8 @@ DEFAULT_API_URL = "https://tickward.com/api/v1"
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("emulator", "emulator"),
     ("export", "export_command"),
+    ("serve", "serve_command"),
+    ("serve", "export_token_group"),
     ("import_", "import_command"),
     ("sync", "sync_command"),
     ("sync", "daemon_command"),

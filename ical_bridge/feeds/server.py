@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
@@ -12,7 +11,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from ical_bridge.clock import Clock
-from ical_bridge.feeds.app import create_feed_app
+from ical_bridge.feeds.app import create_feed_app, is_loopback
 from ical_bridge.feeds.render import ExportFeed
 from ical_bridge.feeds.source import SnapshotSource
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
@@ -54,16 +53,6 @@ def exports_from_config(entries: Iterable[ExportEntry]) -> list[ExportFeed]:
         )
         for e in entries
     ]
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``127.0.0.1``, ``::1``, ``localhost``."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def build_feed_app(

@@ -22,6 +22,7 @@ __all__ = [
     "RedactFeedTokens",
     "TokenBook",
     "ensure_token",
+    "feed_path",
     "new_token",
     "redact_path",
     "rotate_token",
@@ -66,6 +67,12 @@ def rotate_token(store: FeedStore, name: str) -> str:
     token = new_token()
     store.set_export_token(name, token)
     return token
+
+
+def feed_path(name: str, token: str) -> str:
+    """The URL path of export ``name`` (the name is not part of it: only the token is)."""
+    del name
+    return f"/feeds/{token}.ics"
 
 
 def redact_path(text: str) -> str:
