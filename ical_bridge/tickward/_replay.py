@@ -1,9 +1,10 @@
-"""Telling a genuine replay from a stale one when a derived idempotency key is reused.
+"""Telling a genuine replay from a stale one when an idempotency key is reused.
 
 A derived key (method, path, body) is the same every time the *same* change is
-made. That is what makes a re-run after a crash safe, but a change that is made
-again on purpose within the key's 24 hours (restore → archive → restore, or
-create → delete → create) would get the first answer replayed and do nothing.
+made, and a caller's key may be too. That makes a re-run after a crash safe, but
+a change made again on purpose within the key's 24 hours (restore → archive →
+restore, or create → delete → create) would get the first answer replayed and
+do nothing.
 So when the very first attempt of a call is answered from the replay store, the
 client looks at the resource: if it already reflects the change, the replay
 stands; otherwise the change is sent again under a key derived from the old key

@@ -178,9 +178,9 @@ class TickwardClient:
         check: _Check,
     ) -> _R:
         """A write whose first-attempt replay is checked against the resource (see ``_replay``)."""
-        if idempotency_key is not None:  # the caller owns the key's meaning
-            return await self._call(model, method, path, body=body, idempotency_key=idempotency_key)
-        key = derive_key(method, path, body)
+        # Applies to callers' keys too: theirs go stale the same way (e.g. a project deleted
+        # and imported again within the key's 24 hours).
+        key = idempotency_key or derive_key(method, path, body)
         for _ in range(_MAX_REKEYS):
             response = await self._requester.request(method, path, body=body, idempotency_key=key)
             answer = parse(model, response, f"{method} {path}")

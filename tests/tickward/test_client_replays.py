@@ -110,3 +110,19 @@ def test_projects_and_spaces_deleted_then_made_again_exist() -> None:
             return len(await c.list_projects()), [s.id for s in await c.list_spaces(project.id)]
 
     assert run(go()) == (1, ["home"])
+
+
+def test_a_callers_key_replayed_stale_is_also_caught() -> None:
+    app = create_app(None, rate_limit=None)
+
+    async def go() -> int:
+        async with client(app) as c:
+            for _ in range(2):
+                project = await c.create_project({"name": "Mine"}, idempotency_key="my-key-001")
+                await c.delete_project(project.id)
+            await c.create_project({"name": "Mine"}, idempotency_key="my-key-001")
+            return len(await c.list_projects())
+
+    assert run(go()) == 1
+    keys = [r.idempotency_key for r in app.state.requests if r.method == "POST"]
+    assert keys[0] == "my-key-001"
