@@ -23,9 +23,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from ical_bridge.convert.model import BRIDGE_ID_PREFIX
 from ical_bridge.recurrence import Slot, effective_target_date, format_utc, parse_iso, zone
+from ical_bridge.store.records import TimerRecord
 
 __all__ = [
     "BRIDGE_ID_PREFIX",
@@ -38,7 +40,6 @@ __all__ = [
     "Plan",
     "Policy",
     "ProjectTarget",
-    "RecordLike",
     "SkipNote",
     "SpaceCreate",
     "build_plan",
@@ -47,7 +48,6 @@ __all__ = [
     "space_id_for",
 ]
 
-BRIDGE_ID_PREFIX = "icb_"
 Action = Literal["create", "update", "archive", "delete", "unchanged"]
 WRITE_ACTIONS: tuple[Action, ...] = ("delete", "archive", "update", "create")
 # Removal causes that count towards the mass-deletion guard (natural expiry does not).
@@ -128,31 +128,6 @@ class SkipNote:
     uid: str | None = None
     timer_id: str | None = None
     label: str | None = None
-
-
-class RecordLike(Protocol):
-    """The fields of a state-store ``TimerRecord`` the planner reads."""
-
-    @property
-    def project_id(self) -> str: ...
-    @property
-    def timer_id(self) -> str: ...
-    @property
-    def source_key(self) -> str: ...
-    @property
-    def uid(self) -> str: ...
-    @property
-    def recurrence_id(self) -> str | None: ...
-    @property
-    def part(self) -> int: ...
-    @property
-    def strategy(self) -> str: ...
-    @property
-    def fingerprint(self) -> str: ...
-    @property
-    def remote_updated_at(self) -> str | None: ...
-    @property
-    def series_end(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -401,14 +376,14 @@ class _Ctx:
     source_key: str
     plan: Plan
     remote: dict[str, Mapping[str, Any]]
-    records: dict[str, RecordLike]
+    records: dict[str, TimerRecord]
 
 
-def _origin_of(rec: RecordLike) -> Origin:
+def _origin_of(rec: TimerRecord) -> Origin:
     return Origin(rec.uid, rec.recurrence_id, rec.part, rec.strategy, rec.series_end)
 
 
-def _conflicted(rec: RecordLike | None, remote: Mapping[str, Any]) -> bool:
+def _conflicted(rec: TimerRecord | None, remote: Mapping[str, Any]) -> bool:
     """A person edited the timer in tickward since we last wrote it."""
     if rec is None or rec.remote_updated_at is None:
         return False
@@ -493,7 +468,7 @@ def _plan_desired(d: Desired, ctx: _Ctx) -> Change | None:
                   remote=remote)
 
 
-def _plan_removal(rec: RecordLike, cause: str, ctx: _Ctx) -> Change | None:
+def _plan_removal(rec: TimerRecord, cause: str, ctx: _Ctx) -> Change | None:
     remote = ctx.remote[rec.timer_id]
     label = str(remote.get("label", ""))
     origin = _origin_of(rec)
@@ -629,7 +604,7 @@ def build_plan(
     project: ProjectTarget,
     timers: Sequence[Mapping[str, Any]],
     spaces: Sequence[Mapping[str, Any]],
-    records: Sequence[RecordLike],
+    records: Sequence[TimerRecord],
     source_key: str,
     now: datetime,
     policy: Policy | None = None,
@@ -668,6 +643,8 @@ def build_plan(
     removals: list[tuple[Change, str]] = []
     owned_active = 0
     for rec in records:
+        if not rec.timer_id.startswith(BRIDGE_ID_PREFIX):
+            continue  # never ours, whatever a record says
         if rec.source_key != source_key or rec.timer_id in order:
             if rec.source_key == source_key and rec.timer_id in ctx.remote:
                 owned_active += not ctx.remote[rec.timer_id].get("archived_at")
