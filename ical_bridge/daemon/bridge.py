@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from ical_bridge.tickward import TickwardClient
 __all__ = ["Bridge", "display_source", "feed_spec"]
 
 _MAINTENANCE_KEY = "daemon:last-maintenance"
+log = logging.getLogger("ical_bridge.daemon")
 
 
 def _options(feed: FeedConfig, now: datetime) -> SyncOptions:
@@ -115,7 +117,13 @@ class Bridge:
         async with self._lock:
             if self.closing:
                 return None
-            return await self._run(self.specs[name], force=force, replan=False)
+            try:
+                return await self._run(self.specs[name], force=force, replan=False)
+            except asyncio.CancelledError:
+                # Shutdown after the grace period: writes so far are kept, the content hash
+                # is not, so the next run re-plans and finishes exactly (idempotency keys).
+                log.warning("feed=%s outcome=abandoned (shutdown)", name)
+                raise
 
     async def run_all(self, *, force: bool = False) -> list[PassResult]:
         """One pass over every enabled feed, sharing one ``/sync`` snapshot."""

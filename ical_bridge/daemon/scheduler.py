@@ -95,10 +95,10 @@ async def run_daemon(
     feed_app: Any | None = None,
     host: str = "127.0.0.1",
     port: int = 8788,
-    grace: float = 7.0,
+    grace: float = 6.0,
 ) -> None:
     """Run the scheduler (and the feed server, if ``feed_app`` is given) until ``stop`` is set."""
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     scheduler = build_scheduler(bridge, maintenance_every=maintenance_every)
     server_task: asyncio.Task[None] | None = None
     server: Any = None
@@ -116,7 +116,9 @@ async def run_daemon(
             await asyncio.wait_for(bridge.idle(), timeout=grace)
         except TimeoutError:
             log.warning("a pass was still running after %.0f s; abandoned (it will redo)", grace)
-        scheduler.shutdown(wait=False)  # cancels whatever is left
+        # Cancels whatever is left; APScheduler would log that as a job error.
+        logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
+        scheduler.shutdown(wait=False)
         await asyncio.sleep(0)
         if server is not None and server_task is not None:
             server.should_exit = True

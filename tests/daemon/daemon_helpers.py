@@ -22,6 +22,7 @@ import uvicorn
 from ical_bridge.localserver import EMBEDDED_API_KEY, RateLimitConfig, create_app
 
 BIG = 60 * 1024 * 1024
+OBSERVER_KEY = "tw_test_observer"  # tests read with their own key: its own rate-limit bucket
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str, step: float = 0.05) -> Any:
@@ -141,7 +142,8 @@ class Tickward:
     """A local tickward (``create_app``) served by uvicorn in a thread."""
 
     def __init__(self, db: Path, rate_limit: RateLimitConfig | None) -> None:
-        self.app = create_app(db, rate_limit=rate_limit)
+        keys = {EMBEDDED_API_KEY: "full_access", OBSERVER_KEY: "read"}
+        self.app = create_app(db, api_keys=keys, rate_limit=rate_limit)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
