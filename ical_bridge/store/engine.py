@@ -67,7 +67,10 @@ def _sqlite_engine(parsed: URL) -> Engine:
     else:
         path = Path(database).expanduser()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Private from the start: the state holds export tokens and feed bodies.
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists():
+                path.touch(mode=0o600)  # an empty file is an empty SQLite database
         except OSError as exc:
             raise StoreError(f"cannot create the state store folder {path.parent}: {exc}") from exc
         parsed = parsed.set(drivername="sqlite+pysqlite", database=str(path))

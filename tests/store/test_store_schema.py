@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,3 +165,12 @@ def test_unreachable_postgres_error_hides_the_password() -> None:
         StateStore("postgresql://bridge:hunter2-secret@127.0.0.1:1/state?connect_timeout=3")
     assert "hunter2-secret" not in str(caught.value)
     assert "127.0.0.1" in str(caught.value)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_a_new_sqlite_state_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "state.sqlite3"
+    with StateStore(f"sqlite:///{path}") as store:
+        store.set_export_token("team", "secret")
+    assert path.stat().st_mode & 0o077 == 0
+    assert path.parent.stat().st_mode & 0o077 == 0
