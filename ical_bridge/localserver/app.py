@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from ical_bridge.clock import Clock, SystemClock
+from ical_bridge.localserver.checker import Checker
 from ical_bridge.localserver.config import (
     EMBEDDED_API_KEY,
     PlanLimits,
@@ -27,12 +28,11 @@ from ical_bridge.localserver.database import Database, stamp
 from ical_bridge.localserver.idempotency import TTL, IdempotencyStore
 from ical_bridge.localserver.pipeline import PREFIX, Call, Envelope, Gate, Op, Reply
 from ical_bridge.localserver.pipeline import problem_response as _problem_response
-from ical_bridge.localserver.preview import preview
+from ical_bridge.localserver.previews import create_preview
 from ical_bridge.localserver.problems import ApiProblem
 from ical_bridge.localserver.ratelimit import RateLimiter
 from ical_bridge.localserver.resources import Resources
 from ical_bridge.localserver.validation import (
-    Checker,
     project_create_body,
     project_update_body,
     share_create_body,
@@ -118,7 +118,7 @@ class _Handlers:
         data = _checked(project_create_body, call, call.now)
         self.res.check_create_caps(data)
         assert call.raw is not None
-        return Reply(200, preview(call.raw, data))
+        return Reply(200, create_preview(call.raw, data))
 
     def create_project(self, call: Call) -> Reply:
         data = _checked(project_create_body, call, call.now)

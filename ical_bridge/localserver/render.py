@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ical_bridge.localserver.checker import parse_instant
 from ical_bridge.localserver.database import Row
-from ical_bridge.localserver.validation import parse_instant
 from ical_bridge.recurrence import (
     effective_target_date,
     format_utc,

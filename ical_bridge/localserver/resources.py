@@ -6,8 +6,6 @@ returns response-ready JSON objects.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import sqlite3
 from datetime import datetime
@@ -24,24 +22,19 @@ from ical_bridge.localserver.database import (
     stamp,
     update,
 )
+from ical_bridge.localserver.previews import plan_hash, project_delete_preview, space_delete_preview
 from ical_bridge.localserver.problems import ApiProblem
 from ical_bridge.localserver.render import project_json, share_json, space_json, timer_json
+from ical_bridge.localserver.shares import ensure_share, find_share, remove_share, share_timer
 from ical_bridge.localserver.timers import add_timer, change_timer, find_timer, remove_timer
 
-__all__ = ["Resources", "plan_hash"]
+__all__ = ["Resources"]
 
 _PROJECT_SQL = (
     "SELECT p.*, (SELECT COUNT(*) FROM timers t WHERE t.project_id = p.id) AS timer_count,"
     " (SELECT COUNT(*) FROM spaces s WHERE s.project_id = p.id) AS space_count"
     " FROM projects p"
 )
-
-
-def plan_hash(body: dict[str, Any]) -> str:
-    """``sha256:<hex>`` of the canonical create body (``expected_plan_hash`` left out)."""
-    payload = {k: v for k, v in body.items() if k != "expected_plan_hash"}
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _project_obj(row: Row) -> dict[str, Any]:
@@ -180,59 +173,7 @@ class Resources:
             spaces = fetch_all(conn, "SELECT * FROM spaces WHERE project_id=?", project_id)
             timers = fetch_all(conn, "SELECT * FROM timers WHERE project_id=?", project_id)
             shares = fetch_all(conn, "SELECT * FROM shares WHERE project_id=?", project_id)
-        changes = [{"action": "delete", "type": "project", "id": project_id, "name": name}]
-        changes += [
-            {
-                "action": "delete",
-                "type": "space",
-                "id": s["id"],
-                "name": s["name"],
-                "project_id": project_id,
-                "reason": "cascade",
-            }
-            for s in spaces
-        ]
-        changes += [
-            {
-                "action": "delete",
-                "type": "timer",
-                "id": t["id"],
-                "label": t["label"],
-                "project_id": project_id,
-                "reason": "cascade",
-            }
-            for t in timers
-        ]
-        changes += [
-            {
-                "action": "delete",
-                "type": "share_link",
-                "id": s["id"],
-                "project_id": project_id,
-                "reason": "cascade",
-            }
-            for s in shares
-        ]
-        return {
-            "object": "delete_preview",
-            "dry_run": True,
-            "operation": "delete_project",
-            "target": {"type": "project", "id": project_id, "name": name},
-            "would_change": True,
-            "summary": {
-                "projects": {"delete": 1},
-                "spaces": {"delete": len(spaces)},
-                "timers": {"delete": len(timers)},
-                "share_links": {"delete": len(shares)},
-            },
-            "changes": changes,
-            "warnings": [],
-            "apply": {
-                "method": "DELETE",
-                "path": f"/api/v1/projects/{project_id}",
-                "requires_idempotency_key": True,
-            },
-        }
+        return project_delete_preview(row, spaces, timers, shares)
 
     # -- spaces ---------------------------------------------------------------
     def _add_space(
@@ -301,70 +242,22 @@ class Resources:
     def delete_space(self, project_id: str, space_id: str, dry_run: bool) -> dict[str, Any]:
         """Delete a space, unassigning its timers (or preview that)."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            project = self._project(conn, project_id)
             space = self._space(conn, project_id, space_id)
-            timers = fetch_all(
-                conn, "SELECT * FROM timers WHERE project_id=? AND space_id=?", project_id, space_id
-            )
-            if not dry_run:
-                update(
-                    conn,
-                    "timers",
-                    {"space_id": None},
-                    {"project_id": project_id, "space_id": space_id},
-                )
-                conn.execute(
-                    "DELETE FROM spaces WHERE project_id=? AND id=?", (project_id, space_id)
-                )
-                return {
-                    "object": "space",
-                    "id": space_id,
-                    "project_id": project_id,
-                    "project_name": name,
-                    "name": space["name"],
-                    "deleted": True,
-                }
-        changes = [
-            {
-                "action": "delete",
-                "type": "space",
-                "id": space_id,
-                "name": space["name"],
-                "project_id": project_id,
-                "project_name": name,
-            }
-        ]
-        changes += [
-            {
-                "action": "update",
-                "type": "timer",
-                "id": t["id"],
-                "label": t["label"],
-                "project_id": project_id,
-                "reason": "unassign_space",
-            }
-            for t in timers
-        ]
+            sql = "SELECT * FROM timers WHERE project_id=? AND space_id=?"
+            timers = fetch_all(conn, sql, project_id, space_id)
+            if dry_run:
+                return space_delete_preview(project, space, timers)
+            where = {"project_id": project_id, "space_id": space_id}
+            update(conn, "timers", {"space_id": None}, where)
+            conn.execute("DELETE FROM spaces WHERE project_id=? AND id=?", (project_id, space_id))
         return {
-            "object": "delete_preview",
-            "dry_run": True,
-            "operation": "delete_space",
-            "target": {
-                "type": "space",
-                "id": space_id,
-                "name": space["name"],
-                "project_id": project_id,
-                "project_name": name,
-            },
-            "would_change": True,
-            "summary": {"spaces": {"delete": 1}, "timers": {"update": len(timers)}},
-            "changes": changes,
-            "warnings": [],
-            "apply": {
-                "method": "DELETE",
-                "path": f"/api/v1/projects/{project_id}/spaces/{space_id}",
-                "requires_idempotency_key": True,
-            },
+            "object": "space",
+            "id": space_id,
+            "project_id": project_id,
+            "project_name": project["name"],
+            "name": space["name"],
+            "deleted": True,
         }
 
     # -- timers ---------------------------------------------------------------
@@ -417,74 +310,29 @@ class Resources:
         """Every share link of a project."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
-            rows = fetch_all(
-                conn, "SELECT * FROM shares WHERE project_id=? ORDER BY rowid", project_id
-            )
-            return [share_json(r, name, self._share_timer(conn, r)) for r in rows]
-
-    def _share_timer(self, conn: sqlite3.Connection, share: Row) -> Row | None:
-        return fetch_one(
-            conn,
-            "SELECT * FROM timers WHERE project_id=? AND id=?",
-            share["project_id"],
-            share["timer_id"],
-        )
-
-    def _share(self, conn: sqlite3.Connection, project_id: str, share_id: str) -> Row:
-        row = fetch_one(
-            conn, "SELECT * FROM shares WHERE project_id=? AND id=?", project_id, share_id
-        )
-        if row is None:
-            raise ApiProblem.not_found("Share")
-        return row
+            sql = "SELECT * FROM shares WHERE project_id=? ORDER BY rowid"
+            rows = fetch_all(conn, sql, project_id)
+            return [share_json(r, name, share_timer(conn, r)) for r in rows]
 
     def get_share(self, project_id: str, share_id: str) -> dict[str, Any]:
         """One share link."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
-            row = self._share(conn, project_id, share_id)
-            return share_json(row, name, self._share_timer(conn, row))
+            row = find_share(conn, project_id, share_id)
+            return share_json(row, name, share_timer(conn, row))
 
     def create_share(self, project_id: str, timer_id: str, now: datetime) -> dict[str, Any]:
         """The timer's share link, created on first use (idempotent per timer)."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
-            timer = find_timer(conn, project_id, timer_id)
-            row = fetch_one(
-                conn, "SELECT * FROM shares WHERE project_id=? AND timer_id=?", project_id, timer_id
-            )
-            if row is None:
-                row = {
-                    "id": "shr_" + secrets.token_hex(10),
-                    "project_id": project_id,
-                    "timer_id": timer_id,
-                    "created_at": stamp(now),
-                    "updated_at": stamp(now),
-                }
-                insert(conn, "shares", row)
-            if timer["shared_at"] is None:
-                timer["shared_at"] = stamp(now)
-                update(
-                    conn,
-                    "timers",
-                    {"shared_at": timer["shared_at"]},
-                    {"project_id": project_id, "id": timer_id},
-                )
+            row, timer = ensure_share(conn, find_timer(conn, project_id, timer_id), now)
             return share_json(row, name, timer)
 
     def delete_share(self, project_id: str, share_id: str) -> dict[str, Any]:
         """Delete a share link and clear the timer's shared state."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
-            row = self._share(conn, project_id, share_id)
-            timer = self._share_timer(conn, row)
-            conn.execute("DELETE FROM shares WHERE id=?", (share_id,))
-            update(
-                conn,
-                "timers",
-                {"shared_at": None},
-                {"project_id": project_id, "id": row["timer_id"]},
-            )
+            row, timer = remove_share(conn, find_share(conn, project_id, share_id))
         out = {
             "object": "share",
             "id": share_id,

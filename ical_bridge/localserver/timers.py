@@ -7,6 +7,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from ical_bridge.localserver.checker import parse_instant
 from ical_bridge.localserver.config import PlanLimits
 from ical_bridge.localserver.database import (
     Row,
@@ -17,7 +18,6 @@ from ical_bridge.localserver.database import (
     update,
 )
 from ical_bridge.localserver.problems import ApiProblem
-from ical_bridge.localserver.validation import parse_instant
 
 __all__ = ["add_timer", "change_timer", "find_timer", "remove_timer"]
 
