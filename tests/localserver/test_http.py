@@ -45,12 +45,13 @@ def serving(app: Starlette) -> Iterator[str]:
         assert not thread.is_alive()
 
 
-def _client(base: str) -> httpx.Client:
-    def hook(response: httpx.Response) -> None:
-        response.read()
-        check_response(response)
+def _checked(response: httpx.Response) -> None:
+    response.read()
+    check_response(response)
 
-    return httpx.Client(base_url=base, headers=AUTH, event_hooks={"response": [hook]})
+
+def _client(base: str) -> httpx.Client:
+    return httpx.Client(base_url=base, headers=AUTH, event_hooks={"response": [_checked]})
 
 
 def test_real_http_round_trip_with_a_file_database(tmp_path: Path) -> None:
@@ -119,7 +120,11 @@ def test_emulator_command_serves_with_a_generated_key(tmp_path: Path) -> None:
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "emulator did not start"
                 time.sleep(0.05)
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
+        with httpx.Client(
+            base_url=base,
+            headers={"Authorization": f"Bearer {key}"},
+            event_hooks={"response": [_checked]},
+        ) as client:
             pid = client.post("/projects", json={"name": "Emu"}).json()["id"]
             assert client.post(f"/projects/{pid}/timers", json=timer_body()).status_code == 201
             capped = client.post(f"/projects/{pid}/timers", json=timer_body())
