@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.localserver.checker import Checker
@@ -270,11 +270,14 @@ def create_app(
     gate = Gate(keys, limiter, IdempotencyStore(db), clock)
     handlers = _Handlers(Resources(db, plan), plan)
     requests: list[RecordedRequest] = []
+    # an API answers a trailing slash with 404, not a redirect
+    api = Router(routes=_routes(gate, handlers), redirect_slashes=False)
     app = Starlette(
-        routes=[Mount(PREFIX, routes=_routes(gate, handlers))],
+        routes=[Mount(PREFIX, app=api)],
         middleware=[Middleware(Envelope, sink=requests)],
         exception_handlers={HTTPException: _http_error},
     )
+    app.router.redirect_slashes = False
     app.state.requests = requests
     app.state.db = db
     app.state.clock = clock

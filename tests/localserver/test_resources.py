@@ -278,3 +278,11 @@ def test_sync_etag_moves_when_a_recurring_timer_rolls_over(api: Harness) -> None
     etag = api.get("/sync").headers["etag"]
     api.clock.advance(timedelta(days=1))
     assert api.get("/sync", headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_public_api_is_complete_and_sorted() -> None:
+    import ical_bridge.localserver as package
+
+    assert package.__all__ == sorted(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None

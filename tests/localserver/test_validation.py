@@ -161,6 +161,8 @@ def test_unknown_project_timer_space_and_share_are_404(api: Harness, pid: str) -
         api.get(f"/projects/{pid}/spaces/missing"),
         api.get(f"/projects/{pid}/shares/missing"),
         api.get("/no/such/route"),
+        api.get("/projects/"),
+        api.get(f"/projects/{pid}/timers/"),
     ):
         assert response.status_code == 404, response.text
         assert response.json()["error"]["type"] == "not_found"
