@@ -40,6 +40,8 @@ def test_the_example_config_loads() -> None:
     assert team.path == SAMPLE_FEEDS / "team_meetings.ics"
     assert holidays.path == SAMPLE_FEEDS / "holidays_all_day_yearly.ics"
     assert team.source == str(SAMPLE_FEEDS / "team_meetings.ics")
+    assert team.path is not None and holidays.path is not None
+    assert team.path.is_file() and holidays.path.is_file()  # the example points at real feeds
     assert team.interval == timedelta(minutes=15)
     assert team.timezone == "Europe/Berlin"
     assert holidays.window == timedelta(days=400)
