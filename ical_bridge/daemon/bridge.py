@@ -159,10 +159,13 @@ class Bridge:
         results: list[PassResult] = []
         async with self._lock:
             self.snapshots.begin_pass()
-            for spec in specs:
-                if self.closing:
-                    break
-                results.append(await self._run(spec, force=force, replan=replan))
+            try:
+                for spec in specs:
+                    if self.closing:
+                        break
+                    results.append(await self._run(spec, force=force, replan=replan))
+            finally:
+                self.snapshots.end_pass()
         return results
 
     async def _run(self, spec: FeedSpec, *, force: bool, replan: bool) -> PassResult:

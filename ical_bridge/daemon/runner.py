@@ -28,6 +28,7 @@ from icalendar.prop import vDuration
 from ical_bridge.clock import Clock
 from ical_bridge.daemon.snapshot import SnapshotCache
 from ical_bridge.errors import IcalBridgeError, SourceError
+from ical_bridge.ingest.decode import decode_text
 from ical_bridge.ingest.fetch import fetch_source, redact_url
 from ical_bridge.store import FeedState, StateStore
 from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source
@@ -186,14 +187,15 @@ async def _pass(
     if not replan and digest == state.content_hash:
         return PassResult(spec.name, outcome_if_same)
     options = spec.options(now)
-    snapshot = await snapshots.get()
+    decode_text(body)  # a broken feed fails here, before it costs a tickward request
+    snapshot = await snapshots.get(options.project)
     plan = await plan_source(client, store, body, options, snapshot=snapshot)
     _remember_refresh(store, spec.name, plan, body)
     if replan and plan.empty:
         return PassResult(spec.name, "noop")
     report = await apply_plan(client, store, plan)
     if not plan.empty:
-        snapshots.invalidate()
+        snapshots.mark_dirty(options.project, plan.project.id, plan.project.name, report.project_id)
     counts = {k: v for k, v in plan.summary.items() if isinstance(v, int)}
     counts["failed"] = len(report.failed)
     result = PassResult(spec.name, "synced", counts=counts)

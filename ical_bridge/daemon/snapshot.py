@@ -2,9 +2,10 @@
 
 The snapshot and its ETag are also kept in the state store's key-value cache, so
 a restarted daemon revalidates with ``If-None-Match`` (a ``304``) instead of
-downloading everything again. After a feed wrote something the snapshot is
-stale; ``invalidate`` makes the next ``get`` revalidate (the ETag changed, so
-tickward sends the new snapshot).
+downloading everything again. After a feed wrote into a project, the snapshot
+is stale for that project only: the next feed that plans the same project
+revalidates (the ETag changed, so tickward sends the new snapshot); feeds of
+other projects keep using the pass's snapshot.
 """
 
 from __future__ import annotations
@@ -34,29 +35,47 @@ class SnapshotCache:
         self._snapshot: Sync | None = None
         self._etag: str | None = None
         self._fetched_at: float | None = None
+        self._dirty: set[str] = set()
+        self._in_pass = False
         where = hashlib.sha256(client.base_url.encode()).hexdigest()[:16]
         self._key = f"sync-snapshot:{where}"
 
     def begin_pass(self) -> None:
-        """Start a pass: the first ``get`` revalidates, later ones reuse its answer."""
+        """Start a pass over all feeds: the first ``get`` revalidates, later ones reuse it."""
         self._fetched_at = None
+        self._dirty.clear()
+        self._in_pass = True
+
+    def end_pass(self) -> None:
+        """The pass is over: later ``get`` calls revalidate once ``fresh_for`` has passed."""
+        self._in_pass = False
 
     def invalidate(self) -> None:
-        """Something was written: the next ``get`` must ask tickward again."""
+        """Forget the snapshot's freshness: the next ``get`` asks tickward again."""
         self._fetched_at = None
 
-    async def get(self) -> Sync:
-        """The current snapshot (one conditional ``GET /sync`` at most per pass)."""
+    def mark_dirty(self, *refs: str | None) -> None:
+        """A feed wrote into this project (ids or names): whoever plans it next revalidates.
+
+        Feeds of other projects keep planning from the pass's snapshot, so a pass in
+        which several feeds changed still reads ``/sync`` once (plus once per project
+        that two feeds share).
+        """
+        self._dirty.update(r.casefold() for r in refs if r)
+
+    async def get(self, project: str | None = None) -> Sync:
+        """The snapshot to plan ``project`` with (one conditional ``GET /sync`` at most)."""
         now = self._clock.monotonic()
-        if (
-            self._snapshot is not None
-            and self._fetched_at is not None
-            and now - self._fetched_at <= self._fresh_for
-        ):
+        fresh = self._fetched_at is not None and (
+            self._in_pass or now - self._fetched_at <= self._fresh_for
+        )
+        stale = project is None or project.casefold() in self._dirty
+        if self._snapshot is not None and fresh and not (stale and self._dirty):
             return self._snapshot
         if self._snapshot is None:
             self._load_cached()
         result = await self._client.sync(self._etag if self._snapshot is not None else None)
+        self._dirty.clear()
         if result.not_modified and self._snapshot is not None:
             self._fetched_at = self._clock.monotonic()
             return self._snapshot

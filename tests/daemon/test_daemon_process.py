@@ -22,6 +22,7 @@ import pytest
 from daemon_helpers import OBSERVER_KEY, FeedHost, Tickward, ics, one_offs, wait_for
 
 from ical_bridge.localserver import RateLimitConfig
+from ical_bridge.store import StateStore
 from tests.conftest import REPO
 
 SECRET = "tok-daemon-5ec7e7"
@@ -178,13 +179,18 @@ def test_broken_feeds_back_off_visibly_while_the_good_one_syncs(
     daemon = Daemon(tmp_path, config, tickward, command="sync")
     daemons.append(daemon)
 
-    def failing() -> dict[str, Any] | None:
-        report = {f["name"]: f for f in status(config)["feeds"]}
-        bad = [report[n] for n in ("e500", "garbage", "big", "down")]
-        ok = all(f["health"] == "failing" and f["last_error"] for f in bad)
-        return report if ok and report["good"]["health"] == "ok" else None
+    def failing() -> bool:
+        # polled in process (cheap); the CLI's view is checked once below
+        with StateStore(f"sqlite:///{tmp_path / 'state.sqlite3'}") as store:
+            states = {n: store.feed(n) for n in ("good", "e500", "garbage", "big", "down")}
+        bad = [states[n] for n in ("e500", "garbage", "big", "down")]
+        good_ok = (good := states["good"]) is not None and good.last_success is not None
+        return good_ok and all(s is not None and s.failures and s.last_error for s in bad)
 
-    report = wait_for(failing, 45, "every broken feed to show its error", step=0.5)
+    wait_for(failing, 45, "every broken feed to record its error", step=0.2)
+    report = {f["name"]: f for f in status(config)["feeds"]}
+    assert report["good"]["health"] == "ok"
+    assert all(report[n]["health"] == "failing" for n in ("e500", "garbage", "big", "down"))
     assert "500" in report["e500"]["last_error"]
     assert "limit" in report["big"]["last_error"]
     for name in ("e500", "garbage", "big", "down"):

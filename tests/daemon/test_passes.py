@@ -130,23 +130,37 @@ def test_http_304_costs_no_tickward_request(rig: Rig, feed_host: FeedHost) -> No
     assert feed_host.count("team.ics", 304) == 1
 
 
-def test_maintenance_over_several_feeds_reads_sync_once(rig: Rig) -> None:
+def test_a_pass_over_several_changed_feeds_reads_sync_once(rig: Rig) -> None:
+    paths = [rig.tmp / f"f{i}.ics" for i in range(3)]
     entries = ""
-    for i in range(3):
-        path = rig.tmp / f"f{i}.ics"
+    for i, path in enumerate(paths):
         path.write_bytes(one_offs(2, NOW + timedelta(days=1), prefix=f"f{i}", label=f"F{i}"))
         entries += feed_entry(f"f{i}", str(path), project=f"P{i}")
+    entries += feed_entry("f0-too", str(paths[0]), project="P0")  # shares P0 with f0
     config = rig.write_config(entries)
 
+    def syncs() -> int:
+        return len([r for r in rig.app.state.requests if r.path == "/sync"])
+
     async def body(bridge: Bridge) -> None:
+        before = syncs()
         await bridge.run_all()
-        before = len([r for r in rig.app.state.requests if r.path == "/sync"])
-        # nothing changed in the files: a forced maintenance re-plan reads /sync once, total
-        await bridge.maintain()
-        after = len([r for r in rig.app.state.requests if r.path == "/sync"])
-        assert after - before == 1
+        assert syncs() - before == 2  # once for the pass, once more for the shared project
+        for i, path in enumerate(paths):
+            path.write_bytes(one_offs(3, NOW + timedelta(days=1), prefix=f"f{i}", label=f"G{i}"))
+        before = syncs()
+        outcomes = [r.outcome for r in await bridge.run_all(force=True)]
+        assert outcomes == ["synced"] * 4
+        assert syncs() - before == 2
+        before = syncs()
+        await bridge.maintain()  # nothing to change: one conditional read in all
+        assert syncs() - before == 1
 
     run(rig, config, body)
+    snap = asyncio.run(rig.snapshot())
+    assert len(snap.projects) == 3
+    for i in range(3):
+        assert [t.label for t in snap.timers if t.project_name == f"P{i}" and not t.archived_at]
 
 
 def test_rolling_timer_moves_on_and_finished_series_are_archived(rig: Rig) -> None:
@@ -251,8 +265,10 @@ def test_garbage_feed_fails_without_touching_existing_timers(rig: Rig) -> None:
     async def body(bridge: Bridge) -> None:
         await bridge.run_all()
         feed.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20)
+        before = rig.requests()
         result = (await bridge.run_all(force=True))[0]
         assert result.outcome == "failed" and result.error
+        assert rig.requests() == before  # refused before reading tickward
 
     run(rig, config, body)
     assert labels(asyncio.run(rig.snapshot())) == ["Event 0", "Event 1", "Event 2"]
