@@ -146,7 +146,14 @@ def _check_stamps(response: httpx.Response) -> None:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in ("created_at", "updated_at", "shared_at", "claimed_at", "synced_at"):
+                if key in (
+                    "created_at",
+                    "updated_at",
+                    "shared_at",
+                    "claimed_at",
+                    "synced_at",
+                    "archived_at",
+                ):
                     assert value is None or _STAMP.fullmatch(value), (key, value)
                 walk(value)
         elif isinstance(node, list):
