@@ -76,20 +76,25 @@ def _offset_at(tz: ZoneInfo, instant: datetime) -> timedelta:
 def tickward_local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     """Convert a naive wall-clock time to UTC the way tickward does.
 
-    The local fields are first read as if they were UTC, the zone's offset at
-    that instant is applied, then checked once more at the result; if the two
-    offsets disagree the larger one wins. In a spring-forward gap this lands
-    one hour earlier than RFC 5545; in a fall-back overlap it takes the first
-    instance west of Greenwich and the second east of it.
+    The local fields are first read as if they were UTC and the zone's offset
+    at that instant is applied; the offset at the result is checked, and if it
+    differs the time is re-adjusted by it and checked once more; if the offsets
+    still disagree the larger one wins (date-fns-tz's ``fixOffset``, which
+    reproduces every instant measured in SERVER-NOTES.md). Valid, unambiguous
+    wall times therefore agree with RFC 5545; in a spring-forward gap the
+    result lands one hour earlier than RFC 5545, and in a fall-back overlap it
+    is the first instance west of Greenwich and the second east of it.
     """
     naive = local.replace(tzinfo=None)
     as_utc = naive.replace(tzinfo=UTC)
     first = _offset_at(tz, as_utc)
-    candidate = as_utc - first
-    second = _offset_at(tz, candidate)
+    second = _offset_at(tz, as_utc - first)
     if first == second:
-        return candidate
-    return as_utc - max(first, second)
+        return as_utc - first
+    third = _offset_at(tz, as_utc - second)
+    if second == third:
+        return as_utc - second
+    return as_utc - max(second, third)
 
 
 def rfc_local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
