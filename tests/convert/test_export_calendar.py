@@ -193,7 +193,7 @@ def test_one_off_in_the_second_half_of_an_overlap_keeps_its_instant() -> None:
     assert event["DTSTART"].dt.astimezone(UTC) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
 
 
-def test_secrets_given_nowhere_cannot_leak_but_labels_do_not_smuggle_lines() -> None:
+def test_labels_cannot_inject_properties() -> None:
     data = export(timer(label="evil\r\nATTENDEE:mailto:x@example.com", description="a\rb"))
     assert b"\r\nATTENDEE" not in data
     (event,) = events(data)
