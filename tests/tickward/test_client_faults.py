@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tw_helpers import FakeSleep, error_body, make_clock, run
 
 from ical_bridge.clock import FixedClock
@@ -257,4 +259,32 @@ def test_pacing_holds_for_concurrent_callers_from_the_first_request() -> None:
     client = run(go())
     assert len(app.state.requests) == runs
     assert [r.status for r in app.state.requests if r.status != 200] == []
+    assert client.stats.rate_limited == 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    limit=st.integers(2, 25),
+    window=st.sampled_from([5.0, 20.0, 60.0]),
+    extra=st.integers(1, 40),
+    gaps=st.lists(st.floats(0.0, 3.0), min_size=1, max_size=8),
+)
+def test_pacing_never_meets_a_429_whatever_the_limit(
+    limit: int, window: float, extra: int, gaps: list[float]
+) -> None:
+    clock = make_clock()
+    app = create_app(None, rate_limit=RateLimitConfig(per_key=limit, per_ip=10_000,
+                                                      window_seconds=window), clock=clock)
+    runs = limit + extra
+
+    async def go() -> TickwardClient:
+        async with TickwardClient(BASE, EMBEDDED_API_KEY, transport=httpx.ASGITransport(app=app),
+                                  clock=clock, sleep=FakeSleep(clock)) as client:
+            for n in range(runs):
+                await client.capabilities() if n % 2 else await client.list_projects()
+                clock.advance(gaps[n % len(gaps)])
+            return client
+
+    client = run(go())
+    assert [r.status for r in app.state.requests] == [200] * runs
     assert client.stats.rate_limited == 0
