@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tw_helpers import SECRET, run
 
 from ical_bridge.cli import Settings
 from ical_bridge.cli.context import open_client
+from tests.tickward.tw_helpers import SECRET, run
 
 
 def names_in_store(settings: Settings, notes: list[str], create: str | None = None) -> list[str]:

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tw_helpers import FakeSleep, error_body, make_clock, run
 
 from ical_bridge.clock import FixedClock
 from ical_bridge.errors import ServerError
 from ical_bridge.localserver import EMBEDDED_API_KEY, RateLimitConfig, create_app
 from ical_bridge.tickward import TickwardClient, derive_key
+from tests.tickward.tw_helpers import FakeSleep, error_body, make_clock, run
 
 BASE = "http://local.test/api/v1"
 TIMER = {"id": "icb_lost00001", "label": "Dentist", "target_date": "2027-05-01T10:00:00Z",

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tw_helpers import FakeSleep, make_clock, run, serve
 
 from ical_bridge.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
@@ -20,6 +19,7 @@ from ical_bridge.tickward import (
     TimerCreateRequest,
     TimerUpdateRequest,
 )
+from tests.tickward.tw_helpers import FakeSleep, make_clock, run, serve
 
 READ_KEY = "tw_read_only_key"
 KEYS = {EMBEDDED_API_KEY: "full_access", READ_KEY: "read"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from tw_helpers import run
 
 from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 from ical_bridge.tickward import TickwardClient
+from tests.tickward.tw_helpers import run
 
 BASE = "http://local.test/api/v1"
 TIMER = {"id": "icb_cycle0001", "label": "Standup", "target_date": "2027-05-03T09:00:00Z",

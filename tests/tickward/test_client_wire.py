@@ -8,7 +8,6 @@ import random
 
 import httpx
 import pytest
-from tw_helpers import SECRET, FakeSleep, error_body, make_clock, run
 
 from ical_bridge.errors import (
     APIError,
@@ -21,6 +20,7 @@ from ical_bridge.errors import (
     ValidationError,
 )
 from ical_bridge.tickward import LocalValidationError, TickwardClient, derive_key
+from tests.tickward.tw_helpers import SECRET, FakeSleep, error_body, make_clock, run
 
 TIMER = {
     "object": "timer", "id": "icb_timer001", "project_id": "p1", "label": "A",

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from tw_helpers import OPENAPI
 
 from ical_bridge.tickward import (
     Capabilities,
@@ -28,6 +27,7 @@ from ical_bridge.tickward import (
     TimerUpdateRequest,
     request_json,
 )
+from tests.conftest import OPENAPI
 
 SPEC = json.loads(OPENAPI.read_text())
 _REGISTRY = Registry().with_resource(

@@ -9,18 +9,16 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 from ical_bridge.clock import FixedClock
 
-__all__ = ["OPENAPI", "SECRET", "FakeSleep", "error_body", "make_clock", "run", "serve"]
+__all__ = ["SECRET", "FakeSleep", "error_body", "make_clock", "run", "serve"]
 
 T = TypeVar("T")
-# Same as tests/conftest.py's OPENAPI (conftest modules are not importable by name reliably).
-OPENAPI = Path(__file__).resolve().parents[2].parent / "shared" / "tickward" / "openapi.json"
+
 SECRET = "tw_supersecret_9f8e7d6c5b4a"
 
 
