@@ -48,14 +48,16 @@ class SnapshotSource:
         clock: Clock,
         refresh_seconds: float = 60.0,
         retry_seconds: float = 10.0,
+        max_wait: float = 5.0,
     ) -> None:
         self._client = client
         self._clock = clock
         self._refresh = refresh_seconds
         self._retry = min(retry_seconds, refresh_seconds)
+        self._max_wait = max_wait
         self._current: Snapshot | None = None
         self._checked_at: float | None = None  # monotonic time of the last attempt
-        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
         self.upstream_requests = 0
         self.failures = 0
 
@@ -75,20 +77,33 @@ class SnapshotSource:
         return self._clock.monotonic() - self._checked_at < period
 
     async def get(self) -> Snapshot:
-        """The current snapshot; at most one upstream request per period, shared by all callers."""
+        """The current snapshot; at most one upstream request per period, shared by all callers.
+
+        A refresh in progress is shared (single flight). Callers that already
+        have a snapshot to fall back on wait for it at most ``max_wait`` seconds
+        (the client may be backing off a 429 or a dead network) and then get
+        the last good snapshot; the refresh carries on in the background.
+        """
         if self._current is not None and self._fresh():
             return self._current
-        async with self._lock:
-            # Whoever held the lock before us may just have refreshed.
-            if self._current is not None and self._fresh():
-                return self._current
-            await self._refresh_now()
+        if self._task is None or self._task.done():
+            # No await between the freshness check and here: one task per period.
+            self._checked_at = self._clock.monotonic()
+            self._task = asyncio.create_task(self._refresh_now())
+            self._task.add_done_callback(_consume)
+        task = self._task
+        if self._current is None:
+            await asyncio.shield(task)
+        else:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self._max_wait)
+            except TimeoutError:
+                log.warning("tickward /sync is slow; serving the last good snapshot meanwhile")
         if self._current is None:
             raise SnapshotUnavailable("tickward cannot be reached and no snapshot is cached yet")
         return self._current
 
     async def _refresh_now(self) -> None:
-        self._checked_at = self._clock.monotonic()
         self.upstream_requests += 1
         etag = self._current.etag if self._current is not None else None
         try:
@@ -105,3 +120,9 @@ class SnapshotSource:
             return
         version = self._current.version + 1 if self._current is not None else 1
         self._current = Snapshot(result.snapshot, result.etag, version, self._clock.now())
+
+
+def _consume(task: asyncio.Task[None]) -> None:
+    """Retrieve a background refresh's outcome so an unexpected error is logged, not lost."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("snapshot refresh failed", exc_info=task.exception())

@@ -70,6 +70,7 @@ async def harness(
     *,
     upstream: httpx.AsyncBaseTransport | None = None,
     exports: list[ExportFeed] | None = None,
+    max_wait: float = 5.0,
     **app_options: Any,
 ) -> AsyncIterator[Harness]:
     """Seed project "Team" (timer "Launch", timer "Deploy" in space "Ops"); serve export "team"."""
@@ -85,7 +86,7 @@ async def harness(
     try:
         project = await writer.create_project({"name": "Team"})
         await writer.create_timer(project.id, timer_body())
-        source = SnapshotSource(reader, clock=clock, refresh_seconds=REFRESH)
+        source = SnapshotSource(reader, clock=clock, refresh_seconds=REFRESH, max_wait=max_wait)
         await writer.create_space(project.id, {"id": "ops", "name": "Ops"})
         await writer.create_timer(project.id, timer_body(id="deploy_0001", label="Deploy",
                                                          space_id="ops", timezone="UTC"))

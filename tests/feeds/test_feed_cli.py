@@ -9,7 +9,6 @@ import httpx
 import icalendar
 import pytest
 from click.testing import CliRunner
-from feed_harness import timer_body
 
 from ical_bridge.cli import cli, main
 from ical_bridge.daemon.config import load_config
@@ -17,6 +16,7 @@ from ical_bridge.feeds import create_feed_app
 from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 from ical_bridge.store import StateStore
 from ical_bridge.tickward import TickwardClient
+from tests.feeds.feed_harness import timer_body
 
 
 def _client(app: object) -> TickwardClient:

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import icalendar
 import pytest
-from feed_harness import harness
 
 from ical_bridge.feeds import ACCESS_LOGGER
 from ical_bridge.feeds.server import make_server
+from tests.feeds.feed_harness import harness
 
 
 class _Running:

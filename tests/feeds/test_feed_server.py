@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import icalendar
 import pytest
-from feed_harness import REFRESH, WEBHOOK_SECRET, Harness, harness, later
 
 from ical_bridge.feeds import ExportFeed, rotate_token, sign
 from ical_bridge.localserver import EMBEDDED_API_KEY
+from tests.feeds.feed_harness import REFRESH, WEBHOOK_SECRET, Harness, harness, later
 
 
 def run(test: Callable[[Harness], Awaitable[None]], tmp_path: Path, **options: Any) -> None:
@@ -243,6 +243,47 @@ def test_last_good_snapshot_is_served_while_tickward_is_unreachable(tmp_path: Pa
             later(h.clock, REFRESH + 1)
             after = await h.http.get(h.feed_path())
             assert summaries(after.content) == ["Back", "Deploy"]
+
+    asyncio.run(main())
+
+
+class _Gated(httpx.AsyncBaseTransport):
+    """A network that stalls every request until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.inner: httpx.AsyncBaseTransport | None = None
+        self.open = asyncio.Event()
+        self.open.set()
+        self.waiting = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.waiting += 1
+        await self.open.wait()
+        self.waiting -= 1
+        assert self.inner is not None
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_slow_tickward_does_not_hold_subscribers(tmp_path: Path) -> None:
+    gate = _Gated()
+
+    async def main() -> None:
+        async with harness(tmp_path, upstream=gate, max_wait=0.05) as h:
+            gate.inner = httpx.ASGITransport(app=h.tickward)
+            first = await h.http.get(h.feed_path())
+            gate.open.clear()
+            await h.writer.update_timer(h.project.id, "launch_0001", {"label": "Slow"})
+            later(h.clock, REFRESH + 1)
+            stale = await asyncio.gather(*(h.http.get(h.feed_path()) for _ in range(20)))
+            assert {r.content for r in stale} == {first.content}
+            assert gate.waiting == 1  # one refresh in flight for everyone
+            gate.open.set()
+            deadline = asyncio.get_running_loop().time() + 10
+            while h.source.current is None or h.source.current.version < 2:
+                assert asyncio.get_running_loop().time() < deadline, "refresh never finished"
+                await asyncio.sleep(0.01)
+            fresh = await h.http.get(h.feed_path())
+            assert summaries(fresh.content) == ["Deploy", "Slow"]
 
     asyncio.run(main())
 
