@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ls_harness import Harness
+
+from tests.localserver.ls_harness import Harness
 
 
 @pytest.fixture

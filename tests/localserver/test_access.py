@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from ls_harness import KEY, Harness, check_response, field_errors, timer_body
 
 from ical_bridge.localserver import PlanLimits, RateLimitConfig
+from tests.localserver.ls_harness import KEY, Harness, check_response, field_errors, timer_body
 
 READ_KEY = "tw_read_only_key"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from ls_harness import check_response, timer_body
 from starlette.applications import Starlette
 
 from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
+from tests.localserver.ls_harness import check_response, timer_body
 
 AUTH = {"Authorization": f"Bearer {EMBEDDED_API_KEY}"}
 

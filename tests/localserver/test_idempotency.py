@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
-from ls_harness import KEY, Harness, field_errors, timer_body
+from tests.localserver.ls_harness import KEY, Harness, field_errors, timer_body
 
 
 def test_same_key_same_request_replays_without_writing_twice(api: Harness) -> None:

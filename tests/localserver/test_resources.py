@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ls_harness import Harness, timer_body
+from tests.localserver.ls_harness import Harness, timer_body
 
 
 def test_capabilities_need_no_key_and_report_the_plan() -> None:

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ls_harness import Harness, field_errors, timer_body
 
 from ical_bridge.errors import StoreError
 from ical_bridge.localserver import create_app
+from tests.localserver.ls_harness import Harness, field_errors, timer_body
 
 _GONE: Any = object()
 
