@@ -14,6 +14,7 @@ import json
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -25,6 +26,7 @@ from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
 from ical_bridge.daemon.snapshot import SnapshotCache
 from ical_bridge.errors import ConfigError
 from ical_bridge.ingest.fetch import redact_url
+from ical_bridge.plan import Limits
 from ical_bridge.store import StateStore
 from ical_bridge.sync import SyncOptions
 from ical_bridge.tickward import TickwardClient
@@ -35,8 +37,8 @@ _MAINTENANCE_KEY = "daemon:last-maintenance"
 log = logging.getLogger("ical_bridge.daemon")
 
 
-def _options(feed: FeedConfig, now: datetime) -> SyncOptions:
-    return SyncOptions(
+def _options(feed: FeedConfig, limits: Limits | None, now: datetime) -> SyncOptions:
+    options = SyncOptions(
         project=feed.project,
         now=now,
         space=feed.space,
@@ -51,6 +53,7 @@ def _options(feed: FeedConfig, now: datetime) -> SyncOptions:
         allow_empty=feed.allow_empty,
         mass_delete_ratio=feed.mass_delete_ratio,
     )
+    return options if limits is None else replace(options, limits=limits)
 
 
 def display_source(feed: FeedConfig) -> str:
@@ -64,8 +67,10 @@ def display_source(feed: FeedConfig) -> str:
         return "(unavailable)"
 
 
-def feed_spec(feed: FeedConfig, *, max_backoff: timedelta = timedelta(hours=6)) -> FeedSpec:
-    """The pass settings of one ``[[feeds]]`` entry."""
+def feed_spec(
+    feed: FeedConfig, *, max_backoff: timedelta = timedelta(hours=6), limits: Limits | None = None
+) -> FeedSpec:
+    """The pass settings of one ``[[feeds]]`` entry (``limits``: the account's plan caps)."""
     settings = feed.model_dump(mode="json", exclude={"interval", "enabled", "name"})
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     try:
@@ -78,7 +83,7 @@ def feed_spec(feed: FeedConfig, *, max_backoff: timedelta = timedelta(hours=6)) 
         label=display_source(feed),
         problem=problem,
         interval=feed.interval,
-        options=partial(_options, feed),
+        options=partial(_options, feed, limits),
         fingerprint=fingerprint,
         respect_refresh=feed.respect_feed_refresh,
         max_backoff=max(max_backoff, feed.interval),
@@ -98,13 +103,16 @@ class Bridge:
         rng: random.Random | None = None,
         fetch_transport: httpx.AsyncBaseTransport | None = None,
         max_backoff: timedelta = timedelta(hours=6),
+        limits: Limits | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.client = client
         self.clock: Clock = clock or SystemClock()
         self.specs: dict[str, FeedSpec] = {
-            f.name: feed_spec(f, max_backoff=max_backoff) for f in config.feeds if f.enabled
+            f.name: feed_spec(f, max_backoff=max_backoff, limits=limits)
+            for f in config.feeds
+            if f.enabled
         }
         self.snapshots = SnapshotCache(client, store, self.clock)
         self._rng = rng or random.Random()

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from daemon_helpers import FeedHost, Tickward
 
 from ical_bridge.localserver import RateLimitConfig
+from tests.daemon.daemon_helpers import FeedHost, Tickward
 
 
 @pytest.fixture

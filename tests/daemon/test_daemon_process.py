@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-from daemon_helpers import OBSERVER_KEY, FeedHost, Tickward, ics, one_offs, wait_for
 
 from ical_bridge.localserver import RateLimitConfig
 from ical_bridge.store import StateStore
 from tests.conftest import REPO
+from tests.daemon.daemon_helpers import OBSERVER_KEY, FeedHost, Tickward, ics, one_offs, wait_for
 
 SECRET = "tok-daemon-5ec7e7"
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from daemon_helpers import NOW, FeedHost, ics, one_offs
 from dateutil.rrule import rrulestr
 
 from ical_bridge.clock import FixedClock
@@ -29,6 +28,7 @@ from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore
 from ical_bridge.tickward import Sync, TickwardClient
+from tests.daemon.daemon_helpers import NOW, FeedHost, ics, one_offs
 
 SECRET = "feedtoken-9f8e7d"
 
