@@ -8,12 +8,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, TypeVar
 
 import httpx
 import pydantic
 
+from ical_bridge import __version__
 from ical_bridge.clock import Clock
 from ical_bridge.errors import TransportError
 from ical_bridge.tickward._errors import ResponseFormatError, api_error, parse_retry_after
@@ -24,17 +24,7 @@ from ical_bridge.tickward._retry import RETRYABLE_STATUSES, RetryPolicy, is_retr
 
 __all__ = ["USER_AGENT", "ClientStats", "Requester", "list_all", "parse"]
 
-
-
-def _version() -> str:
-    # From the installed metadata: ``ical_bridge.__version__`` mirrors pyproject's version.
-    try:
-        return metadata.version("ical-bridge")
-    except metadata.PackageNotFoundError:
-        return "0"
-
-
-USER_AGENT = f"ical-bridge/{_version()}"
+USER_AGENT = f"ical-bridge/{__version__}"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
 
 log = logging.getLogger("ical_bridge.tickward")

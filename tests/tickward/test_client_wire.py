@@ -9,6 +9,7 @@ import random
 import httpx
 import pytest
 
+from ical_bridge import __version__
 from ical_bridge.errors import (
     APIError,
     AuthenticationError,
@@ -219,7 +220,7 @@ def test_requests_carry_auth_user_agent_and_never_origin() -> None:
     for request in seen:
         assert "origin" not in request.headers
         assert request.headers["authorization"] == f"Bearer {SECRET}"
-        assert request.headers["user-agent"].startswith("ical-bridge/")
+        assert request.headers["user-agent"] == f"ical-bridge/{__version__}"
     post, patch, delete, get = seen
     assert json.loads(patch.content) == {"archived_at": None}
     assert post.headers["idempotency-key"] == derive_key("POST", "/projects/p1/timers", BODY)
