@@ -37,6 +37,8 @@ PRODID = f"-//ical-bridge//ical-bridge {_version()}//EN"
 _BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _ONE_MS = timedelta(milliseconds=1)
 _KINDS = ("daily", "weekly", "monthly", "yearly")
+_MIN_YEAR = 1900
+_MAX_YEARS_AHEAD = 50
 
 
 def fold_line(line: str) -> bytes:
@@ -266,9 +268,20 @@ def export_calendar(
     include_archived: bool = False,
     share_urls: Mapping[str, str] | None = None,
 ) -> bytes:
-    """Write tickward Timer objects as one RFC 5545 VCALENDAR (UTF-8, CRLF, folded)."""
-    chosen = [t for t in timers if include_archived or not t.get("archived_at")]
-    events = sorted((_Event(t) for t in chosen), key=lambda e: str(e.timer["id"]))
+    """Write tickward Timer objects as one RFC 5545 VCALENDAR (UTF-8, CRLF, folded).
+
+    Objects that are not usable timers (no ``id`` or ``target_date``, a date
+    out of range) are left out rather than failing the whole calendar.
+    """
+    events: list[_Event] = []
+    for timer in timers:
+        if timer.get("archived_at") and not include_archived:
+            continue
+        try:
+            events.append(_Event(timer))
+        except (KeyError, TypeError, ValueError, OverflowError):
+            continue  # not a usable Timer object (no id/target_date, or out of range): skip it
+    events.sort(key=lambda e: str(e.timer["id"]))
     years: dict[str, set[int]] = {}
     for event in events:
         if event.zone_name is not None:
@@ -290,8 +303,9 @@ def export_calendar(
         lines.append(f"X-WR-TIMEZONE:{zones_used.pop()}")
     this_year = now.astimezone(UTC).year
     for name in sorted(years):
-        first = min(min(years[name]), this_year)
-        last = max(max(years[name]), this_year) + 1
+        # Bounded so that a timer dated in year 1 or 9999 cannot make the scan huge.
+        last = min(max(max(years[name]), this_year) + 1, this_year + _MAX_YEARS_AHEAD)
+        first = min(max(min(min(years[name]), this_year), _MIN_YEAR), last)
         lines += vtimezone_lines(name, first, last)
     stamp = _utc(now)
     length = format_duration(duration)

@@ -377,3 +377,13 @@ def test_exported_rrule_matches_tickward_for_any_timer(
 def test_uid_is_stable_and_project_scoped() -> None:
     data = export(timer(id="icb_x1"), project_id="proj_9")
     assert re.search(rb"\r\nUID:icb_x1@proj_9\.tickward\r\n", data)
+
+
+def test_unusable_timer_objects_are_left_out_not_fatal() -> None:
+    broken = [{"id": "icb_nodate"}, timer(id="icb_bad", target_date="not a date")]
+    far = timer(id="icb_far", target_date="9999-06-01T12:00:00.000Z")
+    ancient = timer(id="icb_old", target_date="0001-06-01T12:00:00.000Z", timezone="UTC")
+    data = export(timer(), *broken, far, ancient)
+    uids = sorted(str(e["UID"]) for e in events(data))
+    assert uids == ["icb_0123456789abcdef@proj_1.tickward", "icb_far@proj_1.tickward",
+                    "icb_old@proj_1.tickward"]
