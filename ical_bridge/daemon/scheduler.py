@@ -129,10 +129,10 @@ async def run_daemon(
 
 async def _start_server(app: Any, host: str, port: int) -> tuple[Any, asyncio.Task[None]]:
     """Start uvicorn in this event loop, without its own signal handling."""
-    import uvicorn
+    from ical_bridge.feeds.server import make_server  # redacts feed tokens in uvicorn's logs
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
+    server = make_server(app, host=host, port=port)
+    config = server.config
     config.load()
     server.lifespan = config.lifespan_class(config)
     try:

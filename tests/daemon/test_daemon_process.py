@@ -85,8 +85,10 @@ def daemons() -> Iterator[list[Daemon]]:
         daemon.log.close()
 
 
-def write_config(tmp: Path, feeds: list[tuple[str, str, str]], interval: str = "1s") -> Path:
-    text = f'[state]\nurl = "sqlite:///{tmp / "state.sqlite3"}"\n\n'
+def write_config(
+    tmp: Path, feeds: list[tuple[str, str, str]], interval: str = "1s", extra: str = ""
+) -> Path:
+    text = f'[state]\nurl = "sqlite:///{tmp / "state.sqlite3"}"\n\n{extra}'
     for name, url, project in feeds:
         text += (
             f'[[feeds]]\nname = "{name}"\nurl = "{url}"\nproject = "{project}"\n'
@@ -132,7 +134,14 @@ def test_daemon_syncs_changes_and_a_304_pass_costs_no_tickward_request(
     tickward = tickward_factory()
     feed = feed_host.root / "team.ics"
     feed.write_bytes(one_offs(3, START, label="Standup"))
-    config = write_config(tmp_path, [("team", f"{feed_host.base}/team.ics?token={SECRET}", "Team")])
+    port = _closed_port()
+    exports = (
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\nsync_cache_seconds = 0\n\n'
+        '[[exports]]\nname = "team-feed"\nproject = "Team"\n\n'
+    )
+    config = write_config(
+        tmp_path, [("team", f"{feed_host.base}/team.ics?token={SECRET}", "Team")], extra=exports
+    )
     daemon = Daemon(tmp_path, config, tickward)
     daemons.append(daemon)
     want = ["Standup 0", "Standup 1", "Standup 2"]
@@ -151,6 +160,13 @@ def test_daemon_syncs_changes_and_a_304_pass_costs_no_tickward_request(
         20,
         "the change to reach tickward",
     )
+
+    # the daemon also serves the export; status shows where to subscribe
+    [export] = status(config)["exports"]
+    assert export["url"].startswith(f"webcal://127.0.0.1:{port}/feeds/")
+    served = httpx.get("http" + export["url"].removeprefix("webcal"), timeout=30)
+    assert served.status_code == 200 and served.text.startswith("BEGIN:VCALENDAR")
+    assert all(f"SUMMARY:Retro {i}" in served.text for i in range(4))
     code, took = daemon.stop()
     assert code == 0 and took < 10
     log = daemon.output()
