@@ -22,9 +22,10 @@ import httpx
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.daemon.config import BridgeConfig, FeedConfig
+from ical_bridge.daemon.prune import prune_archived
 from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
 from ical_bridge.daemon.snapshot import SnapshotCache
-from ical_bridge.errors import ConfigError
+from ical_bridge.errors import ConfigError, IcalBridgeError
 from ical_bridge.ingest.fetch import redact_url
 from ical_bridge.plan import Limits
 from ical_bridge.store import StateStore
@@ -114,6 +115,7 @@ class Bridge:
             for f in config.feeds
             if f.enabled
         }
+        self.limits = limits or Limits()
         self.snapshots = SnapshotCache(client, store, self.clock)
         self._rng = rng or random.Random()
         self._fetch_transport = fetch_transport
@@ -153,8 +155,27 @@ class Bridge:
             if now - datetime.fromisoformat(last) < if_older_than:
                 return []
         results = await self._each(list(self.specs.values()), force=True, replan=True)
+        if any(r.outcome != "noop" for r in results):  # noop everywhere: nothing was synced
+            await self._prune()
         self.store.kv_set(_MAINTENANCE_KEY, now.isoformat())
         return results
+
+    async def _prune(self) -> None:
+        async with self._lock:
+            if self.closing:
+                return
+            try:
+                snapshot = await self.snapshots.get()
+                await prune_archived(
+                    self.client,
+                    self.store,
+                    snapshot,
+                    projects={f.project for f in self.config.feeds if f.enabled},
+                    source_keys={f.source_key for f in self.config.feeds},
+                    cap=self.limits.timers_per_project,
+                )
+            except IcalBridgeError as exc:
+                log.warning("prune failed: %s", exc)
 
     async def idle(self) -> None:
         """Wait until no pass is running (for a graceful shutdown)."""

@@ -24,7 +24,8 @@ from ical_bridge.daemon.bridge import Bridge
 from ical_bridge.daemon.config import load_config
 from ical_bridge.daemon.runner import backoff_delay, calendar_refresh
 from ical_bridge.daemon.status import collect_status
-from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
+from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
+from ical_bridge.plan import Limits
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore
 from ical_bridge.tickward import Sync, TickwardClient
@@ -427,3 +428,51 @@ def test_feed_url_from_environment_is_never_shown(
     feeds, _ = collect_status(load_config(config), rig.store)
     shown = " ".join(f"{f.source} {f.last_error}" for f in feeds)
     assert SECRET not in shown and "$ICB_TEST_PRIVATE" in shown
+
+
+def test_maintenance_prunes_old_archived_bridge_timers_near_the_cap(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.app = create_app(
+        None,
+        rate_limit=None,
+        clock=rig.clock,
+        plan=PlanLimits(
+            timers_per_project=10, active_timers_per_space=10, project_create_max_timers=10
+        ),
+    )
+    feed = rig.tmp / "team.ics"
+    feed.write_bytes(one_offs(8, NOW + timedelta(hours=1)))  # one a day, the first in an hour
+    config = rig.write_config(feed_entry("team", str(feed)))
+
+    async def body(bridge: Bridge) -> None:
+        await bridge.run_all()
+        snap = await bridge.snapshots.get()
+        [project] = snap.projects
+        when = (NOW + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        await bridge.client.create_timer(
+            project.id,
+            {"id": "manual_one", "label": "Mine", "target_date": when, "timezone": "UTC"},
+        )
+        await bridge.client.update_timer(
+            project.id, "manual_one", {"archived_at": "2026-11-01T00:00:00Z"}
+        )
+        rig.clock.advance(timedelta(days=4, hours=2))  # events 0-4 are over
+        await bridge.maintain()
+
+    run(
+        rig,
+        config,
+        body,
+        limits=Limits(
+            timers_per_project=10, active_timers_per_space=10, project_create_max_timers=10
+        ),
+    )
+    snap = asyncio.run(rig.snapshot())
+    # 9 timers, cap 10, headroom 2: one archived bridge timer goes; the foreign one stays
+    assert len(snap.timers) == 8
+    assert labels(snap) == ["Event 5", "Event 6", "Event 7"]
+    assert "Mine" in labels(snap, archived=True)
+    assert len(labels(snap, archived=True)) == 5
+    remaining = {t.id for t in snap.timers}
+    records = {r.timer_id for r in rig.store.timers(snap.projects[0].id)}
+    assert records <= remaining  # the pruned timer's record is gone too
