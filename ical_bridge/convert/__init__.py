@@ -1,0 +1,36 @@
+"""The converter: iCalendar → tickward timer drafts (import) and timers → iCalendar (export).
+
+Pure code: no network, no clock, no database; ``now`` is always a parameter.
+"""
+
+from __future__ import annotations
+
+from ical_bridge.convert.export import export_calendar
+from ical_bridge.convert.importer import convert_calendar
+from ical_bridge.convert.jsonout import to_json
+from ical_bridge.convert.model import (
+    BRIDGE_ID_PREFIX,
+    CalendarInfo,
+    ConversionResult,
+    ImportOptions,
+    Skipped,
+    SourceRef,
+    TimerDraft,
+    Warning,
+    timer_id,
+)
+
+__all__ = [
+    "BRIDGE_ID_PREFIX",
+    "CalendarInfo",
+    "ConversionResult",
+    "ImportOptions",
+    "Skipped",
+    "SourceRef",
+    "TimerDraft",
+    "Warning",
+    "convert_calendar",
+    "export_calendar",
+    "timer_id",
+    "to_json",
+]

@@ -1,0 +1,181 @@
+"""Per-event fields: label, description, colour, reminders, space."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from icalendar import Component
+
+from ical_bridge.convert.colors import css_color_to_hex
+from ical_bridge.convert.model import Warning
+
+__all__ = [
+    "MAX_DESCRIPTION",
+    "MAX_LABEL",
+    "MAX_REMINDERS",
+    "MAX_REMINDER_MINUTES",
+    "UNTITLED",
+    "color_of",
+    "description_of",
+    "fit_label",
+    "label_of",
+    "reminders_of",
+    "space_of",
+    "text_of",
+]
+
+MAX_LABEL = 200
+MAX_DESCRIPTION = 200
+MAX_REMINDERS = 5
+MAX_REMINDER_MINUTES = 40320
+UNTITLED = "(untitled)"
+_ELLIPSIS = "…"
+
+
+def text_of(comp: Component, name: str) -> str:
+    """A text property as ``str`` ('' when absent or broken)."""
+    value = comp.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    try:
+        return str(value)
+    except Exception:
+        return ""
+
+
+def fit_label(base: str, suffix: str, warnings: list[Warning]) -> str:
+    """``base + suffix`` cut to ≤ 200 chars (the cut goes into ``base``, with …)."""
+    room = MAX_LABEL - len(suffix)
+    if len(base) > room:
+        warnings.append(
+            Warning("label_truncated", f"label cut from {len(base)} to {MAX_LABEL} characters")
+        )
+        base = base[: room - 1].rstrip() + _ELLIPSIS
+    return base + suffix
+
+
+def label_of(comp: Component, warnings: list[Warning], suffix: str = "") -> str:
+    """SUMMARY trimmed and whitespace-folded, ≤ 200 chars; ``(untitled)`` when missing."""
+    label = " ".join(text_of(comp, "SUMMARY").split())
+    if not label:
+        warnings.append(Warning("untitled", f"no SUMMARY; labelled {UNTITLED!r}"))
+        label = UNTITLED
+    return fit_label(label, suffix, warnings)
+
+
+def description_of(comp: Component, warnings: list[Warning]) -> str | None:
+    """DESCRIPTION ≤ 200 chars; LOCATION and URL appended when they fit."""
+    text = text_of(comp, "DESCRIPTION").strip()
+    if len(text) > MAX_DESCRIPTION:
+        warnings.append(
+            Warning(
+                "description_truncated",
+                f"description cut from {len(text)} to {MAX_DESCRIPTION} characters",
+            )
+        )
+        text = text[: MAX_DESCRIPTION - 1].rstrip() + _ELLIPSIS
+    for extra in (text_of(comp, "LOCATION").strip(), text_of(comp, "URL").strip()):
+        if extra and extra not in text:
+            joined = f"{text}\n{extra}" if text else extra
+            if len(joined) <= MAX_DESCRIPTION:
+                text = joined
+    return text or None
+
+
+def color_of(comp: Component, fallback: str | None, warnings: list[Warning]) -> str | None:
+    """``#rrggbb`` from X-TICKWARD-COLOR, COLOR or X-APPLE-CALENDAR-COLOR, else ``fallback``."""
+    for name in ("X-TICKWARD-COLOR", "COLOR", "X-APPLE-CALENDAR-COLOR"):
+        raw = text_of(comp, name).strip()
+        if not raw:
+            continue
+        hex_value = css_color_to_hex(raw)
+        if hex_value is not None:
+            return hex_value
+        warnings.append(Warning("bad_color", f"{name} {raw[:40]!r} is not a colour; ignored"))
+    return fallback
+
+
+def space_of(comp: Component, mapping: Mapping[str, str]) -> str | None:
+    """The space of the first CATEGORIES value the mapping knows (case-insensitive)."""
+    if not mapping:
+        return None
+    folded = {k.casefold(): v for k, v in mapping.items()}
+    values = comp.get("CATEGORIES")
+    if values is None:
+        return None
+    for prop in values if isinstance(values, list) else [values]:
+        cats = getattr(prop, "cats", None)
+        for cat in cats if cats is not None else [prop]:
+            space = folded.get(str(cat).strip().casefold())
+            if space:
+                return space
+    return None
+
+
+def _duration(comp: Component) -> timedelta:
+    start: Any = getattr(comp.get("DTSTART"), "dt", None)
+    end: Any = getattr(comp.get("DTEND") or comp.get("DUE"), "dt", None)
+    length: Any = getattr(comp.get("DURATION"), "dt", None)
+    try:
+        if start is not None and end is not None and type(start) is type(end):
+            found = end - start
+            if isinstance(found, timedelta):
+                return found
+        if isinstance(length, timedelta):
+            return length
+        if isinstance(start, date) and not isinstance(start, datetime):
+            return timedelta(days=1)
+    except (TypeError, ValueError):
+        pass
+    return timedelta(0)
+
+
+def reminders_of(
+    comp: Component, start: datetime | None, warnings: list[Warning]
+) -> list[dict[str, Any]]:
+    """VALARM triggers → ≤ 5 unique minutes-before-start offsets in 0…40320.
+
+    ``start`` is the instant of a one-off; ``None`` for a series, where an
+    absolute trigger cannot be expressed relative to every occurrence.
+    """
+    offsets: set[int] = set()
+    for alarm in comp.walk("VALARM"):
+        action = text_of(alarm, "ACTION").strip().upper()
+        if action not in ("DISPLAY", "AUDIO", "EMAIL", ""):
+            continue
+        trigger = alarm.get("TRIGGER")
+        value = getattr(trigger, "dt", None)
+        if isinstance(value, timedelta):
+            related = str(trigger.params.get("RELATED", "START")).upper()
+            before = -value - (_duration(comp) if related == "END" else timedelta(0))
+        elif isinstance(value, datetime) and start is not None and value.tzinfo is not None:
+            before = start - value
+        elif isinstance(value, datetime):
+            warnings.append(
+                Warning("alarm_absolute", "an absolute VALARM trigger on a series was dropped")
+            )
+            continue
+        else:
+            if trigger is not None:
+                warnings.append(Warning("alarm_unreadable", "an unreadable VALARM was dropped"))
+            continue
+        minutes = round(before.total_seconds() / 60)
+        if minutes < 0:
+            warnings.append(
+                Warning("alarm_after_start", "a VALARM firing after the start was dropped")
+            )
+        elif minutes > MAX_REMINDER_MINUTES:
+            warnings.append(
+                Warning("alarm_out_of_range", f"a VALARM {minutes} minutes ahead was dropped")
+            )
+        else:
+            offsets.add(minutes)
+    if len(offsets) > MAX_REMINDERS:
+        warnings.append(
+            Warning("alarms_truncated", f"{len(offsets)} alarms; the {MAX_REMINDERS} nearest kept")
+        )
+    return [{"offset_minutes": m} for m in sorted(offsets)[:MAX_REMINDERS]]

@@ -1,0 +1,213 @@
+"""VEVENT → timer drafts: the import direction of the converter (pure; ``now`` injected)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from icalendar import Component
+
+from ical_bridge.convert.colors import css_color_to_hex
+from ical_bridge.convert.fields import (
+    color_of,
+    description_of,
+    label_of,
+    reminders_of,
+    space_of,
+    text_of,
+)
+from ical_bridge.convert.model import (
+    CalendarInfo,
+    ConversionResult,
+    ImportOptions,
+    Skipped,
+    SourceRef,
+    TimerDraft,
+    Warning,
+    timer_id,
+)
+from ical_bridge.convert.series import Series, convert_series
+from ical_bridge.convert.timing import Clockwork
+from ical_bridge.convert.zones import ZoneResolver
+from ical_bridge.errors import UserError
+from ical_bridge.ingest.decode import ParsedFeed, parse_feed
+from ical_bridge.recurrence import format_utc
+
+__all__ = ["Converter", "convert_calendar"]
+
+_STRATEGY_CHOICES = ("auto", "single", "native", "split", "rolling", "expand")
+
+
+class Converter:
+    """Shared state of one conversion: options, zones, calendar facts, output lists."""
+
+    def __init__(self, feed: ParsedFeed, options: ImportOptions) -> None:
+        if options.strategy not in _STRATEGY_CHOICES:
+            raise UserError(f"unknown strategy {options.strategy!r}")
+        if options.now.tzinfo is None:
+            raise UserError("now must carry a time zone")
+        self.options = options
+        self.now = options.now.astimezone(UTC)
+        self.feed = feed
+        self.timers: list[TimerDraft] = []
+        self.skipped: list[Skipped] = []
+        self.warnings: list[Warning] = [
+            Warning(p.code, f"{p.uid}: {p.message}" if p.uid else p.message) for p in feed.problems
+        ]
+        cal = feed.calendar
+        x_wr = text_of(cal, "X-WR-TIMEZONE").strip() or None
+        resolver = ZoneResolver(feed.timezones, self.now)
+        try:
+            self.clock = Clockwork(
+                resolver,
+                x_wr_timezone=x_wr,
+                default_tz=options.default_tz,
+                all_day_time=options.all_day_time,
+            )
+        except KeyError as exc:
+            raise UserError(f"unknown time zone {options.default_tz!r}") from exc
+        if x_wr and self.clock.x_wr is None:
+            self.warnings.append(
+                Warning("unknown_timezone", f"X-WR-TIMEZONE {x_wr[:60]!r} is not a known zone")
+            )
+        # x-wr-timezone needs an IANA name; pass the resolved one to the expander.
+        self.x_wr_name = self.clock.x_wr.name if self.clock.x_wr else None
+        self.calendar = CalendarInfo(
+            name=(text_of(cal, "X-WR-CALNAME") or text_of(cal, "NAME")).strip() or None,
+            color=_calendar_color(cal),
+            timezone=self.x_wr_name,
+            refresh_interval=_refresh_interval(cal),
+        )
+
+    # -- building drafts -------------------------------------------------------------
+
+    def skip(self, uid: str, code: str, message: str) -> None:
+        """Record a component that yields no timer."""
+        self.skipped.append(Skipped(uid, code, message))
+
+    def draft(
+        self,
+        comp: Component,
+        *,
+        uid: str,
+        recurrence_id: str | None,
+        part: int,
+        strategy: str,
+        instant: datetime,
+        zone_name: str,
+        recurrence: dict[str, Any] | None,
+        warnings: list[Warning],
+        label_suffix: str = "",
+        alarm_start: datetime | None = None,
+        series_end: datetime | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> TimerDraft:
+        """Build one draft (a ``TimerCreateRequest`` body) from ``comp``."""
+        timer: dict[str, Any] = {
+            "id": timer_id(self.options.source_key, uid, recurrence_id, part),
+            "label": label_of(comp, warnings, label_suffix),
+            "target_date": format_utc(instant),
+            "timezone": zone_name,
+            "recurrence": recurrence,
+        }
+        description = description_of(comp, warnings)
+        if description:
+            timer["description"] = description
+        color = color_of(comp, self.calendar.color, warnings)
+        if color:
+            timer["color"] = color
+        reminders = reminders_of(comp, alarm_start, warnings)
+        if reminders:
+            timer["notify"] = True
+            timer["reminders"] = reminders
+        space = space_of(comp, self.options.categories_to_spaces)
+        if space:
+            timer["space_id"] = space
+        if extra:
+            timer.update(extra)
+        unique: list[Warning] = []
+        for warning in warnings:
+            if warning not in unique:
+                unique.append(warning)
+        draft = TimerDraft(
+            timer=timer,
+            source=SourceRef(uid, recurrence_id, part),
+            strategy=strategy,
+            next_occurrence=instant,
+            series_end=series_end,
+            warnings=unique,
+        )
+        self.timers.append(draft)
+        return draft
+
+    # -- the walk --------------------------------------------------------------------
+
+    def run(self) -> ConversionResult:
+        """Convert every series of the feed; one failing series never stops the rest."""
+        groups: dict[str, list[Component]] = defaultdict(list)
+        for comp in self.feed.components:
+            if comp.name == "VTODO" and not self.options.include_todos:
+                continue
+            if comp.name not in ("VEVENT", "VTODO"):
+                continue
+            uid = text_of(comp, "UID").strip()
+            if not uid:
+                uid = _synthetic_uid(comp)
+                self.warnings.append(Warning("missing_uid", f"no UID; using {uid}"))
+            groups[f"{comp.name}\x00{uid}"].append(comp)
+        for key, comps in groups.items():
+            uid = key.split("\x00", 1)[1]
+            try:
+                convert_series(self, Series(uid, comps))
+            except Exception as exc:  # a bug or a component icalendar half-parsed
+                self.skip(uid, "unsupported", f"could not convert: {type(exc).__name__}: {exc}")
+        self.timers.sort(key=lambda d: (d.next_occurrence, d.timer["id"]))
+        return ConversionResult(self.timers, self.skipped, self.warnings, self.calendar)
+
+
+def convert_calendar(data: bytes | str, options: ImportOptions) -> ConversionResult:
+    """Convert iCalendar ``data`` into timer drafts; ``NotACalendarError`` if it is none."""
+    return Converter(parse_feed(data), options).run()
+
+
+def _synthetic_uid(comp: Component) -> str:
+    digest = hashlib.sha256()
+    for name in ("DTSTART", "SUMMARY", "DTEND", "DUE", "RRULE"):
+        digest.update(name.encode())
+        prop = comp.get(name)
+        if prop is not None and hasattr(prop, "to_ical"):
+            try:
+                digest.update(prop.to_ical())
+            except Exception:
+                pass
+    return "nouid-" + digest.hexdigest()[:24]
+
+
+def _calendar_color(cal: Component) -> str | None:
+    for name in ("X-TICKWARD-COLOR", "COLOR", "X-APPLE-CALENDAR-COLOR"):
+        raw = text_of(cal, name).strip()
+        if raw:
+            found = css_color_to_hex(raw)
+            if found:
+                return found
+    return None
+
+
+def _refresh_interval(cal: Component) -> timedelta | None:
+    for name in ("REFRESH-INTERVAL", "X-PUBLISHED-TTL"):
+        prop = cal.get(name)
+        value = getattr(prop, "dt", None)
+        if isinstance(value, timedelta) and value > timedelta(0):
+            return value
+        if prop is not None:
+            try:
+                from icalendar.prop import vDuration
+
+                parsed = vDuration.from_ical(str(prop).strip())  # type: ignore[no-untyped-call]
+            except Exception:
+                continue
+            if isinstance(parsed, timedelta) and parsed > timedelta(0):
+                return parsed
+    return None

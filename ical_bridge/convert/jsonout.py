@@ -1,0 +1,37 @@
+"""``convert --json``: the stable JSON shape of a conversion (ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ical_bridge.convert.model import ConversionResult, TimerDraft, Warning
+from ical_bridge.recurrence import format_utc
+
+__all__ = ["draft_to_json", "to_json"]
+
+
+def _warning(warning: Warning) -> dict[str, str]:
+    return {"code": warning.code, "message": warning.message}
+
+
+def draft_to_json(draft: TimerDraft) -> dict[str, Any]:
+    """One entry of ``timers``."""
+    return {
+        "timer": dict(draft.timer),
+        "source": {
+            "uid": draft.source.uid,
+            "recurrence_id": draft.source.recurrence_id,
+            "part": draft.source.part,
+        },
+        "strategy": draft.strategy,
+        "next_occurrence": format_utc(draft.next_occurrence),
+        "warnings": [_warning(w) for w in draft.warnings],
+    }
+
+
+def to_json(result: ConversionResult) -> dict[str, Any]:
+    """The ``convert --json`` object: ``timers`` and ``skipped``."""
+    return {
+        "timers": [draft_to_json(d) for d in result.timers],
+        "skipped": [{"uid": s.uid, "code": s.code, "message": s.message} for s in result.skipped],
+    }

@@ -1,0 +1,116 @@
+"""The converter's inputs and outputs: options, timer drafts, warnings, skips."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "BRIDGE_ID_PREFIX",
+    "SKIP_CODES",
+    "STRATEGIES",
+    "CalendarInfo",
+    "ConversionResult",
+    "ImportOptions",
+    "Skipped",
+    "SourceRef",
+    "TimerDraft",
+    "Warning",
+    "timer_id",
+]
+
+BRIDGE_ID_PREFIX = "icb_"
+"""Every timer id the bridge creates starts with this."""
+STRATEGIES = ("single", "native", "split", "rolling", "expand")
+"""Strategies a draft can carry (``auto`` picks one of the first four)."""
+SKIP_CODES = ("past", "cancelled", "outside_window", "ended", "unsupported")
+"""Codes a ``Skipped`` entry can carry."""
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to convert: ``now`` is injected, never read from a clock."""
+
+    now: datetime
+    default_tz: str | None = None
+    strategy: str = "auto"
+    window: timedelta = timedelta(days=90)
+    all_day_time: time = time(0, 0)
+    include_todos: bool = False
+    categories_to_spaces: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    source_key: str = ""
+    split_cap: int = 7
+
+
+@dataclass(frozen=True)
+class Warning:
+    """A lossy or surprising step, with a stable machine-readable ``code``."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A component that produced no timer, and why."""
+
+    uid: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a draft came from: UID, RECURRENCE-ID (ISO) and split part."""
+
+    uid: str
+    recurrence_id: str | None
+    part: int
+
+
+@dataclass
+class TimerDraft:
+    """One timer the import would create, as a ``TimerCreateRequest`` body."""
+
+    timer: dict[str, Any]
+    source: SourceRef
+    strategy: str
+    next_occurrence: datetime
+    series_end: datetime | None = None
+    warnings: list[Warning] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    """Calendar-level facts: name, colour (#rrggbb), zone, refresh interval."""
+
+    name: str | None = None
+    color: str | None = None
+    timezone: str | None = None
+    refresh_interval: timedelta | None = None
+
+
+@dataclass
+class ConversionResult:
+    """Everything one conversion produced."""
+
+    timers: list[TimerDraft]
+    skipped: list[Skipped]
+    warnings: list[Warning]
+    calendar: CalendarInfo
+
+
+def timer_id(source_key: str, uid: str, recurrence_id: str | None, part: int) -> str:
+    """The deterministic bridge id of a draft: ``icb_`` + 32 hex chars of sha256."""
+    digest = hashlib.sha256()
+    for piece in (source_key, uid, recurrence_id or "", str(part)):
+        encoded = piece.encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "big"))
+        digest.update(encoded)
+    return BRIDGE_ID_PREFIX + digest.hexdigest()[:32]

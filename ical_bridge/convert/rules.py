@@ -1,0 +1,175 @@
+"""Which RRULEs tickward can represent: one native slot, or a union of slots (split)."""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ical_bridge.recurrence import RecurrenceType, Slot
+
+__all__ = ["RulePart", "RuleShape", "analyse_rule"]
+
+_FREQ_TYPE: dict[str, RecurrenceType] = {
+    "DAILY": "daily",
+    "WEEKLY": "weekly",
+    "MONTHLY": "monthly",
+    "YEARLY": "yearly",
+}
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_ALLOWED = {
+    "FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST",
+    "BYDAY", "BYMONTHDAY", "BYMONTH", "BYHOUR", "BYMINUTE", "BYSECOND",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RulePart:
+    """One tickward slot of a series: its type, first wall-clock occurrence and label suffix."""
+
+    type: RecurrenceType
+    anchor: datetime  # naive wall clock, seconds dropped
+    last_day: bool
+    suffix: str
+
+
+@dataclass(frozen=True)
+class RuleShape:
+    """The tickward slots a rule is the union of, or why it is none."""
+
+    parts: tuple[RulePart, ...]
+    reason: str = ""  # empty when representable
+    unsupported: bool = False
+
+
+def _not(reason: str, *, unsupported: bool = False) -> RuleShape:
+    return RuleShape((), reason, unsupported)
+
+
+def _ints(values: Sequence[Any]) -> list[int] | None:
+    try:
+        return sorted({int(v) for v in values})
+    except (TypeError, ValueError):
+        return None
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def analyse_rule(rule: Mapping[str, Sequence[Any]], start: datetime, *, is_date: bool) -> RuleShape:
+    """Decompose ``rule`` (an icalendar vRecur) with wall-clock ``start`` into tickward slots."""
+    keys = {k.upper() for k in rule}
+    if "RSCALE" in keys or "SKIP" in keys:
+        return _not("non-Gregorian rule (RFC 7529)", unsupported=True)
+    freq = str(rule.get("FREQ", [""])[0]).upper()
+    kind = _FREQ_TYPE.get(freq)
+    if kind is None:
+        return _not(f"FREQ={freq or '?'} has no tickward equivalent")
+    extra = keys - _ALLOWED
+    if extra:
+        return _not(f"{', '.join(sorted(extra))} has no tickward equivalent")
+    interval = _ints(rule.get("INTERVAL", [1]))
+    if interval != [1]:
+        return _not("INTERVAL > 1 has no tickward equivalent")
+    hours = _ints(rule.get("BYHOUR", [start.hour]))
+    minutes = _ints(rule.get("BYMINUTE", [start.minute]))
+    seconds = _ints(rule.get("BYSECOND", [start.second]))
+    if hours is None or minutes is None or seconds is None or len(seconds) != 1:
+        return _not("BYSECOND lists several seconds")
+    if is_date and ("BYHOUR" in keys or "BYMINUTE" in keys):
+        return _not("BYHOUR/BYMINUTE on an all-day series")
+    if not all(0 <= h <= 23 for h in hours) or not all(0 <= m <= 59 for m in minutes):
+        return _not("BYHOUR/BYMINUTE out of range")
+    times = list(itertools.product(hours, minutes))
+
+    weekdays: list[int] = []
+    days: list[int] = []
+    months: list[int] = []
+    byday = [str(d).upper() for d in rule.get("BYDAY", [])]
+    if any(d not in _WEEKDAYS for d in byday):
+        return _not("BYDAY with an ordinal (nth weekday)")
+    if kind == "daily":
+        if "BYMONTHDAY" in keys or "BYMONTH" in keys:
+            return _not("DAILY with BYMONTH/BYMONTHDAY")
+        if byday:
+            kind, weekdays = "weekly", sorted({_WEEKDAYS.index(d) for d in byday})
+    elif kind == "weekly":
+        if "BYMONTHDAY" in keys or "BYMONTH" in keys:
+            return _not("WEEKLY with BYMONTH/BYMONTHDAY")
+        weekdays = sorted({_WEEKDAYS.index(d) for d in byday}) or [start.weekday()]
+    else:
+        if byday:
+            return _not(f"{freq} with BYDAY")
+        found = _ints(rule.get("BYMONTHDAY", [start.day]))
+        if found is None or any(d == 0 or d < -1 or d > 31 for d in found):
+            return _not("BYMONTHDAY other than a day or -1")
+        days = found
+        if kind == "monthly":
+            if "BYMONTH" in keys:
+                return _not("MONTHLY with BYMONTH")
+        else:
+            if -1 in days:
+                return _not("YEARLY on a month's last day")
+            found_months = _ints(rule.get("BYMONTH", [start.month]))
+            if found_months is None or any(not 1 <= m <= 12 for m in found_months):
+                return _not("BYMONTH out of range")
+            months = found_months
+            for month, day in itertools.product(months, days):
+                if day > calendar.monthrange(2024, month)[1]:
+                    return _not(f"YEARLY on {month}/{day}, a date that never exists")
+
+    slots: list[tuple[Slot, str]] = []
+    vary_time = len(times) > 1
+    if kind == "daily":
+        for h, m in times:
+            slots.append((Slot("daily", h, m, 0, 1, 1), f"{h:02d}:{m:02d}" if vary_time else ""))
+    elif kind == "weekly":
+        for wd, (h, m) in itertools.product(weekdays, times):
+            bits = [_DAY_NAMES[wd]] if len(weekdays) > 1 else []
+            bits += [f"{h:02d}:{m:02d}"] if vary_time else []
+            slots.append((Slot("weekly", h, m, wd, 1, 1), " ".join(bits)))
+    elif kind == "monthly":
+        for day, (h, m) in itertools.product(days, times):
+            last = day == -1
+            bits = ["last day" if last else _ordinal(day)] if len(days) > 1 else []
+            bits += [f"{h:02d}:{m:02d}"] if vary_time else []
+            slots.append((Slot("monthly", h, m, 0, 31 if last else day, 1, last), " ".join(bits)))
+    else:
+        for (month, day), (h, m) in itertools.product(itertools.product(months, days), times):
+            bits = [f"{calendar.month_abbr[month]} {day}"] if len(months) * len(days) > 1 else []
+            bits += [f"{h:02d}:{m:02d}"] if vary_time else []
+            slots.append((Slot("yearly", h, m, 0, day, month), " ".join(bits)))
+
+    wall = start.replace(second=0, microsecond=0)
+    if not any(_carries(slot, wall) for slot, _ in slots):
+        return _not("DTSTART is not one of the rule's own occurrences")
+    parts = []
+    for slot, suffix in slots:
+        anchor = _first_on_or_after(slot, wall)
+        if anchor is None:
+            return _not("a slot of the rule never occurs")
+        parts.append(RulePart(slot.type, anchor, slot.last_day, f" ({suffix})" if suffix else ""))
+    return RuleShape(tuple(parts))
+
+
+def _carries(slot: Slot, wall: datetime) -> bool:
+    first = _first_on_or_after(slot, wall)
+    return first == wall
+
+
+def _first_on_or_after(slot: Slot, wall: datetime) -> datetime | None:
+    for count, day in enumerate(slot.local_dates(wall.date())):
+        candidate = slot.wall_clock(day)
+        if candidate >= wall:
+            return candidate
+        if count > 3:
+            break
+    for day in slot.local_dates(wall.date() + timedelta(days=1)):
+        return slot.wall_clock(day)
+    return None

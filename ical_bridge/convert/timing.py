@@ -1,0 +1,168 @@
+"""When an iCalendar date-time happens: its zone, wall clock and UTC instant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icalendar import Component
+
+from ical_bridge.convert.model import Warning
+from ical_bridge.convert.zones import ResolvedZone, ZoneResolver, iana_name, local_to_utc
+from ical_bridge.recurrence import zone
+
+__all__ = ["Clockwork", "When"]
+
+_UTC = ResolvedZone("UTC", zone("UTC"))
+
+
+@dataclass
+class When:
+    """A resolved start: naive ``wall`` clock in ``zone``, UTC ``instant``."""
+
+    wall: datetime
+    zone: ResolvedZone
+    instant: datetime
+    is_date: bool
+    warnings: list[Warning] = field(default_factory=list)
+
+
+class Clockwork:
+    """Resolves the date-times of one calendar (its zones, X-WR-TIMEZONE, defaults)."""
+
+    def __init__(
+        self,
+        resolver: ZoneResolver,
+        *,
+        x_wr_timezone: str | None,
+        default_tz: str | None,
+        all_day_time: time,
+    ) -> None:
+        self.resolver = resolver
+        self.all_day_time = all_day_time
+        self.x_wr: ResolvedZone | None = None
+        if x_wr_timezone:
+            self.x_wr = resolver.resolve(x_wr_timezone)
+        self.default: ResolvedZone | None = None
+        if default_tz:
+            name = iana_name(default_tz)
+            if name is None:
+                raise KeyError(default_tz)
+            self.default = ResolvedZone(name, zone(name))
+
+    @property
+    def calendar_zone(self) -> ResolvedZone:
+        """The zone of all-day dates: X-WR-TIMEZONE, else the default, else UTC."""
+        return self.x_wr or self.default or _UTC
+
+    def floating_zone(self, warnings: list[Warning], what: str) -> ResolvedZone:
+        """The zone of a floating time; warns when it falls back to UTC."""
+        chosen = self.x_wr or self.default
+        if chosen is None:
+            warnings.append(Warning("floating_time", f"{what}: floating time read as UTC"))
+            return _UTC
+        return chosen
+
+    def when(self, value: date | datetime, tzid: str | None, what: str = "DTSTART") -> When:
+        """Resolve a DTSTART-like value (``tzid`` from its TZID parameter)."""
+        warnings: list[Warning] = []
+        if not isinstance(value, datetime):
+            resolved = self.calendar_zone
+            wall = datetime.combine(value, self.all_day_time)
+            return self._at(wall, resolved, True, warnings)
+        if tzid:
+            found = self.resolver.resolve(tzid)
+            if found is not None:
+                if found.warning is not None:
+                    warnings.append(found.warning)
+                if value.tzinfo is not None and not found.exact:
+                    # Custom zone kept for the instant; the wall clock is the file's.
+                    wall = value.replace(tzinfo=None)
+                    return self._at(wall, found, False, warnings)
+                return self._at(value.replace(tzinfo=None), found, False, warnings)
+            warnings.append(
+                Warning("unknown_timezone", f"{what}: unknown TZID {tzid[:60]!r}; read as floating")
+            )
+            return self._at(
+                value.replace(tzinfo=None), self.floating_zone(warnings, what), False, warnings
+            )
+        if value.tzinfo is None:
+            return self._at(value, self.floating_zone(warnings, what), False, warnings)
+        if value.utcoffset() == _ZERO and _is_utc(value.tzinfo):
+            instant = value.astimezone(UTC)
+            shown = self.x_wr or _UTC
+            return When(
+                instant.astimezone(shown.tz).replace(tzinfo=None), shown, instant, False, warnings
+            )
+        key = getattr(value.tzinfo, "key", None)
+        if isinstance(value.tzinfo, ZoneInfo) and key:
+            name = iana_name(key) or "UTC"
+            return self._at(
+                value.replace(tzinfo=None), ResolvedZone(name, zone(name)), False, warnings
+            )
+        instant = value.astimezone(UTC)
+        shown = self.x_wr or self.default or _UTC
+        return When(
+            instant.astimezone(shown.tz).replace(tzinfo=None), shown, instant, False, warnings
+        )
+
+    def normalize(self, comp: Component) -> None:
+        """Give zoned values of ``comp`` the IANA zone their TZID resolves to.
+
+        icalendar keeps a custom (dateutil) zone for a TZID with a VTIMEZONE,
+        e.g. Outlook's ``W. Europe Standard Time``; those are slow and
+        recurring-ical-events would expand in them. When the resolver matched
+        the TZID to an IANA zone with the same rules, use that zone instead.
+        """
+        for name in ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE"):
+            values = comp.get(name)
+            if values is None:
+                continue
+            for prop in values if isinstance(values, list) else [values]:
+                self._swap(prop)
+
+    def _swap(self, prop: object) -> bool:
+        params = getattr(prop, "params", None)
+        tzid = params.get("TZID") if params is not None else None
+        if not tzid:
+            return False
+        found = self.resolver.resolve(str(tzid))
+        if found is None or not found.exact:
+            return False
+        items = getattr(prop, "dts", None)
+        targets = items if items is not None else [prop]
+        changed = False
+        item: Any
+        for item in targets:
+            value = getattr(item, "dt", None)
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                if value.tzinfo is not found.tz:
+                    item.dt = value.replace(tzinfo=found.tz)
+                    changed = True
+        return changed
+
+    def when_of(self, comp: Component, name: str = "DTSTART") -> When | None:
+        """Resolve property ``name`` of ``comp``; ``None`` when absent or broken."""
+        prop = comp.get(name)
+        value = getattr(prop, "dt", None)
+        if not isinstance(value, date):
+            return None
+        tzid = prop.params.get("TZID") if prop is not None else None
+        return self.when(value, str(tzid) if tzid else None, name)
+
+    @staticmethod
+    def _at(wall: datetime, resolved: ResolvedZone, is_date: bool, warnings: list[Warning]) -> When:
+        instant, warning = local_to_utc(wall, resolved.tz)
+        if warning is not None:
+            warnings.append(warning)
+        return When(wall, resolved, instant, is_date, warnings)
+
+
+_ZERO = datetime(2000, 1, 1, tzinfo=UTC).utcoffset()
+
+
+def _is_utc(tz: tzinfo) -> bool:
+    name = (getattr(tz, "key", None) or tz.tzname(None) or "").upper()
+    return name in ("UTC", "Z", "ETC/UTC", "GMT", "ETC/GMT", "ZULU") or tz is UTC

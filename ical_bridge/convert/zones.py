@@ -1,0 +1,328 @@
+"""Time zones: TZID → IANA name, custom VTIMEZONE matching, wall clock → UTC.
+
+tickward only accepts IANA names. A TZID is resolved in this order: an IANA
+name (vendor prefixes such as ``/mozilla.org/…/`` stripped, case and spaces
+forgiven), a Windows name (CLDR table shipped with icalendar), the
+``X-LIC-LOCATION`` of its VTIMEZONE, and finally the IANA zone whose offsets
+match the custom VTIMEZONE over a horizon around ``now``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import unicodedata
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from dateutil.rrule import rrulestr
+from icalendar import Component
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+from ical_bridge.convert.model import Warning
+from ical_bridge.recurrence import zone
+
+__all__ = [
+    "ResolvedZone",
+    "ZoneResolver",
+    "iana_name",
+    "local_to_utc",
+    "transition_dates",
+]
+
+_HORIZON_BACK = timedelta(days=366)
+_HORIZON_AHEAD = timedelta(days=3 * 366)
+
+
+@dataclass(frozen=True)
+class ResolvedZone:
+    """The IANA ``name`` sent to tickward and the ``tz`` used to compute instants."""
+
+    name: str
+    tz: tzinfo
+    warning: Warning | None = None
+
+    @property
+    def exact(self) -> bool:
+        """True when ``name`` describes the source zone exactly."""
+        return isinstance(self.tz, ZoneInfo) and self.tz.key == self.name
+
+
+@lru_cache(maxsize=1)
+def _iana_by_lower() -> dict[str, str]:
+    names = available_timezones() | {"UTC"}
+    return {n.lower(): n for n in sorted(names)}
+
+
+@lru_cache(maxsize=2048)
+def iana_name(tzid: str) -> str | None:
+    """The IANA name ``tzid`` denotes without a VTIMEZONE (Windows, vendor prefix…)."""
+    text = tzid.strip().strip('"')
+    lower = _iana_by_lower()
+    candidates = [text, text.strip("/")]
+    if text in WINDOWS_TO_OLSON:
+        candidates.append(WINDOWS_TO_OLSON[text])
+    parts = text.strip("/").split("/")
+    candidates += ["/".join(parts[i:]) for i in range(1, len(parts))]
+    for cand in candidates:
+        for variant in (cand, cand.replace(" ", "_")):
+            found = lower.get(variant.lower())
+            if found is not None:
+                return "UTC" if found.lower() in ("utc", "etc/utc", "zulu", "etc/zulu") else found
+    if text.upper() in ("Z", "GMT", "UTC"):
+        return "UTC"
+    return None
+
+
+def _plain(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in folded.lower() if ch.isalnum())
+
+
+def _sample_days(now: datetime) -> list[datetime]:
+    start = (now - _HORIZON_BACK).replace(hour=12, minute=0, second=0, microsecond=0)
+    return [start + timedelta(days=i) for i in range((_HORIZON_BACK + _HORIZON_AHEAD).days)]
+
+
+def _offsets(tz: tzinfo, instants: list[datetime]) -> tuple[timedelta | None, ...]:
+    return tuple(t.astimezone(tz).utcoffset() for t in instants)
+
+
+@lru_cache(maxsize=4)
+def _coarse_index(year: int) -> dict[tuple[timedelta | None, ...], list[str]]:
+    probes = [datetime(year, m, 15, 12, tzinfo=UTC) for m in (1, 4, 7, 10)]
+    index: dict[tuple[timedelta | None, ...], list[str]] = {}
+    for name in sorted(available_timezones()):
+        try:
+            index.setdefault(_offsets(zone(name), probes), []).append(name)
+        except KeyError:  # pragma: no cover - tzdata lists only loadable zones
+            continue
+    return index
+
+
+OffsetAt = Callable[[datetime], "timedelta | None"]
+
+
+def _offset_function(comp: Component, start: datetime, end: datetime) -> OffsetAt | None:
+    """A fast UTC-instant → offset function from a VTIMEZONE's observances in a window."""
+    changes: list[tuple[datetime, timedelta, timedelta]] = []
+    try:
+        for part in comp.subcomponents:
+            if part.name not in ("STANDARD", "DAYLIGHT"):
+                continue
+            props: Any = part
+            first: datetime = props["DTSTART"].dt.replace(tzinfo=None)
+            offset_from: timedelta = props["TZOFFSETFROM"].td
+            offset_to: timedelta = props["TZOFFSETTO"].td
+            locals_: list[datetime] = [first]
+            for rule in _as_list(part.get("RRULE")):
+                text = rule.to_ical().decode()
+                parsed = rrulestr(text, dtstart=_rebase(first, rule, start.year), ignoretz=True)
+                window = (start - timedelta(days=800)).replace(tzinfo=None)
+                locals_ += parsed.between(window, end.replace(tzinfo=None), inc=True)
+            for rdates in _as_list(part.get("RDATE")):
+                for item in rdates.dts:
+                    value = item.dt[0] if isinstance(item.dt, tuple) else item.dt
+                    if isinstance(value, datetime):
+                        locals_.append(value.replace(tzinfo=None))
+            for local in locals_:
+                changes.append(((local - offset_from).replace(tzinfo=UTC), offset_from, offset_to))
+    except Exception:  # a broken VTIMEZONE: no fast path
+        return None
+    if not changes:
+        return None
+    changes.sort(key=lambda c: c[0])
+    keys = [c[0] for c in changes]
+    before = changes[0][1]
+
+    def offset_at(instant: datetime) -> timedelta | None:
+        index = bisect.bisect_right(keys, instant) - 1
+        return before if index < 0 else changes[index][2]
+
+    return offset_at
+
+
+def _rebase(first: datetime, rule: Any, year: int) -> datetime:
+    """Move an old yearly observance start close to ``year`` (dateutil iterates from it)."""
+    simple = str(rule.get("FREQ", [""])[0]).upper() == "YEARLY" and not rule.get("COUNT")
+    if not simple or _as_list(rule.get("INTERVAL", [1])) not in ([1], ["1"]):
+        return first
+    target = max(first.year, year - 2)
+    try:
+        return first.replace(year=target)
+    except ValueError:  # Feb 29
+        return first
+
+
+def _as_list(value: object) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _slow_offsets(custom: tzinfo) -> OffsetAt:
+    return lambda instant: instant.astimezone(custom).utcoffset()
+
+
+def _same_rules(custom: OffsetAt, iana: ZoneInfo, days: list[datetime]) -> bool:
+    """Offsets agree every third day and every hour around the days either changes."""
+    previous: tuple[timedelta | None, timedelta | None] | None = None
+    for index in range(0, len(days), 3):
+        day = days[index]
+        here = (custom(day), day.astimezone(iana).utcoffset())
+        if here[0] != here[1]:
+            return False
+        if previous is not None and here != previous:
+            for hour in range(-72, 1):
+                probe = day + timedelta(hours=hour)
+                if custom(probe) != probe.astimezone(iana).utcoffset():
+                    return False
+        previous = here
+    return True
+
+
+def _etc_name(offset: timedelta | None) -> str | None:
+    if offset is None or offset % timedelta(hours=1):
+        return None
+    hours = int(offset / timedelta(hours=1))
+    if hours == 0:
+        return "UTC"
+    name = f"Etc/GMT{-hours:+d}"  # POSIX sign: Etc/GMT-2 is two hours east
+    return name if name in available_timezones() else None
+
+
+class ZoneResolver:
+    """Resolve TZIDs of one calendar (its VTIMEZONEs given) to IANA zones."""
+
+    def __init__(self, vtimezones: list[Component], now: datetime) -> None:
+        self._now = now
+        self._components: dict[str, Component] = {}
+        for comp in vtimezones:
+            tzid = str(comp.get("TZID", "")).strip()
+            if tzid:
+                self._components.setdefault(tzid, comp)
+        self._cache: dict[str, ResolvedZone | None] = {}
+
+    def resolve(self, tzid: str) -> ResolvedZone | None:
+        """The zone of ``tzid``; ``None`` when it is unknown and has no usable VTIMEZONE."""
+        if tzid not in self._cache:
+            self._cache[tzid] = self._resolve(tzid)
+        return self._cache[tzid]
+
+    def _resolve(self, tzid: str) -> ResolvedZone | None:
+        comp = self._components.get(tzid.strip())
+        name = iana_name(tzid)
+        windows = tzid.strip().strip('"') in WINDOWS_TO_OLSON
+        if comp is None or (name and not windows):
+            # An IANA name is trusted over the VTIMEZONE beside it (as calendar apps do).
+            return ResolvedZone(name, zone(name)) if name else None
+        lic = comp.get("X-LIC-LOCATION")
+        hints = [h for h in (name, iana_name(str(lic)) if lic else None) if h]
+        days = _sample_days(self._now)
+        offset_at = _offset_function(comp, days[0], days[-1])
+        if offset_at is None:
+            custom = self._custom_tz(comp)
+            if custom is None:
+                return ResolvedZone(hints[0], zone(hints[0])) if hints else None
+            offset_at = _slow_offsets(custom)
+        for hint in hints:
+            if _same_rules(offset_at, zone(hint), days):
+                return ResolvedZone(hint, zone(hint))
+        match = self._match(tzid, offset_at, days)
+        if match is not None:
+            return ResolvedZone(
+                match,
+                zone(match),
+                Warning("timezone_guessed", f"custom zone {tzid!r} treated as {match}"),
+            )
+        custom = self._custom_tz(comp)
+        if custom is None:
+            return ResolvedZone(hints[0], zone(hints[0])) if hints else None
+        fallback = _etc_name(offset_at(self._now)) or "UTC"
+        return ResolvedZone(
+            fallback,
+            custom,
+            Warning(
+                "timezone_approximated",
+                f"custom zone {tzid!r} matches no IANA zone; shown as {fallback}",
+            ),
+        )
+
+    def _custom_tz(self, comp: Component) -> tzinfo | None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tz = comp.to_tz(lookup_tzid=False)  # type: ignore[attr-defined]
+            self._now.astimezone(tz)
+        except Exception:  # icalendar/dateutil raise many kinds on broken VTIMEZONEs
+            return None
+        return tz  # type: ignore[no-any-return]
+
+    def _match(self, tzid: str, custom: OffsetAt, days: list[datetime]) -> str | None:
+        probes = [datetime(self._now.year, m, 15, 12, tzinfo=UTC) for m in (1, 4, 7, 10)]
+        try:
+            key = tuple(custom(p) for p in probes)
+        except Exception:
+            return None
+        candidates = [
+            n
+            for n in _coarse_index(self._now.year).get(key, [])
+            if _same_rules(custom, zone(n), days)
+        ]
+        if not candidates:
+            return None
+        plain = _plain(tzid)
+        named = [n for n in candidates if _plain(n.rsplit("/", 1)[-1]) in plain]
+        if named:
+            return named[0]
+        offsets = {custom(d) for d in days}
+        if len(offsets) == 1:
+            etc = _etc_name(offsets.pop())
+            if etc:
+                return etc
+        canonical = set(WINDOWS_TO_OLSON.values())
+        preferred = [n for n in candidates if n in canonical]
+        regular = [n for n in candidates if "/" in n and not n.startswith(("Etc/", "US/"))]
+        return (preferred or regular or candidates)[0]
+
+
+def local_to_utc(local: datetime, tz: tzinfo) -> tuple[datetime, Warning | None]:
+    """A naive wall-clock time in ``tz`` → UTC per RFC 5545 (gap forward, overlap first)."""
+    naive = local.replace(tzinfo=None)
+    early = naive.replace(tzinfo=tz, fold=0)
+    late = naive.replace(tzinfo=tz, fold=1)
+    instant = early.astimezone(UTC)
+    if early.utcoffset() == late.utcoffset():
+        return instant, None
+    back = instant.astimezone(tz).replace(tzinfo=None)
+    if back != naive:
+        return instant, Warning(
+            "dst_gap", f"{naive:%Y-%m-%d %H:%M} does not exist in {_tzname(tz)}; moved forward"
+        )
+    return instant, Warning(
+        "dst_ambiguous",
+        f"{naive:%Y-%m-%d %H:%M} happens twice in {_tzname(tz)}; the first instant is used",
+    )
+
+
+def _tzname(tz: tzinfo) -> str:
+    return getattr(tz, "key", None) or str(tz)
+
+
+@lru_cache(maxsize=256)
+def transition_dates(name: str, start: date, days: int) -> tuple[date, ...]:
+    """Local dates in ``[start, start+days)`` on which zone ``name`` changes offset."""
+    tz = zone(name)
+    found: list[date] = []
+    previous = datetime.combine(start, datetime.min.time(), tz).utcoffset()
+    for i in range(1, days + 2):
+        day = start + timedelta(days=i)
+        offset = datetime.combine(day, datetime.min.time(), tz).utcoffset()
+        if offset != previous:
+            found.extend((day - timedelta(days=1), day))
+        previous = offset
+    return tuple(sorted(set(found)))

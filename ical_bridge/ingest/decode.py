@@ -1,0 +1,284 @@
+"""Turn untrusted bytes into parsed iCalendar components, one bad item at a time.
+
+The bytes are decoded (UTF-8 with or without BOM, UTF-16 with BOM, Latin-1 as
+a last resort), unfolded and scanned line by line *before* icalendar sees
+them. The scan enforces the resource limits, accepts bare components and a
+missing ``END:VCALENDAR``, and cuts the stream into top-level components so
+that one component icalendar cannot parse costs that component (or just the
+offending property), never the file.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from icalendar import Calendar, Component
+
+from ical_bridge.errors import NotACalendarError
+
+__all__ = [
+    "KEPT_COMPONENTS",
+    "MAX_DEPTH",
+    "MAX_INPUT_BYTES",
+    "MAX_LINE_CHARS",
+    "FeedProblem",
+    "ParsedFeed",
+    "RawComponent",
+    "decode_text",
+    "parse_feed",
+    "scan_components",
+]
+
+MAX_INPUT_BYTES = 50 * 1024 * 1024
+"""Inputs larger than this are refused outright."""
+MAX_LINE_CHARS = 1024 * 1024
+"""An unfolded content line longer than this is dropped."""
+MAX_DEPTH = 6
+"""Components nested deeper than this (VCALENDAR counts as 1) are dropped."""
+KEPT_COMPONENTS = frozenset({"VEVENT", "VTODO", "VTIMEZONE"})
+"""Top-level components the converter looks at; the rest are skipped unparsed."""
+
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
+_NAME_END = re.compile(r"[;:]")
+
+
+@dataclass(frozen=True)
+class FeedProblem:
+    """Something in the input that was dropped or repaired while reading it."""
+
+    code: str
+    message: str
+    uid: str = ""
+
+
+@dataclass
+class RawComponent:
+    """One top-level component as unfolded content lines (BEGIN and END included)."""
+
+    name: str
+    lines: list[str]
+    uid: str = ""
+
+
+@dataclass
+class ParsedFeed:
+    """The parsed pieces of one input: calendar properties, zones and components."""
+
+    calendar: Calendar
+    timezones: list[Component] = field(default_factory=list)
+    components: list[Component] = field(default_factory=list)
+    problems: list[FeedProblem] = field(default_factory=list)
+
+
+def decode_text(data: bytes | str) -> str:
+    """Decode iCalendar bytes; raise ``NotACalendarError`` for binary or empty input."""
+    if isinstance(data, str):
+        if len(data) > MAX_INPUT_BYTES:
+            raise NotACalendarError(f"input is larger than {MAX_INPUT_BYTES // 2**20} MB")
+        text = data.removeprefix("\ufeff")
+    else:
+        if len(data) > MAX_INPUT_BYTES:
+            raise NotACalendarError(f"input is larger than {MAX_INPUT_BYTES // 2**20} MB")
+        text = _decode_bytes(data)
+    if not text.strip():
+        raise NotACalendarError("input is empty")
+    if "\x00" in text:
+        raise NotACalendarError("input is binary, not iCalendar")
+    head = text.lstrip()[:6].upper()
+    if head != "BEGIN:":
+        raise NotACalendarError("input is not iCalendar (it does not start with BEGIN:VCALENDAR)")
+    return text
+
+
+def _decode_bytes(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise NotACalendarError("input has a UTF-16 mark but is not UTF-16 text") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _unfold(text: str) -> Iterator[str]:
+    """Yield logical content lines (folds joined); empty lines are skipped."""
+    pending: list[str] = []
+    size = 0
+    for raw in _LINE_BREAK.split(text):
+        if raw[:1] in (" ", "\t"):
+            if pending:
+                size += len(raw) - 1
+                if size <= MAX_LINE_CHARS + 1:
+                    pending.append(raw[1:])
+            continue
+        if pending:
+            yield "".join(pending) if size <= MAX_LINE_CHARS else "\x00too-long"
+        pending, size = ([raw], len(raw)) if raw else ([], 0)
+    if pending:
+        yield "".join(pending) if size <= MAX_LINE_CHARS else "\x00too-long"
+
+
+def _name_of(line: str) -> str:
+    match = _NAME_END.search(line)
+    return (line[: match.start()] if match else line).strip().upper()
+
+
+def scan_components(text: str) -> tuple[list[str], list[RawComponent], list[FeedProblem]]:
+    """Cut unfolded text into calendar-level property lines and top-level components."""
+    cal_props: list[str] = []
+    found: list[RawComponent] = []
+    problems: list[FeedProblem] = []
+    in_calendar = False
+    current: RawComponent | None = None
+    depth = 0  # depth inside the current top-level component
+    too_deep = False
+    for line in _unfold(text):
+        if line == "\x00too-long":
+            problems.append(
+                FeedProblem("line_too_long", f"a content line over {MAX_LINE_CHARS} chars dropped")
+            )
+            continue
+        name = _name_of(line)
+        if name in ("BEGIN", "END"):
+            value = line.partition(":")[2].strip().upper()
+            if name == "BEGIN":
+                if current is None:
+                    if value == "VCALENDAR":
+                        in_calendar = True
+                        continue
+                    current, depth, too_deep = RawComponent(value, [line]), 1, False
+                    continue
+                depth += 1
+                if depth + int(in_calendar) > MAX_DEPTH:
+                    too_deep = True
+                current.lines.append(line)
+                continue
+            if current is None:
+                if value == "VCALENDAR":
+                    in_calendar = False
+                continue
+            current.lines.append(line)
+            depth -= 1
+            if depth == 0:
+                if too_deep:
+                    problems.append(
+                        FeedProblem(
+                            "too_deep",
+                            f"{current.name} nested deeper than {MAX_DEPTH} levels dropped",
+                            current.uid,
+                        )
+                    )
+                elif current.name in KEPT_COMPONENTS:
+                    found.append(current)
+                current = None
+            continue
+        if current is None:
+            if in_calendar:
+                cal_props.append(line)
+            continue
+        if depth == 1 and name == "UID" and not current.uid:
+            current.uid = line.partition(":")[2].strip()
+        current.lines.append(line)
+    if current is not None:
+        problems.append(
+            FeedProblem(
+                "truncated", f"an unfinished {current.name} at the end dropped", current.uid
+            )
+        )
+    return cal_props, found, problems
+
+
+def _parse(text: str) -> Calendar:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = Calendar.from_ical(text)
+    assert isinstance(result, Calendar)
+    return result
+
+
+def _wrap(lines: list[str]) -> str:
+    return "BEGIN:VCALENDAR\r\n" + "\r\n".join(lines) + "\r\nEND:VCALENDAR\r\n"
+
+
+def _parse_component(raw: RawComponent, problems: list[FeedProblem]) -> Component | None:
+    """Parse one component; on failure drop the properties icalendar refuses."""
+    try:
+        return _parse(_wrap(raw.lines)).subcomponents[0]
+    except Exception:  # icalendar throws ValueError, AttributeError, … on bad input
+        pass
+    kept: list[str] = []
+    nesting: list[str] = []
+    for line in raw.lines:
+        name = _name_of(line)
+        if name in ("BEGIN", "END"):
+            value = line.partition(":")[2].strip().upper()
+            if name == "BEGIN":
+                nesting.append(value)
+            elif nesting:
+                nesting.pop()
+            kept.append(line)
+            continue
+        probe = nesting[-1] if nesting else raw.name
+        try:
+            _parse(_wrap([f"BEGIN:{probe}", line, f"END:{probe}"]))
+        except Exception:
+            problems.append(FeedProblem("bad_property", f"unparseable {name} dropped", raw.uid))
+            continue
+        kept.append(line)
+    try:
+        return _parse(_wrap(kept)).subcomponents[0]
+    except Exception as exc:
+        problems.append(
+            FeedProblem("bad_component", f"unparseable {raw.name} dropped ({exc})", raw.uid)
+        )
+        return None
+
+
+def _parse_calendar_props(lines: list[str], problems: list[FeedProblem]) -> Calendar:
+    try:
+        return _parse(_wrap(lines))
+    except Exception:
+        pass
+    good = []
+    for line in lines:
+        try:
+            _parse(_wrap([line]))
+        except Exception:
+            problems.append(FeedProblem("bad_property", f"unparseable {_name_of(line)} dropped"))
+            continue
+        good.append(line)
+    return _parse(_wrap(good))
+
+
+def parse_feed(data: bytes | str) -> ParsedFeed:
+    """Decode, scan and parse ``data``; ``NotACalendarError`` when nothing usable is in it."""
+    text = decode_text(data)
+    cal_props, raws, problems = scan_components(text)
+    if not raws and not cal_props:
+        if problems:
+            raise NotACalendarError("input is truncated or broken: no complete component in it")
+        raise NotACalendarError("input is not iCalendar (no VCALENDAR or VEVENT found)")
+    calendar = _parse_calendar_props(cal_props, problems)
+    feed = ParsedFeed(calendar=calendar, problems=problems)
+    zones = [r for r in raws if r.name == "VTIMEZONE"]
+    items = [r for r in raws if r.name != "VTIMEZONE"]
+    # Zones first: icalendar resolves TZIDs against the VTIMEZONEs it has seen.
+    for raw in zones:
+        parsed = _parse_component(raw, problems)
+        if parsed is not None:
+            feed.timezones.append(parsed)
+    try:
+        feed.components = list(_parse(_wrap([ln for r in items for ln in r.lines])).subcomponents)
+    except Exception:
+        for raw in items:
+            parsed = _parse_component(raw, problems)
+            if parsed is not None:
+                feed.components.append(parsed)
+    return feed
