@@ -32,6 +32,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("sync", "sync_command"),
     ("sync", "daemon_command"),
     ("sync", "status_command"),
+    ("convert", "convert_command"),
 )
 
 
