@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ical_bridge.daemon.bridge import Bridge
+from ical_bridge.errors import UserError
 
 __all__ = ["DEFAULT_MAINTENANCE", "build_scheduler", "run_daemon", "stop_on_signals"]
 
@@ -138,9 +139,9 @@ async def _start_server(app: Any, host: str, port: int) -> tuple[Any, asyncio.Ta
     try:
         await server.startup()
     except SystemExit:  # uvicorn exits when it cannot bind
-        raise OSError(f"the feed server could not listen on {host}:{port}") from None
+        raise UserError(f"the feed server cannot listen on {host}:{port} ([server])") from None
     if server.should_exit:
-        raise OSError(f"the feed server could not listen on {host}:{port}")
+        raise UserError(f"the feed server cannot listen on {host}:{port} ([server])")
 
     async def serve() -> None:
         await server.main_loop()
