@@ -301,3 +301,32 @@ def test_a_failed_write_is_reported_with_the_server_message_and_the_rest_applied
     assert "404" in failure.message
     assert {t["label"] for t in harness.timers().values()} == {
         e.summary for e in edited if e.uid != plan.writes[0].origin.uid}  # type: ignore[union-attr]
+
+
+def test_sample_feeds_import_exactly_the_converters_timers_then_reimport_is_one_read(
+    harness: Harness,
+) -> None:
+    from datetime import UTC, datetime
+
+    from ical_bridge.convert import ImportOptions, convert_calendar
+
+    feeds = sorted((Path(__file__).resolve().parents[2] / "sample_feeds").glob("*.ics"))
+    assert feeds
+    for feed in feeds:
+        data = feed.read_bytes()
+        expected = convert_calendar(data, ImportOptions(
+            now=datetime.now(UTC), source_key=harness.source_key + feed.name))
+        name = expected.calendar.name or feed.stem
+        _, report = harness.run(data, project=name, source_key=harness.source_key + feed.name)
+        assert report is not None and report.ok, (feed.name, report.failed)
+        timers = harness.timers(name)
+        assert set(timers) == {d.timer["id"] for d in expected.timers}, feed.name
+        for draft in expected.timers:
+            got = timers[draft.timer["id"]]
+            assert got["label"] == draft.timer["label"]
+            assert got["timezone"] == draft.timer["timezone"]
+            assert parse_iso(got["target_date"]) == parse_iso(draft.timer["target_date"])
+        mark = len(harness.requests)
+        plan, _ = harness.run(data, project=name, source_key=harness.source_key + feed.name)
+        assert plan.writes == [], (feed.name, [c.to_json() for c in plan.writes])
+        assert [(r.method, r.path) for r in harness.requests[mark:]] == [("GET", "/sync")]
