@@ -6,6 +6,7 @@ except the documented shutdown bound (exit within 10 s of SIGTERM).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -20,8 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from ical_bridge.localserver import RateLimitConfig
+from ical_bridge.daemon.bridge import Bridge
+from ical_bridge.daemon.config import load_config
+from ical_bridge.localserver import EMBEDDED_API_KEY, RateLimitConfig, create_app
 from ical_bridge.store import StateStore
+from ical_bridge.tickward import TickwardClient
 from tests.conftest import REPO
 from tests.daemon.daemon_helpers import OBSERVER_KEY, FeedHost, Tickward, ics, one_offs, wait_for
 
@@ -278,6 +282,42 @@ def test_sigterm_during_a_pass_then_restart_ends_exact_without_duplicates(
     archived = sorted(t["label"] for t in timers(tickward) if t.get("archived_at"))
     assert archived == ["Warmup 0", "Warmup 1"]
     assert len(interrupted) <= 30  # the first daemon may or may not have finished in its grace
+    # … and the same as a run that was never interrupted (in process, fresh tickward and state)
+    warmup = one_offs(2, START, label="Warmup")
+    reference = uninterrupted(tmp_path / "reference", [warmup, ics(events)])
+    assert {_key(t) for t in timers(tickward)} == reference
+
+
+def _key(timer: dict[str, Any]) -> tuple[str, str, str, bool]:
+    return (timer["id"], timer["label"], timer["target_date"], bool(timer.get("archived_at")))
+
+
+def uninterrupted(tmp: Path, bodies: list[bytes]) -> set[tuple[str, str, str, bool]]:
+    """Timers after syncing each body in turn, uninterrupted, as feed "team" → "Team"."""
+    tmp.mkdir()
+    feed = tmp / "team.ics"
+    config = tmp / "ref.toml"
+    config.write_text(
+        f'[state]\nurl = "sqlite:///{tmp / "state.sqlite3"}"\n\n'
+        f'[[feeds]]\nname = "team"\npath = "{feed}"\nproject = "Team"\n'
+    )
+    app = create_app(None, rate_limit=None)
+
+    async def main() -> set[tuple[str, str, str, bool]]:
+        with StateStore(f"sqlite:///{tmp / 'state.sqlite3'}") as store:
+            transport = httpx.ASGITransport(app=app)
+            async with TickwardClient(
+                "http://ref/api/v1", EMBEDDED_API_KEY, transport=transport, pacing=False
+            ) as client:
+                bridge = Bridge(load_config(config), store, client)
+                for body in bodies:
+                    feed.write_bytes(body)
+                    assert all(r.ok for r in await bridge.run_all(force=True))
+                snapshot = (await client.sync()).snapshot
+        assert snapshot is not None
+        return {_key(t.model_dump(mode="json")) for t in snapshot.timers}
+
+    return asyncio.run(main())
 
 
 def _closed_port() -> int:
