@@ -290,7 +290,18 @@ def _view(timer: Mapping[str, Any]) -> dict[str, Any]:
         "reminders": reminders,
         "space_id": timer.get("space_id") or None,
         "archived": bool(timer.get("archived_at")),
+        "mode": timer.get("mode") or "until",
+        "milestones": _compact(timer.get("milestones")) if timer.get("mode") == "since" else None,
     }
+
+
+def _compact(value: Any) -> Any:
+    """``value`` without null members (a response lists unset optional fields as null)."""
+    if isinstance(value, Mapping):
+        return {k: _compact(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
 
 
 def fingerprint(timer: Mapping[str, Any]) -> str:
@@ -352,6 +363,10 @@ def patch_body(
         body["reminders"] = [dict(x) for x in desired.get("reminders") or ()]
     if d["space_id"] != r["space_id"]:
         body["space_id"] = d["space_id"]
+    if d["mode"] != r["mode"]:
+        body["mode"] = d["mode"]
+    if d["milestones"] != r["milestones"] and desired.get("milestones"):
+        body["milestones"] = desired["milestones"]
     if "pinned" in desired and bool(desired["pinned"]) != bool(remote.get("pinned")):
         body["pinned"] = bool(desired["pinned"])
     if r["archived"]:

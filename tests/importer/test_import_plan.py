@@ -111,6 +111,18 @@ def test_normalised_comparison_ignores_representation_differences() -> None:
     assert fingerprint(d.body) == fingerprint(same)
 
 
+def test_count_up_timers_compare_mode_and_milestones() -> None:
+    rules = {"rules": [{"unit": "years", "every": 1}]}
+    d = draft(1, days=-400, mode="since", milestones=rules)
+    as_stored = remote(d.body, mode="since",
+                       milestones={"rules": [{"unit": "years", "every": 1, "at": None}]})
+    assert patch_body(d.body, as_stored, NOW) == {}
+    assert fingerprint(d.body) == fingerprint(as_stored)
+    weekly = {"rules": [{"unit": "weeks", "every": 1}]}
+    assert patch_body(dict(d.body, milestones=weekly), as_stored, NOW) == {"milestones": weekly}
+    assert patch_body(draft(1, days=-400).body, as_stored, NOW) == {"mode": "until"}
+
+
 def test_description_cleared_in_feed_is_cleared_with_empty_string() -> None:
     d = draft(1)
     had = remote(d.body, description="old text", color="#123456")
