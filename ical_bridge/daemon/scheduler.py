@@ -44,10 +44,7 @@ def build_scheduler(
     start: datetime | None = None,
 ) -> AsyncIOScheduler:
     """An ``AsyncIOScheduler`` with one job per enabled feed plus the maintenance job."""
-    scheduler = AsyncIOScheduler(
-        timezone=UTC,
-        job_defaults={"coalesce": True, "max_instances": 1},
-    )
+    scheduler = AsyncIOScheduler(timezone=UTC)
     first = start or datetime.now(UTC)
     for name, spec in bridge.specs.items():
         seconds = spec.interval.total_seconds()
@@ -58,6 +55,8 @@ def build_scheduler(
             id=f"feed:{name}",
             name=f"feed {name}",
             next_run_time=first,
+            coalesce=True,
+            max_instances=1,
             misfire_grace_time=max(int(seconds), 1),
         )
     scheduler.add_job(
@@ -65,6 +64,8 @@ def build_scheduler(
         IntervalTrigger(seconds=maintenance_every.total_seconds(), timezone=UTC),
         id="maintenance",
         name="maintenance",
+        coalesce=True,
+        max_instances=1,
         misfire_grace_time=max(int(maintenance_every.total_seconds()), 1),
     )
     return scheduler

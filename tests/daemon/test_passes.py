@@ -23,6 +23,7 @@ from ical_bridge.clock import FixedClock
 from ical_bridge.daemon.bridge import Bridge
 from ical_bridge.daemon.config import load_config
 from ical_bridge.daemon.runner import backoff_delay, calendar_refresh
+from ical_bridge.daemon.scheduler import build_scheduler, run_daemon
 from ical_bridge.daemon.status import collect_status
 from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
 from ical_bridge.plan import Limits
@@ -476,3 +477,45 @@ def test_maintenance_prunes_old_archived_bridge_timers_near_the_cap(tmp_path: Pa
     remaining = {t.id for t in snap.timers}
     records = {r.timer_id for r in rig.store.timers(snap.projects[0].id)}
     assert records <= remaining  # the pruned timer's record is gone too
+
+
+def test_scheduler_has_one_coalescing_job_per_enabled_feed_and_maintenance(rig: Rig) -> None:
+    feed = rig.tmp / "a.ics"
+    feed.write_bytes(one_offs(1, NOW + timedelta(days=1)))
+    config = rig.write_config(
+        feed_entry("a", str(feed), interval='"90s"')
+        + feed_entry("b", str(feed), project="B", interval='"2h"')
+        + feed_entry("off", str(feed), project="C", enabled="false")
+    )
+
+    async def body(bridge: Bridge) -> None:
+        scheduler = build_scheduler(bridge, maintenance_every=timedelta(minutes=7))
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert sorted(jobs) == ["feed:a", "feed:b", "maintenance"]
+        assert jobs["feed:a"].trigger.interval == timedelta(seconds=90)
+        assert jobs["feed:b"].trigger.interval == timedelta(hours=2)
+        assert jobs["maintenance"].trigger.interval == timedelta(minutes=7)
+        assert all(j.coalesce and j.max_instances == 1 for j in jobs.values())
+        assert all(j.misfire_grace_time for j in jobs.values())
+
+    run(rig, config, body)
+
+
+def test_run_daemon_syncs_then_stops_on_request(rig: Rig) -> None:
+    feed = rig.tmp / "a.ics"
+    feed.write_bytes(one_offs(2, NOW + timedelta(days=1)))
+    config = rig.write_config(feed_entry("a", str(feed), interval='"1h"'))
+
+    async def body(bridge: Bridge) -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_daemon(bridge, stop))
+        for _ in range(400):  # the feed job fires at start; wait (bounded) for its pass
+            state = rig.store.feed("a")
+            if state is not None and state.last_success is not None:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    run(rig, config, body)
+    assert labels(asyncio.run(rig.snapshot())) == ["Event 0", "Event 1"]
