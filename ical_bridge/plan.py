@@ -462,7 +462,8 @@ def _plan_desired(d: Desired, ctx: _Ctx) -> Change | None:
             ))
             return None
         note = "deleted in tickward since the last import; re-created (feed wins)" if rec else None
-        return Change("create", d.id, label, d.origin.strategy, dict(d.body), None, d.origin, note)
+        base = rec.remote_updated_at if rec else None  # a re-create is a new logical change
+        return Change("create", d.id, label, d.origin.strategy, dict(d.body), base, d.origin, note)
     base = remote.get("updated_at")
     conflict = _conflicted(rec, remote)
     fresh = rec is None or rec.remote_updated_at != base

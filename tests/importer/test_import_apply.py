@@ -330,3 +330,21 @@ def test_sample_feeds_import_exactly_the_converters_timers_then_reimport_is_one_
         plan, _ = harness.run(data, project=name, source_key=harness.source_key + feed.name)
         assert plan.writes == [], (feed.name, [c.to_json() for c in plan.writes])
         assert [(r.method, r.path) for r in harness.requests[mark:]] == [("GET", "/sync")]
+
+
+def test_timer_deleted_in_tickward_is_recreated_by_the_next_import(harness: Harness) -> None:
+    events = team_events(2)
+    harness.run(calendar(events))
+    victim = by_label(harness.timers())["Meeting 0"]["id"]
+    pid = harness.project_id()
+
+    async def delete() -> None:
+        async with harness.client() as client:
+            await client.delete_timer(pid, victim)
+
+    asyncio.run(delete())
+    plan, report = harness.run(calendar(events))
+    assert [c.action for c in plan.writes] == ["create"] and report is not None and report.ok
+    assert victim in harness.timers()
+    kept, _ = harness.run(calendar(events))
+    assert kept.writes == []
