@@ -15,8 +15,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from ical_bridge.apply import ApplyReport, Failure, apply_plan
-from ical_bridge.convert.importer import convert_calendar
-from ical_bridge.convert.model import ConversionResult, ImportOptions
+from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar
 from ical_bridge.errors import UserError
 from ical_bridge.plan import (
     Desired,
