@@ -88,8 +88,20 @@ def test_real_http_feed_and_no_token_in_any_log(
             assert raw.content.startswith(b"BEGIN:VCALENDAR\r\n")
             assert http.get(f"/feeds/{token}x.ics").status_code == 404
 
-    with caplog.at_level(logging.INFO):
-        _with_server(tmp_path, access_log, check)
+    # Another test may have run uvicorn with its own logging config (propagate off):
+    # listen on uvicorn's access logger directly, whatever its configuration.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    saved = (uvicorn_access.level, uvicorn_access.disabled)
+    uvicorn_access.setLevel(logging.INFO)
+    uvicorn_access.disabled = False
+    uvicorn_access.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO):
+            _with_server(tmp_path, access_log, check)
+    finally:
+        uvicorn_access.removeHandler(caplog.handler)
+        uvicorn_access.setLevel(saved[0])
+        uvicorn_access.disabled = saved[1]
     access = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
     assert "GET /feeds/<redacted> 200" in access and "GET /feeds/<redacted> 304" in access
     if access_log:
