@@ -387,3 +387,19 @@ def test_unusable_timer_objects_are_left_out_not_fatal() -> None:
     uids = sorted(str(e["UID"]) for e in events(data))
     assert uids == ["icb_0123456789abcdef@proj_1.tickward", "icb_far@proj_1.tickward",
                     "icb_old@proj_1.tickward"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=400))
+def test_folding_round_trips_any_text(text: str) -> None:
+    from ical_bridge.convert.export import fold_line
+
+    line = "SUMMARY:" + text
+    folded = fold_line(line)
+    assert folded.endswith(b"\r\n")
+    physical = folded[:-2].split(b"\r\n")
+    assert all(len(part) <= 75 for part in physical)
+    assert all(part.startswith(b" ") for part in physical[1:])
+    for part in physical:
+        part.decode("utf-8")  # never split inside a UTF-8 sequence
+    assert folded[:-2].replace(b"\r\n ", b"").decode("utf-8") == line
