@@ -78,6 +78,10 @@ def cli(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpx/httpcore log full request URLs at INFO; feed URLs can carry secret
+    # tokens in their path or query, so their chatter stays off even with -v.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = Settings(
         api_url=api_url.rstrip("/"), api_key=api_key or None, local=local, verbose=verbose
     )
