@@ -38,6 +38,8 @@ _BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _ONE_MS = timedelta(milliseconds=1)
 _KINDS = ("daily", "weekly", "monthly", "yearly")
 _MIN_YEAR = 1900
+# TEXT may not carry control characters (except HTAB); CR/LF become "\n" below.
+_CONTROLS = {c: None for c in (*range(0x00, 0x09), *range(0x0B, 0x0D), *range(0x0E, 0x20), 0x7F)}
 _MAX_YEARS_AHEAD = 50
 
 
@@ -61,9 +63,10 @@ def fold_line(line: str) -> bytes:
 
 
 def _text(value: str) -> str:
-    """RFC 5545 §3.3.11 TEXT escaping."""
+    """RFC 5545 §3.3.11 TEXT escaping (control characters other than tab are dropped)."""
     return (
-        value.replace("\\", "\\\\")
+        value.translate(_CONTROLS)
+        .replace("\\", "\\\\")
         .replace(";", "\\;")
         .replace(",", "\\,")
         .replace("\r\n", "\\n")

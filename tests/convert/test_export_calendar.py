@@ -403,3 +403,11 @@ def test_folding_round_trips_any_text(text: str) -> None:
     for part in physical:
         part.decode("utf-8")  # never split inside a UTF-8 sequence
     assert folded[:-2].replace(b"\r\n ", b"").decode("utf-8") == line
+
+
+def test_control_characters_never_reach_the_output() -> None:
+    data = export(timer(label="bell\x07 tab\there", description="nul\x00 esc\x1b"))
+    assert not any(b in data for b in (b"\x07", b"\x00", b"\x1b"))
+    (event,) = events(data)
+    assert str(event["SUMMARY"]) == "bell tab\there"
+    vobject.readOne(data.decode(), validate=True)
