@@ -136,7 +136,7 @@ async def _fetch_http(
         headers["If-Modified-Since"] = last_modified
     limits = httpx.Timeout(seconds, connect=min(seconds, 15.0))
     async with httpx.AsyncClient(
-        transport=transport, timeout=limits, follow_redirects=False, trust_env=False
+        transport=transport, timeout=limits, follow_redirects=False
     ) as client:
         for _ in range(max_redirects + 1):
             try:
