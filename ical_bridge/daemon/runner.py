@@ -49,6 +49,15 @@ __all__ = [
 log = logging.getLogger("ical_bridge.daemon")
 
 _REFRESH_KEY = "feed-refresh:{}"
+_LOGGED_COUNTS = (
+    ("create", "created"),
+    ("update", "updated"),
+    ("archive", "archived"),
+    ("delete", "deleted"),
+    ("unchanged", "unchanged"),
+    ("skipped", "skipped"),
+    ("failed", "failed"),
+)
 
 
 @dataclass(frozen=True)
@@ -328,9 +337,9 @@ def _secrets(url: str) -> list[str]:
 def log_pass(result: PassResult, extra: Mapping[str, object] | None = None) -> None:
     """One structured ``key=value`` line per pass on the ``ical_bridge.daemon`` logger."""
     fields: dict[str, object] = {"feed": result.feed, "outcome": result.outcome}
-    for key in ("create", "update", "archive", "delete", "unchanged", "skipped", "failed"):
+    for key, shown in _LOGGED_COUNTS:
         if result.counts.get(key):
-            fields[key] = result.counts[key]
+            fields[shown] = result.counts[key]
     fields["requests"] = result.requests
     fields["ms"] = result.ms
     if result.error:

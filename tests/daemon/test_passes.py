@@ -378,7 +378,7 @@ def test_pass_log_lines_are_structured_and_secret_free(
 
     run(rig, config, body)
     lines = [r.getMessage() for r in caplog.records if r.name == "ical_bridge.daemon"]
-    assert any(line.startswith("feed=team outcome=synced create=2 ") for line in lines)
+    assert any(line.startswith("feed=team outcome=synced created=2 ") for line in lines)
     assert any(line.startswith("feed=gone outcome=failed ") and "404" in line for line in lines)
     assert all("requests=" in line and "ms=" in line for line in lines)
     text = "\n".join(r.getMessage() for r in caplog.records)
