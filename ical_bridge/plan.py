@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 Action = Literal["create", "update", "archive", "delete", "unchanged"]
-WRITE_ACTIONS: tuple[Action, ...] = ("delete", "archive", "update", "create")
 # Removal causes that count towards the mass-deletion guard (natural expiry does not).
 _GUARDED_CAUSES = frozenset({"gone", "cancelled"})
 _CAUSE_TEXT = {
@@ -532,7 +531,7 @@ def _guard(removals: list[tuple[Change, str]], owned_active: int, empty: bool,
     return kept
 
 
-def _space_of(change: Change, ctx: _Ctx) -> str | None:
+def _space_of(change: Change) -> str | None:
     if change.action == "create":
         return change.fields.get("space_id") or None
     remote = change.remote or {}
@@ -580,7 +579,7 @@ def _fit_limits(changes: list[Change], project_timers: Sequence[Mapping[str, Any
     for c in sorted(others, key=lambda c: order.get(c.timer_id, 0)):
         remote = c.remote or {}
         if c.action == "update":
-            new_space = _space_of(c, ctx)
+            new_space = _space_of(c)
             was_active = not remote.get("archived_at")
             old_space = remote.get("space_id") or None
             if not was_active or new_space != old_space:
@@ -592,7 +591,7 @@ def _fit_limits(changes: list[Change], project_timers: Sequence[Mapping[str, Any
                     active[old_space] = active.get(old_space, 0) - 1
         kept.append(c)
     for c in creates:
-        space = _space_of(c, ctx)
+        space = _space_of(c)
         if room <= 0:
             ctx.plan.skipped.append(_limit_skip(c, "project", limits))
             continue
