@@ -58,7 +58,11 @@ _CAUSE_TEXT = {
     "past": "event is in the past",
     "outside_window": "event is outside the import window",
 }
-_NARROW = "narrow the import with --window, a --space, or --strategy native/rolling"
+_NARROW = {
+    "project": "narrow the import with --window or --strategy native/rolling "
+               "(or raise --limits if the server allows more)",
+    "space": "spread the timers over spaces (--space, categories) or narrow with --window",
+}
 
 
 @dataclass(frozen=True)
@@ -609,7 +613,7 @@ def _limit_skip(c: Change, which: str, limits: Limits) -> SkipNote:
         why = f"the project would exceed {limits.timers_per_project} timers (archived included)"
     else:
         why = f"the space would exceed {limits.active_timers_per_space} active timers"
-    return SkipNote("limit", f"left out: {why}; {_NARROW}",
+    return SkipNote("limit", f"left out: {why}; {_NARROW[which]}",
                     uid=c.origin.uid if c.origin else None, timer_id=c.timer_id, label=c.label)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import re
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,10 @@ def _show_plan(plan: Plan, out: Console, err: Console, verbose: int) -> None:
                   + note, markup=False, highlight=False)
     if len(shown) < len(plan.writes):
         out.print(f"  … and {len(plan.writes) - len(shown)} more (-v lists all)")
+    if plan.skipped:
+        counts = Counter(s.code for s in plan.skipped)
+        err.print("skipped: " + ", ".join(f"{n} {code}" for code, n in sorted(counts.items())),
+                  markup=False, highlight=False)
     skipped = plan.skipped if verbose else [s for s in plan.skipped
                                              if s.code not in ("past", "outside_window")]
     for skip in skipped[: None if verbose else 20]:
