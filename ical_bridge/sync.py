@@ -121,7 +121,8 @@ async def plan_source(
         categories_to_spaces=options.categories_to_spaces,
         source_key=options.source_key,
     ))
-    name = options.project or result.calendar.name
+    # tickward keeps 40 characters of a project name: look up what it would have kept.
+    name = (options.project or result.calendar.name or "").strip()[:40]
     if not name:
         raise UserError("the calendar has no name (X-WR-CALNAME/NAME): pass --project NAME|ID")
     if snapshot is None:
@@ -147,7 +148,7 @@ async def plan_source(
             project_create_max_spaces=caps.limits.project_create_max_spaces,
         )
         nested = bool(caps.features.get("nested_project_create", True))
-        target = ProjectTarget(None, name[:40], None, color)
+        target = ProjectTarget(None, name, None, color)
         timers: list[dict[str, Any]] = []
         spaces: list[dict[str, Any]] = []
         records = []

@@ -348,3 +348,12 @@ def test_timer_deleted_in_tickward_is_recreated_by_the_next_import(harness: Harn
     assert victim in harness.timers()
     kept, _ = harness.run(calendar(events))
     assert kept.writes == []
+
+
+def test_long_calendar_name_finds_its_project_again(harness: Harness) -> None:
+    long_name = "Engineering all-hands and quarterly planning calendar"
+    data = calendar(team_events(2), name=long_name)
+    harness.run(data, project="")
+    plan, _ = harness.run(data, project="")
+    assert not plan.project.create and plan.writes == []
+    assert [p["name"] for p in asyncio.run(_projects(harness))] == [long_name[:40]]
