@@ -150,7 +150,7 @@ def _report_json(report: ApplyReport) -> dict[str, Any]:
 async def _run(ctx: click.Context, settings: Settings, data: bytes, options: SyncOptions,
                store_url: str, *, dry_run: bool, yes: bool, as_json: bool) -> int:
     out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     with StateStore(store_url) as store:
         note = lambda message: err.print(message, markup=False)  # noqa: E731
         async with open_client(settings, stderr_note=note) as client:

@@ -241,3 +241,19 @@ def test_limits_option_caps_the_plan(live_factory: Any, tmp_path: Path) -> None:
     assert [s["code"] for s in out["skipped"]] == ["limit", "limit"]
     bad = CliRunner().invoke(cli, cli_args(live, source, tmp_path / "s.db", "--limits", "x"))
     assert bad.exit_code == 2 and "TIMERS/ACTIVE/SPACES" in bad.output
+
+
+def test_writes_the_server_refuses_are_listed_and_exit_1(live_factory: Any, tmp_path: Path) -> None:
+    from ical_bridge.localserver import PlanLimits
+
+    # The server's plan is smaller than the caps the user claimed with --limits.
+    live = live_factory(tmp_path, plan=PlanLimits(timers_per_project=3))
+    prepare(live)
+    source = tmp_path / "team.ics"
+    source.write_bytes(calendar(team_events(5)))
+    result = CliRunner().invoke(cli, cli_args(live, source, tmp_path / "s.db", "--yes"))
+    assert result.exit_code == 1, result.output + result.stderr
+    failures = [line for line in result.stderr.splitlines() if line.startswith("failed: create")]
+    assert len(failures) == 3 and "Maximum 3 timers" in failures[0]
+    assert "2 create" in result.output
+    assert len(snapshot(live)) == 3
