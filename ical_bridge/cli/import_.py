@@ -187,7 +187,8 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
         done = ", ".join(f"{n} {k}" for k, n in sorted(report.done.items())) or "nothing"
         out.print(f"Applied: {done} ({report.written} writes).")
         for failure in report.failed:
-            hint = f" — {failure.hint}" if failure.hint else ""
+            shown = failure.hint and failure.hint not in failure.message
+            hint = f" — {failure.hint}" if shown else ""
             err.print(f"failed: {failure.action} {failure.label or failure.timer_id}: "
                       f"{failure.message}{hint}", markup=False, highlight=False)
         if report.aborted:
