@@ -357,3 +357,16 @@ def test_long_calendar_name_finds_its_project_again(harness: Harness) -> None:
     plan, _ = harness.run(data, project="")
     assert not plan.project.create and plan.writes == []
     assert [p["name"] for p in asyncio.run(_projects(harness))] == [long_name[:40]]
+
+
+def test_a_source_that_fails_to_parse_removes_nothing(harness: Harness) -> None:
+    import pytest
+
+    from ical_bridge.errors import NotACalendarError
+
+    harness.run(calendar(team_events(3)))
+    mark = len(harness.requests)
+    with pytest.raises(NotACalendarError):
+        harness.run(b"<html>502 Bad Gateway</html>")
+    assert writes_since(harness.requests, mark) == []
+    assert all(t["archived_at"] is None for t in harness.timers().values())
