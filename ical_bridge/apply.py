@@ -27,7 +27,7 @@ from ical_bridge.errors import (
 from ical_bridge.plan import Change, Origin, Plan, fingerprint, patch_body
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore, TimerRecord
-from ical_bridge.tickward import TickwardClient, Timer
+from ical_bridge.tickward import ProjectCreateResult, TickwardClient, Timer
 
 __all__ = ["ApplyReport", "Failure", "apply_plan", "idempotency_key"]
 
@@ -157,6 +157,15 @@ def _nested_body(plan: Plan) -> tuple[dict[str, Any], set[str], set[str]]:
     return body, space_ids, nested
 
 
+async def _create_project(run: _Run, body: dict[str, Any]) -> ProjectCreateResult:
+    """``POST /projects/preview`` then ``POST /projects`` with the preview's plan hash."""
+    preview = await run.client.preview_project(body)
+    key = idempotency_key(run.plan.project.name, "create-project", body, run.plan.source_key)
+    return await run.client.create_project(
+        {**body, "expected_plan_hash": preview.plan_hash}, idempotency_key=key
+    )
+
+
 async def _project(run: _Run) -> tuple[set[str], set[str]]:
     """Create the project (nested) or follow the calendar's colour; spaces/timers done."""
     plan, client = run.plan, run.client
@@ -173,11 +182,16 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
                 run.tick()
         return set(), set()
     body, space_ids, nested = _nested_body(plan)
-    preview = await client.preview_project(body)
-    key = idempotency_key(plan.project.name, "create-project", body, plan.source_key)
-    created = await client.create_project(
-        {**body, "expected_plan_hash": preview.plan_hash}, idempotency_key=key
-    )
+    try:
+        created = await _create_project(run, body)
+    except ValidationError:
+        if not (space_ids or nested):
+            raise
+        # One refused nested item fails the whole create: create the bare project
+        # instead, so only that item fails (and is reported) later.
+        body = {k: v for k, v in body.items() if k not in ("spaces", "timers")}
+        space_ids, nested = set(), set()
+        created = await _create_project(run, body)
     run.report.project_id = created.id
     by_id = {c.timer_id: c for c in plan.writes}
     for timer in created.timers:

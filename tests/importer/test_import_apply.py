@@ -370,3 +370,14 @@ def test_a_source_that_fails_to_parse_removes_nothing(harness: Harness) -> None:
         harness.run(b"<html>502 Bad Gateway</html>")
     assert writes_since(harness.requests, mark) == []
     assert all(t["archived_at"] is None for t in harness.timers().values())
+
+
+def test_refused_nested_create_falls_back_to_a_bare_project(tmp_path: Path) -> None:
+    app = create_app(None, rate_limit=None, plan=PlanLimits(timers_per_project=3))
+    with StateStore(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
+        h = Harness(app, store)
+        _, report = h.run(calendar(team_events(5)))  # the plan believes 40 fit
+        assert report is not None and report.project_id is not None
+        assert report.done.get("create") == 3 and len(report.failed) == 2
+        assert len(h.timers()) == 3
+        assert [r.status for r in app.state.requests if r.path == "/projects"] == [400, 201]
