@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import recurring_ical_events
+import x_wr_timezone as x_wr_timezone_module
+from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component
+from icalendar.prop import vDDDTypes
+from icalendar.prop import vRecur as vRecurType
 
-__all__ = ["Occurrence", "SeriesExpander"]
+__all__ = ["Occurrence", "SeriesExpander", "rebased", "whole_periods"]
 
 _FIRST_SPAN = timedelta(days=8)
 _MAX_AHEAD = timedelta(days=50 * 366)
@@ -54,6 +59,7 @@ class SeriesExpander:
         *,
         x_wr_timezone: str | None,
         instant_of: Callable[[Component], datetime | None],
+        rebase_before: datetime | None = None,
     ) -> None:
         calendar = Calendar()
         if x_wr_timezone:
@@ -62,6 +68,17 @@ class SeriesExpander:
             calendar.add_component(comp)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # Google's meaning first, so that rebasing moves local wall-clock times.
+            calendar = x_wr_timezone_module.to_standard(calendar)
+            masters = [c for c in calendar.subcomponents if c.get("RECURRENCE-ID") is None]
+            self._not_before = instant_of(masters[0]) if len(masters) == 1 else None
+            if rebase_before is not None:
+                calendar.subcomponents = [
+                    whole_periods(rebased(c, rebase_before))
+                    if c.get("RECURRENCE-ID") is None
+                    else c
+                    for c in calendar.subcomponents
+                ]
             self._query = recurring_ical_events.of(calendar)
         self._instant_of = instant_of
 
@@ -74,7 +91,9 @@ class SeriesExpander:
         for item in raw:
             occurrence = Occurrence(item, start)
             instant = self._instant_of(occurrence.component)
-            if instant is not None and start < instant <= end:
+            if instant is None or (self._not_before is not None and instant < self._not_before):
+                continue  # not before DTSTART: whole_periods may have moved it back
+            if start < instant <= end:
                 occurrence.instant = instant
                 found.append(occurrence)
         found.sort(key=lambda o: o.instant)
@@ -108,3 +127,147 @@ class SeriesExpander:
                 return found[-1]
             end, span = start, span * 2
         return None
+
+
+_REBASE_MARGIN = timedelta(days=40)
+
+
+def rebased(master: Component, before: datetime) -> Component:
+    """A copy of ``master`` whose DTSTART is moved forward by whole periods of its rule.
+
+    Expanding an endless rule costs one step per occurrence since DTSTART, so a
+    daily series from 1997 is slow in every window. Moving DTSTART forward by
+    whole periods (× INTERVAL) keeps every occurrence after ``before`` as it
+    was; rules with COUNT, BYWEEKNO or BYYEARDAY are left alone.
+    """
+    rules = master.get("RRULE")
+    prop = master.get("DTSTART")
+    start = getattr(prop, "dt", None)
+    if not isinstance(rules, vRecurType) or not isinstance(start, date):
+        return master
+    rule: Any = rules
+    if rule.get("COUNT") or rule.get("BYWEEKNO") or rule.get("BYYEARDAY"):
+        return master
+    try:
+        interval = int(rule.get("INTERVAL", [1])[0])
+    except (TypeError, ValueError):
+        return master
+    freq = str(rule.get("FREQ", [""])[0]).upper()
+    naive = start.replace(tzinfo=None) if isinstance(start, datetime) else start
+    ref = (before - _REBASE_MARGIN).replace(tzinfo=None)
+    ref_day = ref.date() if isinstance(ref, datetime) else ref
+    start_day = naive.date() if isinstance(naive, datetime) else naive
+    if interval < 1 or (ref_day - start_day).days < 400:
+        return master
+    new: date
+    if freq in ("DAILY", "WEEKLY"):
+        step = interval * (1 if freq == "DAILY" else 7)
+        new = start + timedelta(days=(ref_day - start_day).days // step * step)
+    elif freq == "MONTHLY":
+        if start.day > 28 and not rule.get("BYMONTHDAY") and not rule.get("BYDAY"):
+            return master
+        months = (ref_day.year - start.year) * 12 + ref_day.month - start.month - 1
+        months = months // interval * interval
+        total = start.month - 1 + months
+        # With explicit BY-parts the day only anchors the expansion; any day ≤ 28 exists.
+        new = start.replace(
+            year=start.year + total // 12, month=total % 12 + 1, day=min(start.day, 28)
+        )
+    elif freq == "YEARLY":
+        if (start.month, start.day) == (2, 29):
+            return master
+        years = (ref_day.year - start.year - 1) // interval * interval
+        new = start.replace(year=start.year + years)
+    else:
+        return master
+    clone = master.copy()
+    clone.subcomponents = list(master.subcomponents)
+    clone["DTSTART"] = _with_params(vDDDTypes(new), prop)
+    end_prop = master.get("DTEND")
+    end: Any = getattr(end_prop, "dt", None)
+    if end_prop is not None:
+        try:
+            clone["DTEND"] = _with_params(vDDDTypes(new + (end - start)), end_prop)
+        except (TypeError, ValueError):  # DTEND of another kind than DTSTART: drop it
+            del clone["DTEND"]
+    return clone
+
+
+def _with_params(value: vDDDTypes, source: Any) -> vDDDTypes:
+    value.params = source.params.copy()
+    return value
+
+
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def whole_periods(master: Component) -> Component:
+    """A copy of a BYSETPOS series whose DTSTART starts its period (week, month, year).
+
+    dateutil (under recurring-ical-events) drops the days before DTSTART from
+    the first period *before* applying BYSETPOS, so a DTSTART in mid-period
+    yields occurrences RFC 5545 does not have. Starting the expansion at the
+    period's start (derived BY-parts made explicit, COUNT raised by the
+    occurrences before the real DTSTART) and dropping everything before the
+    real DTSTART gives RFC 5545's set.
+    """
+    rules = master.get("RRULE")
+    prop = master.get("DTSTART")
+    start = getattr(prop, "dt", None)
+    if not isinstance(rules, vRecurType) or not isinstance(start, date) or "BYSETPOS" not in rules:
+        return master
+    rule: Any = vRecurType(dict(rules))
+    freq = str(rule.get("FREQ", [""])[0]).upper()
+    naive = start.replace(tzinfo=None) if isinstance(start, datetime) else start
+    if freq == "WEEKLY":
+        wkst = str(rule.get("WKST", ["MO"])[0]).upper()
+        back = (naive.weekday() - _WEEKDAYS.index(wkst)) % 7 if wkst in _WEEKDAYS else 0
+        new = start - timedelta(days=back)
+        rule.setdefault("BYDAY", [_WEEKDAYS[naive.weekday()]])
+    elif freq == "MONTHLY":
+        new = start.replace(day=1)
+        if not rule.get("BYDAY"):
+            rule.setdefault("BYMONTHDAY", [naive.day])
+    elif freq == "YEARLY":
+        new = start.replace(month=1, day=1)
+        if not any(rule.get(k) for k in ("BYDAY", "BYYEARDAY", "BYWEEKNO")):
+            rule.setdefault("BYMONTH", [naive.month])
+            rule.setdefault("BYMONTHDAY", [naive.day])
+        elif rule.get("BYMONTHDAY") and not rule.get("BYMONTH"):
+            rule["BYMONTH"] = [naive.month]
+    else:
+        return master
+    if isinstance(start, datetime) and not isinstance(new, datetime):  # pragma: no cover
+        return master
+    if new == start:
+        return master
+    if isinstance(naive, datetime):
+        rule.setdefault("BYHOUR", [naive.hour])
+        rule.setdefault("BYMINUTE", [naive.minute])
+        rule.setdefault("BYSECOND", [naive.second])
+    if rule.get("COUNT"):
+        try:
+            text = rule.to_ical().decode()
+            first = _as_datetime(new)
+            real = _as_datetime(start)
+            early = rrulestr(text, dtstart=first).between(first, real, inc=True)
+            rule["COUNT"] = [int(rule["COUNT"][0]) + len([e for e in early if e < real])]
+        except Exception:
+            return master
+    clone = master.copy()
+    clone.subcomponents = list(master.subcomponents)
+    clone["DTSTART"] = _with_params(vDDDTypes(new), prop)
+    clone["RRULE"] = rule
+    end_prop = master.get("DTEND")
+    if end_prop is not None:
+        try:
+            clone["DTEND"] = _with_params(vDDDTypes(new + (end_prop.dt - start)), end_prop)
+        except (TypeError, ValueError):
+            del clone["DTEND"]
+    return clone
+
+
+def _as_datetime(value: date) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.combine(value, datetime.min.time())

@@ -233,6 +233,7 @@ class _Recurring:
             [self.master, *self.overrides],
             x_wr_timezone=conv.x_wr_name,
             instant_of=self._instant_of,
+            rebase_before=self.now,
         )
         self.bound = self._bound()
         nxt = self.expander.next_after(self.now, self.bound)
@@ -304,7 +305,8 @@ class _Recurring:
                 last = self._last_by_count(rule)
                 if last is None:
                     return None
-                ends.append(last)
+                # dateutil counts BYSETPOS from a truncated first period: allow a period more.
+                ends.append(last + (timedelta(days=370) if rule.get("BYSETPOS") else _SLACK))
             else:
                 return None
         ends += [w.instant for w in self._values("RDATE", self.master)]

@@ -27,6 +27,7 @@ __all__ = [
     "FeedProblem",
     "ParsedFeed",
     "RawComponent",
+    "Scan",
     "decode_text",
     "parse_feed",
     "scan_components",
@@ -130,9 +131,20 @@ def _name_of(line: str) -> str:
     return (line[: match.start()] if match else line).strip().upper()
 
 
-def scan_components(text: str) -> tuple[list[str], list[RawComponent], list[FeedProblem]]:
+@dataclass
+class Scan:
+    """What the line scan found."""
+
+    calendar_lines: list[str]
+    components: list[RawComponent]
+    problems: list[FeedProblem]
+    complete: int = 0  # complete components and calendars of any kind
+
+
+def scan_components(text: str) -> Scan:
     """Cut unfolded text into calendar-level property lines and top-level components."""
     cal_props: list[str] = []
+    complete = 0
     found: list[RawComponent] = []
     problems: list[FeedProblem] = []
     in_calendar = False
@@ -161,12 +173,14 @@ def scan_components(text: str) -> tuple[list[str], list[RawComponent], list[Feed
                 current.lines.append(line)
                 continue
             if current is None:
-                if value == "VCALENDAR":
+                if value == "VCALENDAR" and in_calendar:
                     in_calendar = False
+                    complete += 1
                 continue
             current.lines.append(line)
             depth -= 1
             if depth == 0:
+                complete += 1
                 if too_deep:
                     problems.append(
                         FeedProblem(
@@ -192,7 +206,9 @@ def scan_components(text: str) -> tuple[list[str], list[RawComponent], list[Feed
                 "truncated", f"an unfinished {current.name} at the end dropped", current.uid
             )
         )
-    return cal_props, found, problems
+    if in_calendar and (cal_props or found):
+        complete += 1  # END:VCALENDAR missing: accepted
+    return Scan(cal_props, found, problems, complete)
 
 
 def _parse(text: str) -> Calendar:
@@ -260,11 +276,12 @@ def _parse_calendar_props(lines: list[str], problems: list[FeedProblem]) -> Cale
 def parse_feed(data: bytes | str) -> ParsedFeed:
     """Decode, scan and parse ``data``; ``NotACalendarError`` when nothing usable is in it."""
     text = decode_text(data)
-    cal_props, raws, problems = scan_components(text)
-    if not raws and not cal_props:
+    scan = scan_components(text)
+    cal_props, raws, problems = scan.calendar_lines, scan.components, scan.problems
+    if not scan.complete:
         if problems:
             raise NotACalendarError("input is truncated or broken: no complete component in it")
-        raise NotACalendarError("input is not iCalendar (no VCALENDAR or VEVENT found)")
+        raise NotACalendarError("input is not iCalendar (no complete VCALENDAR or VEVENT)")
     calendar = _parse_calendar_props(cal_props, problems)
     feed = ParsedFeed(calendar=calendar, problems=problems)
     zones = [r for r in raws if r.name == "VTIMEZONE"]
