@@ -180,7 +180,10 @@ def _next_of(timers: list[dict[str, object]], now: datetime) -> datetime:
     return min(
         parse_iso(
             effective_target_date(
-                str(t["target_date"]), str(t["timezone"]), t["recurrence"], now  # type: ignore[arg-type]
+                str(t["target_date"]),
+                str(t["timezone"]),
+                t["recurrence"],
+                now,  # type: ignore[arg-type]
             )
         )
         for t in timers
@@ -193,7 +196,9 @@ def test_next_occurrence_matches_an_independent_rfc_expander(case: dict[str, obj
     data, expected, now = _build(case)
     zone_name = str(case["zone"])
     for strategy in ("auto", "rolling"):
-        result = convert_calendar(data, ImportOptions(now=now, default_tz=zone_name, strategy=strategy))
+        result = convert_calendar(
+            data, ImportOptions(now=now, default_tz=zone_name, strategy=strategy)
+        )
         if expected is None:
             assert not result.timers, (strategy, result.timers)
             assert [s.code for s in result.skipped] == ["ended"]

@@ -98,7 +98,10 @@ def test_count_series_is_native_with_its_end_and_a_warning() -> None:
 
 def test_ended_and_cancelled_events_are_skipped_with_reasons() -> None:
     result = convert_feed("team_meetings.ics")
-    assert skipped(result) == {"old-retro@example.com": "ended", "offsite-2026@example.com": "cancelled"}
+    assert skipped(result) == {
+        "old-retro@example.com": "ended",
+        "offsite-2026@example.com": "cancelled",
+    }
 
 
 def test_ids_are_deterministic_prefixed_and_keyed_by_source() -> None:
