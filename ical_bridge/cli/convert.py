@@ -74,6 +74,8 @@ def _local(instant: datetime, zone_name: str) -> str:
 
 def _print_table(result: ConversionResult, verbose: int) -> None:
     console = Console(file=sys.stdout, soft_wrap=False)
+    if not console.is_terminal:  # piped or captured: do not squeeze labels into 80 columns
+        console = Console(file=sys.stdout, soft_wrap=False, width=160)
     table = Table(title=result.calendar.name or "Timers", title_justify="left")
     for column in ("Label", "Next (local)", "Zone", "Strategy", "Warnings"):
         table.add_column(column, overflow="fold")

@@ -206,8 +206,8 @@ def scan_components(text: str) -> Scan:
                 "truncated", f"an unfinished {current.name} at the end dropped", current.uid
             )
         )
-    if in_calendar and (cal_props or found):
-        complete += 1  # END:VCALENDAR missing: accepted
+    if in_calendar and current is None:
+        complete += 1  # only END:VCALENDAR is missing: accepted
     return Scan(cal_props, found, problems, complete)
 
 

@@ -1,0 +1,80 @@
+"""Reading untrusted bytes: encodings, missing wrappers, and clear refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from ical_bridge.errors import NotACalendarError
+from ical_bridge.ingest.decode import parse_feed
+from tests.convert.convert_helpers import convert_text
+
+EVENT = "BEGIN:VEVENT\r\nUID:e1\r\nDTSTART:20261201T100000Z\r\nSUMMARY:Café ☕\r\nEND:VEVENT\r\n"
+CAL = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n{EVENT}END:VCALENDAR\r\n"
+
+
+def _labels(data: bytes | str) -> list[str]:
+    from ical_bridge.convert import ImportOptions, convert_calendar
+    from tests.convert.convert_helpers import NOW
+
+    return [d.timer["label"] for d in convert_calendar(data, ImportOptions(now=NOW)).timers]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        CAL.encode(),
+        b"\xef\xbb\xbf" + CAL.encode(),
+        CAL.encode("utf-16"),  # with BOM
+        "\ufeff".encode("utf-16-be") + CAL.encode("utf-16-be"),
+        CAL.replace("\r\n", "\n").encode(),
+    ],
+    ids=["utf8", "utf8-bom", "utf16-le-bom", "utf16-be-bom", "lf-only"],
+)
+def test_unicode_encodings_are_read(data: bytes) -> None:
+    assert _labels(data) == ["Café ☕"]
+
+
+def test_latin1_is_the_fallback() -> None:
+    data = CAL.replace("Café ☕", "Café").encode("latin-1")
+    assert _labels(data) == ["Café"]
+
+
+def test_bare_events_and_a_missing_end_are_accepted() -> None:
+    assert _labels(EVENT) == ["Café ☕"]
+    assert _labels(CAL.replace("END:VCALENDAR\r\n", "")) == ["Café ☕"]
+
+
+def test_folded_lines_are_unfolded() -> None:
+    # RFC 5545 §3.1: a line break followed by one space or tab is removed.
+    folded = CAL.replace("SUMMARY:Café ☕", "SUMMARY:Long ti\r\n tle\r\n\t continued")
+    assert _labels(folded) == ["Long title continued"]
+
+
+def test_empty_calendar_is_fine_and_has_no_timers() -> None:
+    result = convert_text("BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n")
+    assert not result.timers and not result.skipped
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "empty"),
+        (b"   \r\n  ", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"<!doctype html><html><body>Not found</body></html>", "not iCalendar"),
+        (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:2026", "truncated"),
+        (CAL.encode("utf-16")[:-1], "UTF-16"),
+    ],
+)
+def test_non_calendars_are_refused_with_one_clear_line(data: bytes, words: str) -> None:
+    with pytest.raises(NotACalendarError) as caught:
+        parse_feed(data)
+    message = str(caught.value)
+    assert words in message and "\n" not in message
+
+
+def test_a_truncated_last_event_costs_only_that_event() -> None:
+    data = CAL.replace("END:VCALENDAR\r\n", "") + "BEGIN:VEVENT\r\nUID:cut\r\nDTSTART:2026"
+    feed = parse_feed(data)
+    assert [str(c["UID"]) for c in feed.components] == ["e1"]
+    assert [p.code for p in feed.problems] == ["truncated"]
