@@ -75,5 +75,7 @@ class RateLimiter:
 
     def _verdict(self, allowed: bool, hits: deque[float], limit: int, now: float) -> Verdict:
         reset = self._reset(hits, now)
-        epoch_ms = int(self._clock.now().timestamp() * 1000) + reset * 1000
+        # RateLimit-Reset is whole seconds (rounded up); the epoch-ms header is exact.
+        exact = hits[0] + self._config.window_seconds - now if hits else float(reset)
+        epoch_ms = math.ceil((self._clock.now().timestamp() + max(exact, 0.0)) * 1000)
         return Verdict(allowed, limit, max(0, limit - len(hits)), reset, epoch_ms)

@@ -40,6 +40,7 @@ class Pacer:
         self._remaining: float | None = None
         self._reset_at: float | None = None
         self._in_flight = 0
+        self._exact = False
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Update the budget from a response's headers (any status, 2xx and 429 alike)."""
@@ -52,7 +53,23 @@ class Pacer:
             self._limit = limit
         # Requests still in flight were sent after this answer was counted.
         self._remaining = max(remaining - max(self._in_flight - 1, 0), 0.0)
-        self._reset_at = self._clock.monotonic() + reset
+        exact = self._exact_reset(headers, reset)
+        self._exact = exact is not None
+        # An exact reset gets a hair of slack so a request never lands on the very instant
+        # the server's window turns over.
+        self._reset_at = self._clock.monotonic() + (reset if exact is None else exact + 0.05)
+
+    def _exact_reset(self, headers: Mapping[str, str], reset: float) -> float | None:
+        """``RateLimit-Reset`` is whole seconds; ``X-RateLimit-Reset`` (epoch ms) is exact.
+
+        The epoch form is trusted only when it agrees with the seconds form to
+        within a second, so a skewed server or local clock falls back safely.
+        """
+        epoch_ms = _number(headers, "X-RateLimit-Reset")
+        if epoch_ms is None:
+            return None
+        exact = epoch_ms / 1000 - self._clock.now().timestamp()
+        return exact if reset - 1 <= exact <= reset else None
 
     def delay(self) -> float:
         """Seconds to wait before sending the next request (0 when there is budget)."""
@@ -62,7 +79,8 @@ class Pacer:
         if left <= 0:
             return 0.0
         if self._remaining < 1:
-            return left + self._margin
+            # whole-second resets may be rounded down by the server: add the margin
+            return left if self._exact else left + self._margin
         threshold = max(1.0, (self._limit or 0.0) * self._low_fraction)
         if self._remaining <= threshold:
             return left / self._remaining
