@@ -8,9 +8,13 @@ minute per pass. After every pass the bridge's timers are checked against the
 feed model; at the end: no duplicates, every feed exactly mirrored.
 
 Prints RSS at pass 10 and at the end (memory should stay flat), and tickward
-requests per pass (all passes, and passes with edits).
+requests per pass (all passes, and passes with edits). With ``--server-process``
+tickward is the emulator in its own process (``ical-bridge emulator``, file DB),
+so the RSS figures are the bridge's alone; otherwise the in-process server's
+memory (in-memory SQLite, idempotency records, request log) is included.
 
     .venv/bin/python tests/benchmarks/bench_soak.py            # 50 × 200, 200 passes
+    .venv/bin/python tests/benchmarks/bench_soak.py --server-process
     .venv/bin/python tests/benchmarks/bench_soak.py --passes 40 --feeds 20
 """
 
@@ -18,11 +22,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +45,59 @@ from ical_bridge.store import StateStore
 from ical_bridge.tickward import TickwardClient
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[2]
+KEY = "tw_local_soak_key"
+
+
+@contextlib.contextmanager
+def emulator(tmp: Path, cap: int, projects: int) -> Iterator[str]:
+    """``ical-bridge emulator`` in its own process; yields its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    limits = [
+        "--timers-per-project",
+        str(cap),
+        "--active-timers-per-space",
+        str(cap),
+        "--projects",
+        str(projects),
+        "--project-create-max-timers",
+        str(cap),
+    ]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ical_bridge",
+            "emulator",
+            "--port",
+            str(port),
+            "--db",
+            str(tmp / "tickward.sqlite3"),
+            "--api-key",
+            KEY,
+            "--no-rate-limit",
+            *limits,
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/capabilities", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the emulator did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def rss_mb() -> float:
@@ -95,7 +156,9 @@ class FeedModel:
         return ("\r\n".join(lines) + "\r\n").encode()
 
 
-async def soak(feeds: int, events: int, passes: int, edits: int, seed: int, tmp: Path) -> int:
+async def soak(
+    feeds: int, events: int, passes: int, edits: int, seed: int, tmp: Path, server: str | None
+) -> int:
     rng = random.Random(seed)
     clock = FixedClock(datetime(2027, 1, 1, 0, 0, tzinfo=UTC))
     cap = events * 3
@@ -110,6 +173,10 @@ async def soak(feeds: int, events: int, passes: int, edits: int, seed: int, tmp:
             project_create_max_timers=cap,
         ),
     )
+    if server is None:
+        base, key, transport = "http://soak/api/v1", EMBEDDED_API_KEY, httpx.ASGITransport(app=app)
+    else:
+        base, key, transport = server, KEY, None
     limits = Limits(
         timers_per_project=cap,
         active_timers_per_space=cap,
@@ -133,9 +200,8 @@ async def soak(feeds: int, events: int, passes: int, edits: int, seed: int, tmp:
     rss10 = float("nan")
     started = time.perf_counter()
     with StateStore(config.state.url) as store:
-        transport = httpx.ASGITransport(app=app)
         async with TickwardClient(
-            "http://soak/api/v1", EMBEDDED_API_KEY, transport=transport, clock=clock, pacing=False
+            base, key, transport=transport, clock=clock, pacing=False
         ) as client:
             bridge = Bridge(config, store, client, clock=clock, limits=limits)
             for n in range(1, passes + 1):
@@ -143,10 +209,10 @@ async def soak(feeds: int, events: int, passes: int, edits: int, seed: int, tmp:
                 for model in edited:
                     model.edit()
                     (tmp / f"feed{model.index}.ics").write_bytes(model.ics())
-                before = len(app.state.requests)
+                before = client.stats.requests
                 results = await bridge.run_all(force=True)
                 failures += sum(1 for r in results if not r.ok)
-                count = len(app.state.requests) - before
+                count = client.stats.requests - before
                 per_pass.append(count)
                 if edited:
                     per_edit_pass.append(count)
@@ -173,7 +239,9 @@ async def soak(feeds: int, events: int, passes: int, edits: int, seed: int, tmp:
         if got != want:
             problems += 1
             print(f"feed {model.index}: {len(got)} active timers, feed has {len(want)}")
+    where = "in-process server" if server is None else "server in its own process"
     print(f"feeds {feeds} × events {events}, passes {passes}, edited feeds per pass {edits}")
+    print(f"tickward: {where}; RSS is this process only")
     print(f"timers: {len(active)} active, {len(snapshot.timers) - len(active)} archived")
     print(f"failed feed passes: {failures}; mismatched feeds / duplicate sets: {problems}")
     print(f"RSS at pass 10: {rss10:.1f} MB; at pass {passes}: {rss_mb():.1f} MB")
@@ -192,11 +260,16 @@ def main() -> int:
     parser.add_argument("--passes", type=int, default=200)
     parser.add_argument("--edits", type=int, default=5, help="feeds edited before each pass")
     parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument(
+        "--server-process", action="store_true", help="run tickward as a separate emulator process"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(
-            soak(args.feeds, args.events, args.passes, args.edits, args.seed, Path(tmp))
-        )
+        run = (args.feeds, args.events, args.passes, args.edits, args.seed, Path(tmp))
+        if not args.server_process:
+            return asyncio.run(soak(*run, None))
+        with emulator(Path(tmp), args.events * 3, args.feeds + 5) as url:
+            return asyncio.run(soak(*run, url))
 
 
 if __name__ == "__main__":
