@@ -9,6 +9,7 @@ only make them wait on each other) and share one ``/sync`` snapshot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -27,8 +28,9 @@ from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
 from ical_bridge.daemon.snapshot import SnapshotCache
 from ical_bridge.errors import ConfigError, IcalBridgeError
 from ical_bridge.ingest.fetch import redact_url
-from ical_bridge.plan import Limits
-from ical_bridge.store import StateStore
+from ical_bridge.plan import BRIDGE_ID_PREFIX, Limits
+from ical_bridge.recurrence import parse_iso
+from ical_bridge.store import StateStore, TimerRecord
 from ical_bridge.sync import SyncOptions
 from ical_bridge.tickward import TickwardClient
 
@@ -176,6 +178,52 @@ class Bridge:
                 )
             except IcalBridgeError as exc:
                 log.warning("prune failed: %s", exc)
+
+    async def next_due(self) -> datetime | None:
+        """When maintenance is next needed: the earliest future rolling target or series end.
+
+        A rolling timer must move on once its occurrence passes, and a finished
+        series must be archived; the scheduler runs maintenance just after that
+        instead of waiting for the next regular round.
+        """
+        keys = {f.source_key for f in self.config.feeds if f.name in self.specs}
+        held = self.snapshots.current
+        if held is None or not any(
+            r.strategy == "rolling" or r.series_end
+            for p in held.projects
+            for r in self.store.timers(p.id)
+            if r.source_key in keys
+        ):
+            return None  # nothing that moves on by itself: no need to read tickward
+        async with self._lock:
+            if self.closing:
+                return None
+            try:
+                snapshot = await self.snapshots.get()
+            except IcalBridgeError:
+                return None
+        now = self.clock.now()
+        due: list[datetime] = []
+        records: dict[str, dict[str, TimerRecord]] = {}
+        for timer in snapshot.timers:
+            if timer.archived_at or not timer.id.startswith(BRIDGE_ID_PREFIX):
+                continue
+            if timer.project_id not in records:
+                records[timer.project_id] = {
+                    r.timer_id: r for r in self.store.timers(timer.project_id)
+                }
+            rec = records[timer.project_id].get(timer.id)
+            if rec is None or rec.source_key not in keys:
+                continue
+            when = rec.series_end if rec.series_end else None
+            if rec.strategy == "rolling":
+                when = timer.target_date
+            if when:
+                with contextlib.suppress(ValueError):
+                    instant = parse_iso(when)
+                    if instant > now:
+                        due.append(instant)
+        return min(due, default=None)
 
     async def idle(self) -> None:
         """Wait until no pass is running (for a graceful shutdown)."""

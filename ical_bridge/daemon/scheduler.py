@@ -20,16 +20,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ical_bridge.daemon.bridge import Bridge
 from ical_bridge.errors import UserError
 
-__all__ = ["DEFAULT_MAINTENANCE", "build_scheduler", "run_daemon", "stop_on_signals"]
+__all__ = [
+    "DEFAULT_MAINTENANCE",
+    "build_scheduler",
+    "run_daemon",
+    "schedule_soon",
+    "stop_on_signals",
+]
 
 log = logging.getLogger("ical_bridge.daemon")
 
 DEFAULT_MAINTENANCE = timedelta(minutes=15)
+_AFTER_DUE = timedelta(seconds=30)
 
 
 def _jitter(interval: timedelta) -> float:
@@ -46,10 +54,16 @@ def build_scheduler(
     """An ``AsyncIOScheduler`` with one job per enabled feed plus the maintenance job."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     first = start or datetime.now(UTC)
+
+    async def run_feed(name: str) -> None:
+        result = await bridge.run_feed(name)
+        if result is not None and result.outcome in ("synced", "suspicious", "partial"):
+            await schedule_soon(scheduler, bridge)
+
     for name, spec in bridge.specs.items():
         seconds = spec.interval.total_seconds()
         scheduler.add_job(
-            bridge.run_feed,
+            run_feed,
             IntervalTrigger(seconds=seconds, jitter=_jitter(spec.interval) or None, timezone=UTC),
             args=[name],
             id=f"feed:{name}",
@@ -59,8 +73,13 @@ def build_scheduler(
             max_instances=1,
             misfire_grace_time=max(int(seconds), 1),
         )
+
+    async def maintain() -> None:
+        await bridge.maintain()
+        await schedule_soon(scheduler, bridge)
+
     scheduler.add_job(
-        bridge.maintain,
+        maintain,
         IntervalTrigger(seconds=maintenance_every.total_seconds(), timezone=UTC),
         id="maintenance",
         name="maintenance",
@@ -69,6 +88,21 @@ def build_scheduler(
         misfire_grace_time=max(int(maintenance_every.total_seconds()), 1),
     )
     return scheduler
+
+
+async def schedule_soon(scheduler: AsyncIOScheduler, bridge: Bridge) -> None:
+    """Run maintenance shortly after the next rolling occurrence or series end passes."""
+    due = await bridge.next_due()
+    if due is None:
+        return
+    scheduler.add_job(
+        bridge.maintain,
+        DateTrigger(run_date=due + _AFTER_DUE, timezone=UTC),
+        id="maintenance-soon",
+        name="maintenance after the next occurrence",
+        replace_existing=True,
+        misfire_grace_time=None,  # late is still better than waiting for the regular round
+    )
 
 
 @contextlib.contextmanager

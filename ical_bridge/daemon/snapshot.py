@@ -40,6 +40,11 @@ class SnapshotCache:
         where = hashlib.sha256(client.base_url.encode()).hexdigest()[:16]
         self._key = f"sync-snapshot:{where}"
 
+    @property
+    def current(self) -> Sync | None:
+        """The snapshot held now, without asking tickward (may be stale)."""
+        return self._snapshot
+
     def begin_pass(self) -> None:
         """Start a pass over all feeds: the first ``get`` revalidates, later ones reuse it."""
         self._fetched_at = None

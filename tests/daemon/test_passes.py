@@ -199,6 +199,7 @@ def test_rolling_timer_moves_on_and_finished_series_are_archived(rig: Rig) -> No
         await bridge.run_all()
         snap = await bridge.snapshots.get()
         assert parse_iso(timer(snap, "Every third day").target_date) == oracle[0]
+        assert await bridge.next_due() == oracle[0]  # maintenance is due when it passes
         for expected in oracle[1:]:
             rig.clock.set(expected - timedelta(days=1))  # the previous occurrence has passed
             await bridge.maintain()
@@ -206,8 +207,10 @@ def test_rolling_timer_moves_on_and_finished_series_are_archived(rig: Rig) -> No
             snap = await bridge.snapshots.get()
             assert parse_iso(timer(snap, "Every third day").target_date) == expected
             assert not timer(snap, "Every third day").archived_at
+            assert await bridge.next_due() == min(expected, weekly_end)
         rig.clock.set(max(oracle[-1], weekly_end) + timedelta(hours=1))
         await bridge.maintain()
+        assert await bridge.next_due() is None  # nothing left that moves on
 
     run(rig, config, body)
     snap = asyncio.run(rig.snapshot())
