@@ -127,7 +127,8 @@ _reminders = st.lists(st.integers(0, 40320), max_size=5, unique=True)
 def _target(draw: st.DrawFn, zone_name: str) -> datetime:
     """An instant, biased towards the zone's DST transitions (gaps and overlaps)."""
     trans = transitions(zone_name)
-    if trans and draw(st.booleans()):
+    near_a_transition = draw(st.booleans())
+    if trans and near_a_transition:
         base = draw(st.sampled_from(trans))
         minutes = draw(st.integers(-150, 150))
         instant = base + timedelta(minutes=minutes)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from roundtrip_model import (
@@ -192,3 +192,16 @@ def test_one_off_in_the_second_half_of_an_overlap_keeps_its_instant_and_zone() -
     draft = reimport(export([timer]), EXPORT_NOW)["drafts"][timer["id"]]
     assert draft.timer["target_date"] == format_utc(target)
     assert draft.timer["timezone"] == "America/New_York"
+
+
+def test_a_one_off_beyond_the_import_window_is_not_reimported_unless_the_window_covers_it() -> None:
+    # Rolling timers are not bounded by --window, one-offs are (MAPPING.md): the export of a
+    # rolling timer 400 days ahead is a one-off, so a default (90-day) import skips it.
+    target = EXPORT_NOW + timedelta(days=400)
+    timer = _one(target=target, zone_name="Europe/Warsaw")
+    text = export([timer])
+    default = convert_calendar(text, ImportOptions(now=EXPORT_NOW))
+    assert not default.timers
+    assert [s.code for s in default.skipped] == ["outside_window"]
+    wide = convert_calendar(text, ImportOptions(now=EXPORT_NOW, window=timedelta(days=401)))
+    assert [d.timer["target_date"] for d in wide.timers] == [format_utc(target)]
