@@ -188,13 +188,17 @@ class Bridge:
         """
         keys = {f.source_key for f in self.config.feeds if f.name in self.specs}
         held = self.snapshots.current
-        if held is None or not any(
-            r.strategy == "rolling" or r.series_end
-            for p in held.projects
-            for r in self.store.timers(p.id)
-            if r.source_key in keys
+        if (
+            held is not None
+            and not self.snapshots.dirty
+            and not any(
+                r.strategy == "rolling" or r.series_end
+                for p in held.projects
+                for r in self.store.timers(p.id)
+                if r.source_key in keys
+            )
         ):
-            return None  # nothing that moves on by itself: no need to read tickward
+            return None  # nothing moves on by itself: no need to read tickward
         async with self._lock:
             if self.closing:
                 return None

@@ -74,13 +74,10 @@ def build_scheduler(
             misfire_grace_time=max(int(seconds), 1),
         )
 
-    async def maintain() -> None:
-        await bridge.maintain()
-        await schedule_soon(scheduler, bridge)
-
     scheduler.add_job(
-        maintain,
+        _maintain,
         IntervalTrigger(seconds=maintenance_every.total_seconds(), timezone=UTC),
+        args=[scheduler, bridge],
         id="maintenance",
         name="maintenance",
         coalesce=True,
@@ -90,14 +87,20 @@ def build_scheduler(
     return scheduler
 
 
+async def _maintain(scheduler: AsyncIOScheduler, bridge: Bridge) -> None:
+    await bridge.maintain()
+    await schedule_soon(scheduler, bridge)
+
+
 async def schedule_soon(scheduler: AsyncIOScheduler, bridge: Bridge) -> None:
     """Run maintenance shortly after the next rolling occurrence or series end passes."""
     due = await bridge.next_due()
     if due is None:
         return
     scheduler.add_job(
-        bridge.maintain,
+        _maintain,
         DateTrigger(run_date=due + _AFTER_DUE, timezone=UTC),
+        args=[scheduler, bridge],
         id="maintenance-soon",
         name="maintenance after the next occurrence",
         replace_existing=True,

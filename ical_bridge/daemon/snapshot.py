@@ -45,6 +45,11 @@ class SnapshotCache:
         """The snapshot held now, without asking tickward (may be stale)."""
         return self._snapshot
 
+    @property
+    def dirty(self) -> bool:
+        """True when something was written since the held snapshot was read."""
+        return bool(self._dirty)
+
     def begin_pass(self) -> None:
         """Start a pass over all feeds: the first ``get`` revalidates, later ones reuse it."""
         self._fetched_at = None

@@ -23,7 +23,7 @@ from ical_bridge.clock import FixedClock
 from ical_bridge.daemon.bridge import Bridge
 from ical_bridge.daemon.config import load_config
 from ical_bridge.daemon.runner import backoff_delay, calendar_refresh
-from ical_bridge.daemon.scheduler import build_scheduler, run_daemon
+from ical_bridge.daemon.scheduler import build_scheduler, run_daemon, schedule_soon
 from ical_bridge.daemon.status import collect_status
 from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
 from ical_bridge.plan import Limits
@@ -522,3 +522,31 @@ def test_run_daemon_syncs_then_stops_on_request(rig: Rig) -> None:
 
     run(rig, config, body)
     assert labels(asyncio.run(rig.snapshot())) == ["Event 0", "Event 1"]
+
+
+def test_maintenance_is_scheduled_just_after_the_next_rolling_occurrence(rig: Rig) -> None:
+    start = NOW + timedelta(days=1)
+    feed = rig.tmp / "roll.ics"
+    feed.write_bytes(
+        ics(
+            [
+                {
+                    "UID": "r@t",
+                    "SUMMARY": "Roll",
+                    "RRULE": "FREQ=DAILY;INTERVAL=2",
+                    "DTSTART": start.strftime("%Y%m%dT%H%M%SZ"),
+                }
+            ]
+        )
+    )
+    config = rig.write_config(feed_entry("roll", str(feed), strategy='"rolling"'))
+
+    async def body(bridge: Bridge) -> None:
+        await bridge.run_all()
+        scheduler = build_scheduler(bridge)
+        await schedule_soon(scheduler, bridge)
+        job = scheduler.get_job("maintenance-soon")
+        assert job is not None
+        assert job.trigger.run_date == start + timedelta(seconds=30)
+
+    run(rig, config, body)
