@@ -12,18 +12,31 @@ tickward's way, and equals the RFC instant wherever the wall time is no edge.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import icalendar
 import vobject
 from dateutil.rrule import rrulestr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from roundtrip_model import PROJECT_ID, ZONES, dumps, timer_json, timers_strategy, transitions
+from roundtrip_model import (
+    PROJECT_ID,
+    ZONES,
+    dumps,
+    one_timer,
+    timer_json,
+    timers_strategy,
+    transitions,
+)
+from roundtrip_server import BASE
 
+from ical_bridge.clock import FixedClock
 from ical_bridge.convert import export_calendar
+from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
 from ical_bridge.recurrence import (
     effective_target_date,
     format_utc,
@@ -32,6 +45,7 @@ from ical_bridge.recurrence import (
     rfc_local_to_utc,
     tickward_local_to_utc,
 )
+from ical_bridge.tickward import TickwardClient
 
 EXPORT_NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
@@ -94,6 +108,13 @@ def _wall_and_rule(event: Any) -> tuple[datetime, str]:
 
 def check_expansion(event: Any, timer: dict[str, Any], now: datetime, vtz: Any) -> None:
     """dateutil's expansion of the exported RRULE gives tickward's next occurrence after now."""
+    expected = _expanded_next(event, timer, now, vtz)
+    got = effective_target_date(timer["target_date"], timer["timezone"], timer["recurrence"], now)
+    assert got == format_utc(expected), f"{dumps(timer)}\nnow {now}"
+
+
+def _expanded_next(event: Any, timer: dict[str, Any], now: datetime, vtz: Any) -> datetime:
+    """The next occurrence after ``now``: dateutil's wall times, each read tickward's way."""
     tz = ZoneInfo(timer["timezone"])
     target = parse_iso(timer["target_date"])
     threshold = max(now, target - _ONE_MS)
@@ -111,8 +132,7 @@ def check_expansion(event: Any, timer: dict[str, Any], now: datetime, vtz: Any) 
             expected = instant
             break
     assert expected is not None, f"no occurrence expanded\n{dumps(timer)}"
-    got = effective_target_date(timer["target_date"], timer["timezone"], timer["recurrence"], now)
-    assert got == format_utc(expected), f"{dumps(timer)}\nnow {now}"
+    return expected
 
 
 @settings(max_examples=40, deadline=None,
@@ -206,3 +226,46 @@ def test_every_vtimezone_agrees_with_the_tz_database() -> None:
         for instant in probes:
             assert instant.astimezone(vtz).utcoffset() == instant.astimezone(tz).utcoffset(), (
                 timer["timezone"], instant)
+
+
+_BIG = PlanLimits(timers_per_project=5000, active_timers_per_space=5000)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_the_local_servers_effective_target_date_is_the_expanded_rrules_next_occurrence(
+    data: st.DataObject,
+) -> None:
+    """The same oracle against what the local tickward server answers on ``GET`` a timer."""
+    timer = data.draw(one_timer(1))
+    rec = data.draw(st.sampled_from(["daily", "weekly", "monthly", "yearly"]))
+    timer["recurrence"] = {"type": rec, "enabled": True}
+    if rec == "monthly" and data.draw(st.booleans()):
+        timer["recurrence"]["lastDay"] = True
+    anchor = parse_iso(timer["target_date"])
+    nows = [anchor + timedelta(minutes=data.draw(st.integers(-60 * 24 * 40, 60 * 24 * 800)))
+            for _ in range(3)]
+    event = vobject_events(export([timer]))[timer["id"]]
+    zones = file_zones(export([timer]))
+    clock = FixedClock(datetime(2020, 1, 1, tzinfo=UTC))
+    app = create_app(None, rate_limit=None, plan=_BIG, clock=clock)
+    body = {k: timer[k] for k in ("id", "label", "target_date", "timezone", "recurrence")}
+
+    async def go() -> list[str]:
+        transport = httpx.ASGITransport(app=app)
+        async with TickwardClient(BASE, EMBEDDED_API_KEY, transport=transport) as client:
+            project = await client.create_project({"name": "Oracle"})
+            await client.create_timer(project.id, body)
+            answers = []
+            for now in sorted(nows):
+                clock.set(now)
+                got = await client.get_timer(project.id, timer["id"])
+                assert got.effective_target_date is not None
+                answers.append(got.effective_target_date)
+            return answers
+
+    answers = asyncio.run(go())
+    for now, answer in zip(sorted(nows), answers, strict=True):
+        expected = _expanded_next(event, timer, now, zones.get(timer["timezone"]))
+        assert parse_iso(answer) == expected, f"{dumps(timer)}\nnow {now}"
