@@ -24,17 +24,27 @@ _SLACK = timedelta(days=2)  # floating and all-day values are compared as UTC by
 class Occurrence:
     """One occurrence: its UTC instant and a component carrying its own DTSTART etc."""
 
-    __slots__ = ("_raw", "component", "instant")
+    __slots__ = ("_component", "_raw", "instant")
 
     def __init__(self, raw: object, instant: datetime) -> None:
         self._raw = raw
         self.instant = instant
-        self.component: Component = raw.as_component(False)  # type: ignore[attr-defined]
+        self._component: Component | None = None
+
+    @property
+    def component(self) -> Component:
+        """The occurrence as a component (made on first use: copying is not free)."""
+        if self._component is None:
+            self._component = self._raw.as_component(False)  # type: ignore[attr-defined]
+        return self._component
 
     @property
     def cancelled(self) -> bool:
         """True when an override cancels this occurrence."""
-        return str(self.component.get("STATUS", "")).upper() == "CANCELLED"
+        source = getattr(getattr(self._raw, "_adapter", None), "_component", None)
+        if source is None:
+            source = self.component
+        return str(source.get("STATUS", "")).upper() == "CANCELLED"
 
     @property
     def recurrence_id(self) -> str:
@@ -59,6 +69,7 @@ class SeriesExpander:
         *,
         x_wr_timezone: str | None,
         instant_of: Callable[[Component], datetime | None],
+        instant_of_value: Callable[[date], datetime | None],
         rebase_before: datetime | None = None,
     ) -> None:
         calendar = Calendar()
@@ -80,7 +91,7 @@ class SeriesExpander:
                     for c in calendar.subcomponents
                 ]
             self._query = recurring_ical_events.of(calendar)
-        self._instant_of = instant_of
+        self._instant_of_value = instant_of_value
 
     def between(self, start: datetime, end: datetime) -> list[Occurrence]:
         """Occurrences with ``start < instant <= end``, in order."""
@@ -90,7 +101,7 @@ class SeriesExpander:
         found: list[Occurrence] = []
         for item in raw:
             occurrence = Occurrence(item, start)
-            instant = self._instant_of(occurrence.component)
+            instant = self._instant_of_value(item.start)
             if instant is None or (self._not_before is not None and instant < self._not_before):
                 continue  # not before DTSTART: whole_periods may have moved it back
             if start < instant <= end:

@@ -146,6 +146,8 @@ class Converter:
 
     def run(self) -> ConversionResult:
         """Convert every series of the feed; one failing series never stops the rest."""
+        for uid, start in self.feed.past:
+            self.skip(uid, "past", f"{start} is in the past")
         groups: dict[str, list[Component]] = defaultdict(list)
         for comp in self.feed.components:
             if comp.name == "VTODO" and not self.options.include_todos:
@@ -169,7 +171,8 @@ class Converter:
 
 def convert_calendar(data: bytes | str, options: ImportOptions) -> ConversionResult:
     """Convert iCalendar ``data`` into timer drafts; ``NotACalendarError`` if it is none."""
-    return Converter(parse_feed(data), options).run()
+    now = options.now if options.now.tzinfo is not None else None
+    return Converter(parse_feed(data, past_before=now), options).run()
 
 
 def _synthetic_uid(comp: Component) -> str:

@@ -229,14 +229,22 @@ class _Recurring:
         self.when = when
         for comp in (self.master, *self.overrides):
             conv.clock.normalize(comp)
-        self.expander = SeriesExpander(
-            [self.master, *self.overrides],
-            x_wr_timezone=conv.x_wr_name,
-            instant_of=self._instant_of,
-            rebase_before=self.now,
-        )
         self.bound = self._bound()
-        nxt = self.expander.next_after(self.now, self.bound)
+        if self.bound is not None and self.bound < self.now:
+            conv.skip(self.uid, "ended", "the series ended before now")
+            return
+        try:
+            self.expander = SeriesExpander(
+                [self.master, *self.overrides],
+                x_wr_timezone=conv.x_wr_name,
+                instant_of=self._instant_of,
+                instant_of_value=self._instant_of_value,
+                rebase_before=self.now,
+            )
+            nxt = self.expander.next_after(self.now, self.bound)
+        except Exception as exc:  # the expander refuses malformed rules in many ways
+            conv.skip(self.uid, "unsupported", f"the recurrence cannot be expanded: {exc}")
+            return
         if nxt is None:
             conv.skip(self.uid, "ended", "the series has no occurrence after now")
             return
@@ -278,6 +286,11 @@ class _Recurring:
     def _instant_of(self, comp: Component) -> datetime | None:
         found = self.conv.clock.when_of(comp)
         return found.instant if found else None
+
+    def _instant_of_value(self, value: date) -> datetime | None:
+        if not isinstance(value, date):
+            return None
+        return self.conv.clock.when(value, None).instant
 
     def _values(self, name: str, comp: Component) -> Iterable[When]:
         for prop in _listify(comp.get(name)):

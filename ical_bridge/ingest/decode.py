@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Component
 
@@ -72,6 +74,8 @@ class ParsedFeed:
     timezones: list[Component] = field(default_factory=list)
     components: list[Component] = field(default_factory=list)
     problems: list[FeedProblem] = field(default_factory=list)
+    past: list[tuple[str, str]] = field(default_factory=list)
+    """(UID, raw DTSTART) of plain one-offs left unparsed because they are long past."""
 
 
 def decode_text(data: bytes | str) -> str:
@@ -273,8 +277,47 @@ def _parse_calendar_props(lines: list[str], problems: list[FeedProblem]) -> Cale
     return _parse(_wrap(good))
 
 
-def parse_feed(data: bytes | str) -> ParsedFeed:
-    """Decode, scan and parse ``data``; ``NotACalendarError`` when nothing usable is in it."""
+_PLAIN_START = re.compile(r"^(\d{8})(T\d{6}Z?)?$")
+_SERIES_PROPS = frozenset({"RRULE", "RDATE", "EXRULE", "RECURRENCE-ID", "X-TICKWARD-MODE"})
+
+
+def _plainly_past(raw: RawComponent, before: str, uids: Counter[str]) -> str | None:
+    """The raw DTSTART of a one-off VEVENT that ends before ``before`` (YYYYMMDD), else None.
+
+    Only unambiguous cases: a unique UID, no recurrence, not cancelled, and a
+    DTSTART date two days before ``now`` (no zone or all-day time reaches that far).
+    """
+    if raw.name != "VEVENT" or not raw.uid or uids[raw.uid] != 1:
+        return None
+    start = None
+    depth = 0
+    for line in raw.lines[1:-1]:
+        name = _name_of(line)
+        if name == "BEGIN":
+            depth += 1
+        elif name == "END":
+            depth -= 1
+        elif depth == 0:
+            if name in _SERIES_PROPS:
+                return None
+            if name == "STATUS" and "CANCELLED" in line.upper():
+                return None
+            if name == "DTSTART":
+                start = line.rpartition(":")[2].strip()
+    if start is None:
+        return None
+    match = _PLAIN_START.match(start)
+    if match is None or match.group(1) >= before:
+        return None
+    return start
+
+
+def parse_feed(data: bytes | str, *, past_before: datetime | None = None) -> ParsedFeed:
+    """Decode, scan and parse ``data``; ``NotACalendarError`` when nothing usable is in it.
+
+    With ``past_before`` (the conversion's ``now``), plain one-off events that
+    start at least two days earlier are listed in ``past`` without being parsed.
+    """
     text = decode_text(data)
     scan = scan_components(text)
     cal_props, raws, problems = scan.calendar_lines, scan.components, scan.problems
@@ -286,6 +329,17 @@ def parse_feed(data: bytes | str) -> ParsedFeed:
     feed = ParsedFeed(calendar=calendar, problems=problems)
     zones = [r for r in raws if r.name == "VTIMEZONE"]
     items = [r for r in raws if r.name != "VTIMEZONE"]
+    if past_before is not None:
+        before = (past_before.astimezone(UTC) - timedelta(days=2)).strftime("%Y%m%d")
+        uids = Counter(r.uid for r in items)
+        kept = []
+        for raw in items:
+            start = _plainly_past(raw, before, uids)
+            if start is None:
+                kept.append(raw)
+            else:
+                feed.past.append((raw.uid, start))
+        items = kept
     # Zones first: icalendar resolves TZIDs against the VTIMEZONEs it has seen.
     for raw in zones:
         parsed = _parse_component(raw, problems)
