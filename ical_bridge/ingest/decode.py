@@ -114,6 +114,11 @@ def _decode_bytes(data: bytes) -> str:
 
 def _unfold(text: str) -> Iterator[str]:
     """Yield logical content lines (folds joined); empty lines are skipped."""
+    if "\n " not in text and "\n\t" not in text and "\r " not in text and "\r\t" not in text:
+        for raw in _LINE_BREAK.split(text):  # no folds at all: the common fast path
+            if raw:
+                yield raw if len(raw) <= MAX_LINE_CHARS else "\x00too-long"
+        return
     pending: list[str] = []
     size = 0
     for raw in _LINE_BREAK.split(text):
@@ -133,6 +138,11 @@ def _unfold(text: str) -> Iterator[str]:
 def _name_of(line: str) -> str:
     match = _NAME_END.search(line)
     return (line[: match.start()] if match else line).strip().upper()
+
+
+def _head_name(line: str) -> str:
+    """The property name of a line, looking only at its first characters (fast)."""
+    return line[:24].partition(":")[0].partition(";")[0].strip().upper()
 
 
 @dataclass
@@ -161,8 +171,9 @@ def scan_components(text: str) -> Scan:
                 FeedProblem("line_too_long", f"a content line over {MAX_LINE_CHARS} chars dropped")
             )
             continue
-        name = _name_of(line)
-        if name in ("BEGIN", "END"):
+        head = line[:6].upper()
+        if head == "BEGIN:" or head[:4] == "END:":
+            name = "BEGIN" if head == "BEGIN:" else "END"
             value = line.partition(":")[2].strip().upper()
             if name == "BEGIN":
                 if current is None:
@@ -201,7 +212,7 @@ def scan_components(text: str) -> Scan:
             if in_calendar:
                 cal_props.append(line)
             continue
-        if depth == 1 and name == "UID" and not current.uid:
+        if depth == 1 and not current.uid and head[:3] == "UID" and _name_of(line) == "UID":
             current.uid = line.partition(":")[2].strip()
         current.lines.append(line)
     if current is not None:
@@ -292,7 +303,7 @@ def _plainly_past(raw: RawComponent, before: str, uids: Counter[str]) -> str | N
     start = None
     depth = 0
     for line in raw.lines[1:-1]:
-        name = _name_of(line)
+        name = _head_name(line)
         if name == "BEGIN":
             depth += 1
         elif name == "END":
