@@ -118,7 +118,9 @@ _TEXT_ALPHABET = st.one_of(
 _label = st.text(_TEXT_ALPHABET, min_size=1, max_size=200).filter(lambda s: s.strip() != "")
 _description = st.one_of(st.none(), st.text(_TEXT_ALPHABET, min_size=0, max_size=200))
 _color = st.one_of(
-    st.none(), st.integers(0, 0xFFFFFF).map(lambda n: f"#{n:06x}")
+    st.none(),
+    st.integers(0, 0xFFFFFF).map(lambda n: f"#{n:06x}"),
+    st.integers(0, 0xFFFFFF).map(lambda n: f"#{n:06X}"),  # tickward accepts either case
 )
 _reminders = st.lists(st.integers(0, 40320), max_size=5, unique=True)
 
@@ -340,6 +342,9 @@ def expected_import(
             # on DTSTART's own date, so a forced native falls back to rolling here.
             return Expected(native, "native", False, alternative=rolling, anchor_moved=True)
         return Expected(native, "native", True, anchor_moved=anchor != wall0)
+    if anchor != wall0 and rfc_local_to_utc(wall0, tz) > now:
+        # DTSTART itself (a future occurrence) sits on a DST edge, however far ahead
+        return Expected(rolling, "rolling", True)
     # Future DST edges of the slot, scanned over the converter's horizon.
     today = now.astimezone(tz).date()
     start, end = today - timedelta(days=1), today + timedelta(days=HORIZON_DAYS + 2)

@@ -205,3 +205,15 @@ def test_a_one_off_beyond_the_import_window_is_not_reimported_unless_the_window_
     assert [s.code for s in default.skipped] == ["outside_window"]
     wide = convert_calendar(text, ImportOptions(now=EXPORT_NOW, window=timedelta(days=401)))
     assert [d.timer["target_date"] for d in wide.timers] == [format_utc(target)]
+
+
+def test_a_slot_whose_first_occurrence_is_a_far_future_overlap_is_rolling() -> None:
+    # daily 02:00 Warsaw anchored at the second 02:00 of 2030-10-27 (01:00Z): the exported
+    # DTSTART is ambiguous and RFC 5545 reads the first instance (00:00Z); auto imports the
+    # series as rolling at that instant, even though it lies beyond the 4-year DST horizon.
+    timer = _one(target=datetime(2030, 10, 27, 1, 0, tzinfo=UTC), zone_name="Europe/Warsaw",
+                 recurrence={"type": "daily", "enabled": True})
+    draft = reimport(export([timer]), datetime(2025, 12, 31, tzinfo=UTC))["drafts"][timer["id"]]
+    assert draft.strategy == "rolling"
+    assert draft.timer["target_date"] == "2030-10-27T00:00:00.000Z"
+    assert draft.timer["recurrence"] is None
