@@ -18,7 +18,7 @@ from roundtrip_model import content_of
 from ical_bridge.apply import ApplyReport
 from ical_bridge.clock import FixedClock
 from ical_bridge.convert import export_calendar
-from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
+from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
 from ical_bridge.plan import Plan
 from ical_bridge.store import StateStore
 from ical_bridge.sync import SyncOptions, apply_plan, plan_source
@@ -45,9 +45,10 @@ class Tickward:
     store: StateStore
 
     @classmethod
-    def open(cls, tmp: Path) -> Tickward:
+    def open(cls, tmp: Path, plan: PlanLimits | None = None) -> Tickward:
         """A fresh server and state store under ``tmp``."""
-        app = create_app(tmp / "tickward.sqlite3", rate_limit=None, clock=FixedClock(NOW))
+        app = create_app(tmp / "tickward.sqlite3", rate_limit=None, clock=FixedClock(NOW),
+                         plan=plan or PlanLimits())
         return cls(app, StateStore(f"sqlite:///{tmp / 'state.sqlite3'}"))
 
     def close(self) -> None:
@@ -62,12 +63,15 @@ class Tickward:
         """How many writes the server has handled so far."""
         return sum(1 for r in self.app.state.requests if r.method in WRITES)
 
-    def import_(self, data: bytes, project: str, source_key: str) -> tuple[Plan, ApplyReport]:
-        """Plan and apply one import of ``data`` into ``project``."""
+    def import_(
+        self, data: bytes, project: str, source_key: str, **kw: Any
+    ) -> tuple[Plan, ApplyReport]:
+        """Plan and apply one import of ``data`` into ``project`` (``kw``: more SyncOptions)."""
 
         async def go() -> tuple[Plan, ApplyReport]:
             async with self.client() as client:
-                options = SyncOptions(project=project, source_key=source_key, now=NOW)
+                kw.setdefault("now", NOW)
+                options = SyncOptions(project=project, source_key=source_key, **kw)
                 plan = await plan_source(client, self.store, data, options)
                 return plan, await apply_plan(client, self.store, plan)
 
@@ -87,6 +91,17 @@ class Tickward:
                 return ids[0], timers
 
         return asyncio.run(go())
+
+    def create(self, project: str, timers: list[dict[str, Any]]) -> None:
+        """Create ``project`` holding ``timers`` (TimerCreateRequest bodies)."""
+
+        async def go() -> None:
+            async with self.client() as client:
+                created = await client.create_project({"name": project})
+                for body in timers:
+                    await client.create_timer(created.id, body)
+
+        asyncio.run(go())
 
     def export(self, project: str) -> bytes:
         """``GET /sync`` + ``export_calendar`` for ``project``."""

@@ -13,14 +13,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from roundtrip_model import dumps
-from roundtrip_server import Tickward, comparable, start_live, stop_live
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from roundtrip_model import dumps, expected_import, timers_strategy
+from roundtrip_server import NOW, Tickward, comparable, start_live, stop_live
 
-from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
+from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
 from ical_bridge.tickward import TickwardClient
 
 SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "sample_feeds"
@@ -84,6 +87,38 @@ def test_reimporting_the_export_is_stable(tickward: Tickward, feed: str) -> None
     assert tickward.writes() == writes
     # and the project exports to the same events (modulo DTSTAMP) as before the repeats
     assert tickward.export("Original").count(b"BEGIN:VEVENT") == 2 * len(before)
+
+
+_CREATE_FIELDS = ("id", "label", "target_date", "timezone", "recurrence", "description", "color",
+                  "notify", "reminders")
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_generated_timers_survive_the_server_export_and_a_second_import(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    timers = data.draw(timers_strategy())
+    zones = len({t["timezone"] for t in timers})
+    expected = [expected_import(t, NOW, zones=zones) for t in timers]
+    assume(all(e.exact for e in expected))
+    tw = Tickward.open(tmp_path_factory.mktemp("gen"), PlanLimits(timers_per_project=100))
+    try:
+        bodies = [{k: t[k] for k in _CREATE_FIELDS if t[k] is not None} for t in timers]
+        tw.create("Original", bodies)
+        _, stored = tw.project_timers("Original")
+        assert comparable(stored) == comparable(timers)  # the server kept what was sent
+        _, report = tw.import_(tw.export("Original"), "Copy", "export:Original",
+                               window=timedelta(days=365 * 30))
+        assert not report.failed, report.failed
+        _, copy = tw.project_timers("Copy")
+    finally:
+        tw.close()
+    want = sorted((e.content for e in expected if e.content is not None),
+                  key=lambda c: (c["target"], c["label"], repr(c)))
+    assert comparable(copy) == want, f"{dumps(timers)}\ngot {dumps(comparable(copy))}"
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
