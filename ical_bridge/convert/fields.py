@@ -21,6 +21,7 @@ __all__ = [
     "description_of",
     "fit_label",
     "label_of",
+    "listify",
     "reminders_of",
     "space_of",
     "text_of",
@@ -32,6 +33,13 @@ MAX_REMINDERS = 5
 MAX_REMINDER_MINUTES = 40320
 UNTITLED = "(untitled)"
 _ELLIPSIS = "…"
+
+
+def listify(value: object) -> list[Any]:
+    """A property that may occur several times, always as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def text_of(comp: Component, name: str) -> str:

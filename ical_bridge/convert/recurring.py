@@ -1,0 +1,311 @@
+"""Strategy choice for a series with RRULE/RDATE: native, split, rolling or expand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+from icalendar import Component
+
+from ical_bridge.convert.expander import Occurrence, SeriesExpander
+from ical_bridge.convert.fields import listify
+from ical_bridge.convert.model import Warning
+from ical_bridge.convert.rules import RulePart, RuleShape, analyse_rule
+from ical_bridge.convert.timing import When
+from ical_bridge.convert.zones import local_to_utc, transition_dates
+from ical_bridge.recurrence import Slot, format_utc, is_dst_edge, next_occurrence
+
+if TYPE_CHECKING:
+    from ical_bridge.convert.importer import Converter
+
+__all__ = ["DST_HORIZON", "EXPAND_CAP", "RecurringSeries"]
+
+EXPAND_CAP = 500
+"""At most this many one-off timers per series with ``--strategy expand``."""
+DST_HORIZON = timedelta(days=4 * 366)
+"""How far ahead a native slot is checked for DST gaps and overlaps."""
+_SLACK = timedelta(days=2)
+_MAX_COUNT = 100_000
+
+
+class RecurringSeries:
+    """Strategy choice for one series with RRULE/RDATE (master + overrides)."""
+
+    def __init__(self, conv: Converter, uid: str, master: Component, overrides: list[Component]):
+        self.conv, self.uid, self.master, self.overrides = conv, uid, master, overrides
+        self.now = conv.now
+        self.rrules = listify(master.get("RRULE"))
+
+    def run(self) -> None:
+        """Add this series' drafts or skip to the converter."""
+        conv = self.conv
+        when = conv.clock.when_of(self.master)
+        if when is None:
+            conv.skip(self.uid, "unsupported", "no usable DTSTART")
+            return
+        self.when = when
+        for comp in (self.master, *self.overrides):
+            conv.clock.normalize(comp)
+        self.bound = self._bound()
+        if self.bound is not None and self.bound < self.now:
+            conv.skip(self.uid, "ended", "the series ended before now")
+            return
+        try:
+            self.expander = SeriesExpander(
+                [self.master, *self.overrides],
+                x_wr_timezone=conv.x_wr_name,
+                instant_of=self._instant_of,
+                instant_of_value=self._instant_of_value,
+                rebase_before=self.now,
+            )
+            nxt = self.expander.next_after(self.now, self.bound)
+        except Exception as exc:  # the expander refuses malformed rules in many ways
+            conv.skip(self.uid, "unsupported", f"the recurrence cannot be expanded: {exc}")
+            return
+        if nxt is None:
+            conv.skip(self.uid, "ended", "the series has no occurrence after now")
+            return
+        strategy = conv.options.strategy
+        if strategy == "expand":
+            self._expand()
+            return
+        if strategy in ("rolling", "single"):
+            self._rolling(nxt, "rolling was asked for", forced=strategy)
+            return
+        shape = RuleShape((), "several RRULEs" if self.rrules else "RDATE-only series")
+        if len(self.rrules) == 1 and self.master.get("RDATE") is None:
+            shape = analyse_rule(self.rrules[0], when.wall, is_date=when.is_date)
+        if shape.unsupported:
+            conv.skip(self.uid, "unsupported", shape.reason)
+            return
+        reason = shape.reason or self._future_exceptions()
+        if not reason and not (when.zone.exact and isinstance(when.zone.tz, ZoneInfo)):
+            reason = f"its zone is only approximated as {when.zone.name}"
+        placed: list[tuple[RulePart, datetime, datetime]] = []
+        edge = False
+        if not reason:
+            placed, edge = self._place(shape)
+            tick_next = min(p[2] for p in placed)
+            if not edge and tick_next != nxt.instant.replace(second=0, microsecond=0):
+                reason = "tickward's next occurrence would differ"
+            if len(placed) > conv.options.split_cap:
+                reason = f"{len(placed)} slots exceed the split cap of {conv.options.split_cap}"
+        forced = strategy in ("native", "split")
+        if not reason and edge and not forced:
+            reason = "a future occurrence falls into a DST gap or overlap"
+        if reason:
+            self._rolling(nxt, reason, forced=strategy if forced else "")
+            return
+        self._native(placed, edge, forced=strategy)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _instant_of(self, comp: Component) -> datetime | None:
+        found = self.conv.clock.when_of(comp)
+        return found.instant if found else None
+
+    def _instant_of_value(self, value: date) -> datetime | None:
+        if not isinstance(value, date):
+            return None
+        return self.conv.clock.when(value, None).instant
+
+    def _values(self, name: str, comp: Component) -> Iterable[When]:
+        for prop in listify(comp.get(name)):
+            tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+            for item in getattr(prop, "dts", []):
+                value = item.dt
+                if isinstance(value, tuple):
+                    value = value[0]
+                if isinstance(value, date):
+                    yield self.conv.clock.when(value, str(tzid) if tzid else None, name)
+
+    def _bound(self) -> datetime | None:
+        """An instant after every occurrence, or ``None`` for an endless series."""
+        ends = [self.when.instant]
+        for rule in self.rrules:
+            if rule.get("UNTIL"):
+                until = rule["UNTIL"][0]
+                if isinstance(until, datetime):
+                    ends.append(
+                        until.astimezone(UTC) if until.tzinfo else until.replace(tzinfo=UTC)
+                    )
+                else:
+                    ends.append(datetime.combine(until, datetime.min.time(), UTC))
+            elif rule.get("COUNT"):
+                last = self._last_by_count(rule)
+                if last is None:
+                    return None
+                # dateutil counts BYSETPOS from a truncated first period: allow a period more.
+                ends.append(last + (timedelta(days=370) if rule.get("BYSETPOS") else _SLACK))
+            else:
+                return None
+        ends += [w.instant for w in self._values("RDATE", self.master)]
+        for comp in self.overrides:
+            found = self._instant_of(comp)
+            if found is not None:
+                ends.append(found)
+        return max(ends) + _SLACK
+
+    def _last_by_count(self, rule: Any) -> datetime | None:
+        try:
+            count = int(rule["COUNT"][0])
+            if count > _MAX_COUNT:
+                return None
+            parsed = rrulestr(rule.to_ical().decode(), dtstart=self.when.wall)
+            last = None
+            for item in islice(iter(parsed), count):
+                last = item
+        except Exception:
+            return None
+        return last.replace(tzinfo=UTC) if isinstance(last, datetime) else None
+
+    def _future_exceptions(self) -> str:
+        if any(w.instant > self.now for w in self._values("EXDATE", self.master)):
+            return "it has future exceptions (EXDATE)"
+        if any(w.instant > self.now for w in self._values("RDATE", self.master)):
+            return "it has future extra dates (RDATE)"
+        for comp in self.overrides:
+            recid = comp.get("RECURRENCE-ID")
+            if str(getattr(recid, "params", {}).get("RANGE", "")).upper() == "THISANDFUTURE":
+                return "it has a RANGE=THISANDFUTURE override"
+            moved = [
+                self._instant_of(comp),
+                *(w.instant for w in self._values("RECURRENCE-ID", comp)),
+            ]
+            if any(m is not None and m > self.now for m in moved):
+                return "it has future overrides (RECURRENCE-ID)"
+        return ""
+
+    def _place(self, shape: RuleShape) -> tuple[list[tuple[RulePart, datetime, datetime]], bool]:
+        tz = self.when.zone.tz
+        assert isinstance(tz, ZoneInfo)
+        horizon = self.now + DST_HORIZON
+        if self.bound is not None:
+            horizon = min(horizon, self.bound)
+        start = self.now.astimezone(tz).date() - timedelta(days=1)
+        transitions = transition_dates(self.when.zone.name, start, (horizon - self.now).days + 3)
+        edge = False
+        placed = []
+        for part in shape.parts:
+            anchor = part.anchor
+            slot = Slot(part.type, anchor.hour, anchor.minute, anchor.weekday(), anchor.day,
+                        anchor.month, part.last_day)  # fmt: skip
+            days = slot.local_dates(anchor.date())
+            for _ in range(400):  # a gap anchor would shift the slot tickward reads back
+                if not is_dst_edge(anchor, tz):
+                    break
+                anchor = slot.wall_clock(next(d for d in days if d > anchor.date()))
+            instant, _warning = local_to_utc(anchor, tz)
+            for day in transitions:
+                if day < anchor.date() or next(slot.local_dates(day)) != day:
+                    continue
+                if is_dst_edge(slot.wall_clock(day), tz):
+                    edge = True
+            tick = next_occurrence(instant, tz, part.type, self.now, last_day=part.last_day)
+            placed.append((part, instant, tick))
+        return placed, edge
+
+    def _native(
+        self, placed: list[tuple[RulePart, datetime, datetime]], edge: bool, forced: str
+    ) -> None:
+        conv, when = self.conv, self.when
+        k = len(placed)
+        strategy = "native" if k == 1 else "split"
+        common = [w for w in when.warnings if w.code not in ("dst_gap", "dst_ambiguous")]
+        if forced == "native" and k > 1:
+            common.append(Warning("strategy_fallback", f"native impossible; split into {k} timers"))
+        if edge:
+            common.append(
+                Warning(
+                    "dst_edge",
+                    "a future occurrence falls into a DST gap or "
+                    "overlap, where tickward's time differs from RFC 5545",
+                )
+            )
+        if when.wall.second or when.wall.microsecond:
+            common.append(
+                Warning("seconds_dropped", "tickward repeats to the minute; seconds dropped")
+            )
+        series_end = None
+        if self.bound is not None:
+            last = self.expander.last_before(self.bound, self.now)
+            series_end = last.instant if last else None
+            common.append(
+                Warning(
+                    "series_end_not_enforced",
+                    "the series ends "
+                    f"{format_utc(series_end) if series_end else 'soon'}; only sync "
+                    "archives the timer then",
+                )
+            )
+        for index, (part, instant, tick) in enumerate(placed):
+            recurrence: dict[str, Any] = {"type": part.type, "enabled": True}
+            if part.last_day:
+                recurrence["lastDay"] = True
+            draft = conv.draft(
+                self.master, uid=self.uid, recurrence_id=None, part=index, strategy=strategy,
+                instant=instant, zone_name=when.zone.name, recurrence=recurrence,
+                warnings=list(common), label_suffix=part.suffix, series_end=series_end,
+            )  # fmt: skip
+            draft.next_occurrence = tick
+
+    def _rolling(self, nxt: Occurrence, reason: str, *, forced: str) -> None:
+        conv = self.conv
+        found = conv.clock.when_of(nxt.component)
+        if found is None:  # pragma: no cover - the expander only yields timed occurrences
+            conv.skip(self.uid, "unsupported", "no usable DTSTART")
+            return
+        warnings = list(found.warnings)
+        strategy = "single" if forced == "single" else "rolling"
+        if forced in ("native", "split"):
+            warnings.append(
+                Warning("strategy_fallback", f"{forced} is not exact: {reason}; rolling")
+            )
+        if strategy == "single":
+            warnings.append(Warning("recurrence_dropped", "only the next occurrence is imported"))
+        else:
+            note = "" if forced == "rolling" else f"not repeatable in tickward ({reason}); "
+            warnings.append(
+                Warning(
+                    "rolling",
+                    f"{note}the timer shows the next occurrence and goes stale without sync",
+                )
+            )
+        conv.draft(
+            nxt.component, uid=self.uid, recurrence_id=None, part=0, strategy=strategy,
+            instant=nxt.instant, zone_name=found.zone.name, recurrence=None, warnings=warnings,
+        )  # fmt: skip
+
+    def _expand(self) -> None:
+        conv = self.conv
+        end = self.now + conv.options.window
+        if self.bound is not None:
+            end = min(end, self.bound)
+        made = 0
+        for occ in self.expander.iter_after(self.now, end):
+            if occ.cancelled:
+                conv.skip(
+                    self.uid, "cancelled", f"the occurrence at {occ.recurrence_id} is cancelled"
+                )
+                continue
+            if made >= EXPAND_CAP:
+                conv.warnings.append(
+                    Warning(
+                        "expand_truncated", f"{self.uid}: only {EXPAND_CAP} occurrences expanded"
+                    )
+                )
+                break
+            found = conv.clock.when_of(occ.component)
+            conv.draft(
+                occ.component, uid=self.uid, recurrence_id=occ.recurrence_id, part=0,
+                strategy="expand", instant=occ.instant,
+                zone_name=found.zone.name if found else "UTC", recurrence=None,
+                warnings=list(found.warnings) if found else [],
+            )  # fmt: skip
+            made += 1
+        if not made:
+            conv.skip(self.uid, "outside_window", "no occurrence inside the window")
