@@ -195,13 +195,16 @@ class RecurringSeries:
             slot = Slot(part.type, anchor.hour, anchor.minute, anchor.weekday(), anchor.day,
                         anchor.month, part.last_day)  # fmt: skip
             days = slot.local_dates(anchor.date())
-            for _ in range(400):  # a gap anchor would shift the slot tickward reads back
-                if not is_dst_edge(anchor, tz):
+            instant, warning = local_to_utc(anchor, tz)
+            for _ in range(400):
+                # A wall clock in a gap does not survive the round trip through target_date
+                # (tickward would read another slot back); an ambiguous one does.
+                if warning is None or warning.code != "dst_gap":
                     break
                 anchor = slot.wall_clock(next(d for d in days if d > anchor.date()))
-            instant, _warning = local_to_utc(anchor, tz)
+                instant, warning = local_to_utc(anchor, tz)
             for day in transitions:
-                if day < anchor.date() or next(slot.local_dates(day)) != day:
+                if day < part.anchor.date() or next(slot.local_dates(day)) != day:
                     continue
                 if is_dst_edge(slot.wall_clock(day), tz):
                     edge = True

@@ -350,3 +350,26 @@ def test_now_must_be_aware() -> None:
         convert_text(calendar(f"UID:a\n{FUTURE}"), now=datetime(2026, 1, 1))
     later = convert_text(calendar(f"UID:a\n{FUTURE}"), now=datetime(2026, 12, 2, tzinfo=UTC))
     assert skipped(later) == {"a": "past"}
+
+
+def test_forced_native_keeps_a_series_whose_first_slot_is_ambiguous() -> None:
+    # Regression (found by the round-trip suite): monthly on the 2nd at 01:59 New York; the
+    # first slot, 2025-11-02 01:59, happens twice. The DST-edge scan started at a moved
+    # anchor, missed that date and fell back to rolling.
+    text = calendar(
+        "UID:m\nSUMMARY:M\nDTSTART;TZID=America/New_York:20251102T015900\nRRULE:FREQ=MONTHLY"
+    )
+    now = datetime(2025, 10, 20, tzinfo=UTC)
+    auto = one(text, now=now)
+    assert auto.strategy == "rolling"  # type: ignore[attr-defined]
+    forced = one(text, now=now, strategy="native")
+    assert forced.strategy == "native"  # type: ignore[attr-defined]
+    assert "dst_edge" in codes(forced)
+    timer = forced.timer  # type: ignore[attr-defined]
+    # The slot stays 01:59 local: RFC's first instance (EDT, 05:59Z) reads back as 01:59.
+    assert timer["target_date"] == "2025-11-02T05:59:00.000Z"
+    later = datetime(2025, 11, 3, tzinfo=UTC)
+    assert (
+        effective_target_date(timer["target_date"], timer["timezone"], timer["recurrence"], later)
+        == "2025-12-02T06:59:00.000Z"
+    )
