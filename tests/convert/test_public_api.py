@@ -1,0 +1,43 @@
+"""The converter's public surface: what other packages import from ``ical_bridge.convert``."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import ical_bridge.convert as convert
+
+
+def test_every_listed_name_exists_and_the_list_is_sorted() -> None:
+    assert convert.__all__ == sorted(convert.__all__)
+    for name in convert.__all__:
+        assert hasattr(convert, name), name
+    assert {"convert_calendar", "export_calendar", "to_json", "ImportOptions"} <= set(
+        convert.__all__
+    )
+
+
+def test_every_module_declares_all_and_documents_its_public_names() -> None:
+    for info in pkgutil.iter_modules(convert.__path__):
+        module = importlib.import_module(f"ical_bridge.convert.{info.name}")
+        assert isinstance(getattr(module, "__all__", None), list), info.name
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isclass(value) or inspect.isfunction(value):
+                assert value.__doc__, f"{info.name}.{name} has no docstring"
+
+
+def test_import_options_contract_defaults() -> None:
+    from datetime import time, timedelta
+
+    fields = convert.ImportOptions.__dataclass_fields__
+    assert list(fields) == [
+        "now", "default_tz", "strategy", "window", "all_day_time", "include_todos",
+        "categories_to_spaces", "source_key", "split_cap",
+    ]  # fmt: skip
+    options = convert.ImportOptions(now=__import__("datetime").datetime(2026, 1, 1))
+    assert (options.strategy, options.window, options.all_day_time, options.split_cap) == (
+        "auto", timedelta(days=90), time(0, 0), 7,
+    )  # fmt: skip
+    assert dict(options.categories_to_spaces) == {} and options.source_key == ""
