@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from roundtrip_model import dumps
 from roundtrip_server import BASE, comparable
 
@@ -74,6 +75,7 @@ async def _push(
     return found
 
 
+@pytest.mark.slow
 def test_corpus_files_roundtrip_through_tickward() -> None:
     files: dict[str, list[dict[str, Any]]] = {}
     for path in corpus_files():

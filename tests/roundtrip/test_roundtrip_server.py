@@ -128,6 +128,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("feed", ["outlook_windows_zones.ics"])
 def test_cli_roundtrip_over_real_http(tmp_path: Path, feed: str) -> None:
     live = start_live(create_app(tmp_path / "tickward.sqlite3", rate_limit=None))
