@@ -16,14 +16,17 @@ What "identity" means (the modelled, documented differences):
   reminder), so it comes back ``false``.
 * a recurring timer's slot is exported at its first tickward occurrence
   (seconds dropped), so the re-imported ``target_date`` is that slot's
-  instant. When that first slot is a wall time in a DST gap or overlap the
-  converter moves the anchor to the next slot date that is not (a gap
-  anchor would make tickward read a different slot back): the next
-  occurrence differs only while ``now`` is before that first slot.
+  RFC 5545 instant (an overlap: its first instance, same slot). When that
+  first slot is a wall time in a DST gap the converter moves the anchor to
+  the next slot date that is none (a gap anchor would make tickward read a
+  different slot back): the next occurrence differs only while ``now`` is
+  before that first slot.
 * ``auto`` strategy: a slot that hits a DST gap/overlap on a future
   occurrence within the converter's horizon (4×366 days) is imported as a
   rolling one-off at the next RFC 5545 occurrence (gap → forward, overlap →
-  first instance); ``strategy="native"`` keeps the recurrence instead.
+  first instance); so is a future DTSTART on an edge whose RFC instant is
+  not tickward's. ``strategy="native"`` keeps the recurrence instead (with
+  a ``dst_edge`` warning), except beyond the horizon.
 """
 
 from __future__ import annotations
@@ -322,10 +325,13 @@ def expected_import(
     tz = ZoneInfo(timer["timezone"])
     slot = _slot(timer)
     wall0 = first_slot_wall(timer)
+    # Only a gap anchor moves (tickward would read another slot back from its instant);
+    # an ambiguous one is kept (RFC 5545 reads its first instance, with the same slot).
     anchor = wall0
     walls = _walls_from(slot, wall0.date())
-    while is_dst_edge(anchor, tz):
+    while _is_gap(anchor, tz):
         anchor = next(w for w in walls if w.date() > anchor.date())
+    moved = anchor != wall0
     rec: dict[str, Any] = {"type": kind[0], "enabled": True}
     if kind[1]:
         rec["lastDay"] = True
@@ -336,16 +342,7 @@ def expected_import(
         if rfc_local_to_utc(w, tz) > now
     )
     rolling = {**base, "target": rfc_next, "recurrence": None}
-    if strategy == "native":
-        if anchor != wall0 and rfc_local_to_utc(wall0, tz) > now:
-            # KNOWN BUG (test_roundtrip_bugs.py): the converter does not count the DST edge
-            # on DTSTART's own date, so a forced native falls back to rolling here.
-            return Expected(native, "native", False, alternative=rolling, anchor_moved=True)
-        return Expected(native, "native", True, anchor_moved=anchor != wall0)
-    if anchor != wall0 and rfc_local_to_utc(wall0, tz) > now:
-        # DTSTART itself (a future occurrence) sits on a DST edge, however far ahead
-        return Expected(rolling, "rolling", True)
-    # Future DST edges of the slot, scanned over the converter's horizon.
+    # Future DST edges of the slot (DTSTART's own date included), over the converter's horizon.
     today = now.astimezone(tz).date()
     start, end = today - timedelta(days=1), today + timedelta(days=HORIZON_DAYS + 2)
     edge, near_boundary = False, False
@@ -358,11 +355,27 @@ def expected_import(
             near_boundary = True
         elif start < wall.date() < end:
             edge = True
-    if near_boundary and not edge:
-        return Expected(native, "native", False, alternative=rolling, anchor_moved=anchor != wall0)
-    if edge:
+    # A future DTSTART on a DST edge whose RFC instant is not tickward's next occurrence
+    # (a gap, or an overlap east of Greenwich): the converter sees the mismatch at any
+    # distance, even beyond the horizon where it does not look for edges.
+    mismatch = is_dst_edge(wall0, tz) and rfc_local_to_utc(wall0, tz) > now and (
+        moved or tickward_local_to_utc(wall0, tz) != rfc_local_to_utc(wall0, tz)
+    )
+    if strategy == "native":
+        if mismatch and not edge:
+            # beyond the horizon (or at its boundary) a forced native falls back to rolling
+            return Expected(native, "native", False, alternative=rolling, anchor_moved=moved)
+        return Expected(native, "native", True, anchor_moved=moved)
+    if mismatch or edge:
         return Expected(rolling, "rolling", True)
-    return Expected(native, "native", True, anchor_moved=anchor != wall0)
+    if near_boundary:
+        return Expected(native, "native", False, alternative=rolling, anchor_moved=moved)
+    return Expected(native, "native", True, anchor_moved=moved)
+
+
+def _is_gap(wall: datetime, tz: ZoneInfo) -> bool:
+    """True when the wall-clock time does not exist in ``tz`` (a spring-forward gap)."""
+    return rfc_local_to_utc(wall, tz).astimezone(tz).replace(tzinfo=None) != wall
 
 
 def normalised(timer: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:

@@ -61,13 +61,8 @@ def test_overlap_one_off_keeps_its_zone_when_the_calendar_has_one_zone() -> None
     assert drafts[overlap["id"]].timer["timezone"] == "Europe/Warsaw"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="series.py _Recurring._place: the DST edge on DTSTART's own (future) date is not "
-    "counted (the scan starts at the moved anchor), so strategy=native falls back to "
-    "rolling instead of keeping the recurrence with a dst_edge warning",
-)
 def test_forced_native_keeps_a_series_whose_first_slot_is_in_an_overlap() -> None:
+    """Was a bug (fixed in 5cc4893): the edge on DTSTART's own date was not counted."""
     # monthly on the 2nd at 01:59 New York; the first slot, 2025-11-02 01:59, is ambiguous
     timer = _timer(1, target=datetime(2025, 11, 2, 5, 59, tzinfo=UTC),
                    zone_name="America/New_York",
