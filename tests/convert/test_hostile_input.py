@@ -92,6 +92,18 @@ import json, resource, sys
 from datetime import UTC, datetime, timedelta
 from ical_bridge.convert import ImportOptions, convert_calendar
 
+def peak_rss_kb():
+    # VmHWM is this process image's own peak; ru_maxrss survives exec on Linux and would
+    # report pytest's size when this runs as its child.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 def wrap(body):
     return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + body + "END:VCALENDAR\r\n").encode()
 
@@ -119,12 +131,12 @@ else:
              f"SUMMARY:Archived event {i}\r\nEND:VEVENT\r\n" for i in range(total)]
 data = wrap("".join(parts))
 del parts
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_rss_kb()
 result = convert_calendar(data, ImportOptions(now=now))
 print(json.dumps({
     "bytes": len(data),
     "rss_before_kb": before,
-    "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "rss_kb": peak_rss_kb(),
     "timers": [[d.strategy, d.timer["label"], d.timer["target_date"],
                 sorted(w.code for w in d.warnings)] for d in result.timers],
     "skipped": sorted({s.code for s in result.skipped}),
