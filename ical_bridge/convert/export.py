@@ -196,6 +196,8 @@ class _Event:
             lines.append(f"DTSTART;TZID={t['timezone']}:{_local(self.wall)}")
         else:
             lines.append(f"DTSTART:{_utc(self.target)}")
+            if self.tz is not None:  # a UTC DTSTART for an overlap instant: keep the zone too
+                lines.append(f"X-TICKWARD-TIMEZONE:{t['timezone']}")
         lines.append(f"DURATION:{duration}")
         if self.recurrence is not None:
             kind, last_day = self.recurrence

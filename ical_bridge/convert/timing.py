@@ -150,7 +150,25 @@ class Clockwork:
         if not isinstance(value, date):
             return None
         tzid = prop.params.get("TZID") if prop is not None else None
-        return self.when(value, str(tzid) if tzid else None, name)
+        found = self.when(value, str(tzid) if tzid else None, name)
+        return self._tickward_zone(comp, found) if name == "DTSTART" else found
+
+    @staticmethod
+    def _tickward_zone(comp: Component, found: When) -> When:
+        """Honour our exporter's ``X-TICKWARD-TIMEZONE`` on a UTC ``DTSTART``.
+
+        The exporter writes an instant in the second half of a fall-back hour in
+        UTC (a TZID would mean the first instance) and names the zone beside it.
+        """
+        raw = comp.get("X-TICKWARD-TIMEZONE")
+        if raw is None or found.is_date or found.zone.name != "UTC":
+            return found
+        name = iana_name(str(raw).strip())
+        if name is None or name == "UTC":
+            return found
+        tz = zone(name)
+        wall = found.instant.astimezone(tz).replace(tzinfo=None)
+        return When(wall, ResolvedZone(name, tz), found.instant, False, found.warnings)
 
     @staticmethod
     def _at(wall: datetime, resolved: ResolvedZone, is_date: bool, warnings: list[Warning]) -> When:

@@ -317,10 +317,6 @@ def expected_import(
         if instant <= now:
             return Expected(None, None, True)
         content = {**base, "target": instant, "recurrence": None}
-        if zones > 1 and second_of_overlap(timer):
-            # KNOWN BUG (test_roundtrip_bugs.py): exported as a bare UTC DTSTART, so the
-            # zone is lost unless X-WR-TIMEZONE names it. Accept both until it is fixed.
-            return Expected(content, "single", False, alternative={**content, "timezone": "UTC"})
         return Expected(content, "single", True)
     tz = ZoneInfo(timer["timezone"])
     slot = _slot(timer)

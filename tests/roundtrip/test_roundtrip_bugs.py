@@ -1,4 +1,4 @@
-"""Round-trip bugs found by the properties, pinned one per test (strict xfail until fixed).
+"""Round-trip bugs found by the properties, one regression test each (strict xfail while open).
 
 When a fix lands the test passes, strict xfail turns that into a failure:
 then delete the ``xfail`` mark here and the matching ``KNOWN BUG`` tolerance
@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from roundtrip_model import PROJECT_ID, timer_json
 
 from ical_bridge.convert import ImportOptions, convert_calendar, export_calendar
@@ -36,12 +35,6 @@ def _roundtrip(timers: list[dict[str, Any]], now: datetime, strategy: str = "aut
     return {d.source.uid.partition("@")[0]: d for d in result.timers}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="export.py _Event: a one-off in the second half of a fall-back overlap is written "
-    "as a bare UTC DTSTART; in a calendar with several zones (no X-WR-TIMEZONE) its "
-    "timezone comes back as UTC",
-)
 def test_overlap_one_off_keeps_its_zone_in_a_mixed_zone_calendar() -> None:
     # 2026-10-25 02:00 CET, the second 02:00 in Warsaw, is 01:00Z
     overlap = _timer(1, target=datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
@@ -50,7 +43,7 @@ def test_overlap_one_off_keeps_its_zone_in_a_mixed_zone_calendar() -> None:
     drafts = _roundtrip([overlap, other], datetime(2026, 10, 1, tzinfo=UTC))
     got = drafts[overlap["id"]].timer
     assert got["target_date"] == "2026-10-25T01:00:00.000Z"  # the instant survives …
-    assert got["timezone"] == "Europe/Warsaw"  # … the zone does not
+    assert got["timezone"] == "Europe/Warsaw"  # … and so does the zone (X-TICKWARD-TIMEZONE)
 
 
 def test_overlap_one_off_keeps_its_zone_when_the_calendar_has_one_zone() -> None:
