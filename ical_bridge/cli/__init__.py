@@ -22,18 +22,35 @@ __all__ = ["Settings", "cli", "main"]
 
 DEFAULT_API_URL = "https://tickward.com/api/v1"
 
-# module name in ical_bridge.cli → click command object name in it
-_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("emulator", "emulator"),
-    ("export", "export_command"),
-    ("serve", "serve_command"),
-    ("serve", "export_token_group"),
-    ("import_", "import_command"),
-    ("sync", "sync_command"),
-    ("sync", "daemon_command"),
-    ("sync", "status_command"),
-    ("convert", "convert_command"),
-)
+# command name → (module in ical_bridge.cli, click command object in it); modules
+# are imported only when their command runs, so `--help` and light commands start fast.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "convert": ("convert", "convert_command"),
+    "daemon": ("sync", "daemon_command"),
+    "emulator": ("emulator", "emulator"),
+    "export": ("export", "export_command"),
+    "export-token": ("serve", "export_token_group"),
+    "import": ("import_", "import_command"),
+    "serve": ("serve", "serve_command"),
+    "status": ("sync", "status_command"),
+    "sync": ("sync", "sync_command"),
+}
+
+
+class _LazyGroup(click.Group):
+    """A click group that imports a sub-command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target
+        command = getattr(importlib.import_module(f"ical_bridge.cli.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
 
 
 @dataclass
@@ -46,7 +63,7 @@ class Settings:
     verbose: int = 0
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ical-bridge")
 @click.option(
     "--api-url",
@@ -85,10 +102,6 @@ def cli(
     ctx.obj = Settings(
         api_url=api_url.rstrip("/"), api_key=api_key or None, local=local, verbose=verbose
     )
-
-
-for _module, _name in _COMMANDS:
-    cli.add_command(getattr(importlib.import_module(f"ical_bridge.cli.{_module}"), _name))
 
 
 def main(argv: list[str] | None = None) -> None:
