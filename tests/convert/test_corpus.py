@@ -52,8 +52,7 @@ def test_corpus_file_converts_or_is_refused_cleanly(
 )
 def test_a_few_corpus_files_through_a_real_process(name: str) -> None:
     path = CORPUS / name
-    if not path.exists():
-        pytest.skip(f"{name} not in this corpus snapshot")
+    assert path.exists(), f"{name} is missing from ../shared/corpus"
     done = subprocess.run(
         [sys.executable, "-m", "ical_bridge", "convert", str(path), "--json"],
         capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
