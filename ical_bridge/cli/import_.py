@@ -182,7 +182,9 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
 
                 report = await apply_plan(client, store, plan, progress=progress)
     if as_json:
-        click.echo(_dumps({**plan.to_json(dry_run=False), "result": _report_json(report)}))
+        body = plan.to_json(dry_run=False)
+        body["project"] = {**body["project"], "id": report.project_id or body["project"]["id"]}
+        click.echo(_dumps({**body, "result": _report_json(report)}))
     else:
         done = ", ".join(f"{n} {k}" for k, n in sorted(report.done.items())) or "nothing"
         out.print(f"Applied: {done} ({report.written} writes).")
