@@ -64,6 +64,7 @@ class SyncOptions:
     mass_delete_ratio: float = 0.5
     limits: Limits = field(default_factory=Limits)
     follow_calendar_color: bool = True
+    pin_priority: bool = False
 
 
 def desired_from(result: ConversionResult, *, space: str | None = None) -> list[Desired]:
@@ -120,6 +121,7 @@ async def plan_source(
         include_todos=options.include_todos,
         categories_to_spaces=options.categories_to_spaces,
         source_key=options.source_key,
+        pin_priority=options.pin_priority,
     ))
     # tickward keeps 40 characters of a project name: look up what it would have kept.
     name = (options.project or result.calendar.name or "").strip()[:40]

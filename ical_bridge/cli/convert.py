@@ -128,6 +128,7 @@ def _print_table(result: ConversionResult, verbose: int) -> None:
     help="Local time given to all-day events (HH:MM).",
 )
 @click.option("--include-todos", is_flag=True, help="Also turn VTODOs with DUE into timers.")
+@click.option("--pin-priority", is_flag=True, help="Pin timers of events with PRIORITY 1-4.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON contract.")
 @click.pass_context
 def convert_command(
@@ -139,6 +140,7 @@ def convert_command(
     window_text: str,
     all_day_time: str,
     include_todos: bool,
+    pin_priority: bool,
     as_json: bool,
 ) -> None:
     """Show the timers FILE, URL or - (stdin) would become, without writing anything."""
@@ -155,6 +157,7 @@ def convert_command(
     options = ImportOptions(
         now=now, default_tz=iana_name(tz) if tz else None, strategy=strategy, window=window,
         all_day_time=at, include_todos=include_todos, source_key=_source_key(source),
+        pin_priority=pin_priority,
     )  # fmt: skip
     result = convert_calendar(_read(source), options)
     if as_json:

@@ -229,6 +229,7 @@ def _dumps(obj: Any) -> str:
 @click.option("--limits", "limits", default="40/40/4", show_default=True,
               help="Plan caps TIMERS/ACTIVE/SPACES: timers per project (archived included), "
               "active timers per space, spaces per project (raise for self-hosted servers).")
+@click.option("--pin-priority", is_flag=True, help="Pin timers of events with PRIORITY 1-4.")
 @click.option("--source-key", default=None,
               help="Identity of this source in ids and state (default: derived from SOURCE).")
 @click.pass_context
@@ -236,6 +237,7 @@ def import_command(
     ctx: click.Context, source: str, project: str, space: str | None, dry_run: bool,
     yes: bool, as_json: bool, strategy: str, window: str, tz: str | None, on_delete: str,
     conflict: str, allow_empty: bool, state: str | None, limits: str, source_key: str | None,
+    pin_priority: bool,
 ) -> None:
     """Import a calendar (FILE, URL or - for stdin) into a tickward project."""
     settings: Settings = ctx.obj
@@ -253,6 +255,7 @@ def import_command(
         source_key=source_key or source_key_for(source),
         allow_empty=allow_empty,
         limits=parse_limits(limits),
+        pin_priority=pin_priority,
     )
     rc = asyncio.run(_run(ctx, settings, data, options, state_url(state),
                           dry_run=dry_run, yes=yes, as_json=as_json))

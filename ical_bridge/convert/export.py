@@ -218,6 +218,8 @@ class _Event:
             lines.append(f"X-TICKWARD-COLOR:{color}")
         if t.get("archived_at"):
             lines.append("STATUS:CANCELLED")
+        if t.get("pinned"):
+            lines.append("X-TICKWARD-PINNED:TRUE")
         if t.get("mode") == "since":
             lines.append("X-TICKWARD-MODE:since")
         if share_url and "\n" not in share_url and "\r" not in share_url:

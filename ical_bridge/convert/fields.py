@@ -22,6 +22,7 @@ __all__ = [
     "fit_label",
     "label_of",
     "listify",
+    "pinned_of",
     "reminders_of",
     "space_of",
     "text_of",
@@ -105,6 +106,25 @@ def color_of(comp: Component, fallback: str | None, warnings: list[Warning]) -> 
             return hex_value
         warnings.append(Warning("bad_color", f"{name} {raw[:40]!r} is not a colour; ignored"))
     return fallback
+
+
+def pinned_of(comp: Component, *, use_priority: bool) -> bool | None:
+    """``X-TICKWARD-PINNED`` (our export's own marker), else PRIORITY 1–4 when asked.
+
+    ``None`` means the calendar says nothing, so the timer's pin is left alone.
+    """
+    marker = text_of(comp, "X-TICKWARD-PINNED").strip().upper()
+    if marker in ("TRUE", "YES", "1"):
+        return True
+    if marker in ("FALSE", "NO", "0"):
+        return False
+    if use_priority:
+        try:
+            priority = int(str(comp.get("PRIORITY", "0")).strip() or "0")
+        except ValueError:
+            return None
+        return 1 <= priority <= 4 or None
+    return None
 
 
 def space_of(comp: Component, mapping: Mapping[str, str]) -> str | None:

@@ -14,6 +14,7 @@ from ical_bridge.convert.fields import (
     color_of,
     description_of,
     label_of,
+    pinned_of,
     reminders_of,
     space_of,
     text_of,
@@ -122,6 +123,9 @@ class Converter:
         if reminders:
             timer["notify"] = True
             timer["reminders"] = reminders
+        pinned = pinned_of(comp, use_priority=self.options.pin_priority)
+        if pinned is not None:
+            timer["pinned"] = pinned
         space = space_of(comp, self.options.categories_to_spaces)
         if space:
             timer["space_id"] = space

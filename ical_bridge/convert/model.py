@@ -46,6 +46,7 @@ class ImportOptions:
     categories_to_spaces: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     source_key: str = ""
     split_cap: int = 7
+    pin_priority: bool = False  # PRIORITY 1–4 pins the timer (X-TICKWARD-PINNED always does)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def _options(feed: FeedConfig, limits: Limits | None, now: datetime) -> SyncOpti
         conflict=feed.conflict,
         timezone=feed.timezone,
         include_todos=feed.include_todos,
+        pin_priority=feed.pin_priority,
         source_key=feed.source_key,
         allow_empty=feed.allow_empty,
         mass_delete_ratio=feed.mass_delete_ratio,

@@ -269,6 +269,7 @@ class FeedConfig(_Section):
     conflict: Literal["feed-wins", "tickward-wins"] = "feed-wins"
     timezone: Zone = None
     include_todos: Flag = False
+    pin_priority: Flag = False
     enabled: Flag = True
     respect_feed_refresh: Flag = True
     mass_delete_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5

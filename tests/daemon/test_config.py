@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from ical_bridge.daemon.bridge import feed_spec
 from ical_bridge.daemon.config import BridgeConfig, load_config, parse_duration
 from ical_bridge.errors import ConfigError, UserError
 from ical_bridge.store import default_state_url
@@ -315,3 +316,13 @@ def test_a_private_feed_url_can_come_from_the_environment(
     assert "SECRETPART" not in str(caught.value)
     monkeypatch.setenv("ICB_TEST_FEED", "https://calendar.example.com/private-abc123/basic.ics")
     assert feed.source == "https://calendar.example.com/private-abc123/basic.ics"
+
+
+def test_pin_priority_is_off_by_default_and_reaches_the_sync_options(tmp_path: Path) -> None:
+    plain = load_config(write(tmp_path, MINIMAL_FEED)).feeds[0]
+    pinned = load_config(write(tmp_path, MINIMAL_FEED + "pin_priority = true\n", "p.toml"))
+    assert plain.pin_priority is False
+    assert pinned.feeds[0].pin_priority is True
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    assert feed_spec(pinned.feeds[0]).options(now).pin_priority is True
+    assert feed_spec(plain).options(now).pin_priority is False
