@@ -102,6 +102,9 @@ def _print_table(result: ConversionResult, verbose: int) -> None:
             )
         for warning in result.warnings:
             console.print(f"  warning {warning.code}: {warning.message}", markup=False)
+        if result.dropped:
+            shown = ", ".join(f"{name} ×{n}" for name, n in result.dropped.items())
+            console.print(f"  dropped (no tickward field): {shown}", markup=False)
     elif result.warnings:
         console.print(f"{len(result.warnings)} feed warning(s); -v lists them", markup=False)
 

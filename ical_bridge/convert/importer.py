@@ -41,6 +41,14 @@ __all__ = ["Converter", "convert_calendar"]
 _STRATEGY_CHOICES = ("auto", "single", "native", "split", "rolling", "expand")
 
 
+# Properties the converter reads (into a timer field, or to choose, order or skip one).
+_USED = frozenset({
+    "UID", "RECURRENCE-ID", "SEQUENCE", "DTSTAMP", "STATUS", "SUMMARY", "DESCRIPTION", "URL",
+    "LOCATION", "DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE", "EXDATE", "COLOR",
+    "X-APPLE-CALENDAR-COLOR", "CATEGORIES",
+})
+
+
 class Converter:
     """Shared state of one conversion: options, zones, calendar facts, output lists."""
 
@@ -53,6 +61,8 @@ class Converter:
         self.now = options.now.astimezone(UTC)
         self.feed = feed
         self.timers: list[TimerDraft] = []
+        self.dropped: dict[str, int] = defaultdict(int)
+        self._counted: set[int] = set()
         self.skipped: list[Skipped] = []
         self.warnings: list[Warning] = [
             Warning(p.code, f"{p.uid}: {p.message}" if p.uid else p.message) for p in feed.problems
@@ -106,6 +116,7 @@ class Converter:
         extra: dict[str, Any] | None = None,
     ) -> TimerDraft:
         """Build one draft (a ``TimerCreateRequest`` body) from ``comp``."""
+        self._count_dropped(comp)
         timer: dict[str, Any] = {
             "id": timer_id(self.options.source_key, uid, recurrence_id, part),
             "label": label_of(comp, warnings, label_suffix),
@@ -170,7 +181,18 @@ class Converter:
             except Exception as exc:  # a bug or a component icalendar half-parsed
                 self.skip(uid, "unsupported", f"could not convert: {type(exc).__name__}: {exc}")
         self.timers.sort(key=lambda d: (d.next_occurrence, d.timer["id"]))
-        return ConversionResult(self.timers, self.skipped, self.warnings, self.calendar)
+        dropped = dict(sorted(self.dropped.items()))
+        return ConversionResult(self.timers, self.skipped, self.warnings, self.calendar, dropped)
+
+    def _count_dropped(self, comp: Component) -> None:
+        """Note the properties of ``comp`` that no timer field carries (for ``--verbose``)."""
+        if id(comp) in self._counted:
+            return
+        self._counted.add(id(comp))
+        used = _USED | ({"PRIORITY"} if self.options.pin_priority else set())
+        for name in comp:
+            if name not in used and not name.startswith("X-TICKWARD-"):
+                self.dropped[name] += 1
 
 
 def convert_calendar(data: bytes | str, options: ImportOptions) -> ConversionResult:

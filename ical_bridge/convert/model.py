@@ -105,6 +105,8 @@ class ConversionResult:
     skipped: list[Skipped]
     warnings: list[Warning]
     calendar: CalendarInfo
+    # properties of converted components that tickward has no place for → how many components
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 def timer_id(source_key: str, uid: str, recurrence_id: str | None, part: int) -> str:
