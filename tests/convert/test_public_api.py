@@ -34,10 +34,11 @@ def test_import_options_contract_defaults() -> None:
     fields = convert.ImportOptions.__dataclass_fields__
     assert list(fields) == [
         "now", "default_tz", "strategy", "window", "all_day_time", "include_todos",
-        "categories_to_spaces", "source_key", "split_cap",
+        "categories_to_spaces", "source_key", "split_cap", "pin_priority",
     ]  # fmt: skip
     options = convert.ImportOptions(now=__import__("datetime").datetime(2026, 1, 1))
     assert (options.strategy, options.window, options.all_day_time, options.split_cap) == (
         "auto", timedelta(days=90), time(0, 0), 7,
     )  # fmt: skip
     assert dict(options.categories_to_spaces) == {} and options.source_key == ""
+    assert options.pin_priority is False  # MAPPING.md: optional, off by default
