@@ -44,8 +44,7 @@ async def _serve(settings: Settings, config_path: Path) -> None:
     from ical_bridge.cli.context import open_client
     from ical_bridge.cli.sync import client_settings
     from ical_bridge.daemon.config import load_config
-    from ical_bridge.feeds import create_feed_app
-    from ical_bridge.feeds.server import make_server
+    from ical_bridge.feeds.server import app_from_config, make_server
     from ical_bridge.store import StateStore
 
     config = load_config(config_path)
@@ -57,7 +56,7 @@ async def _serve(settings: Settings, config_path: Path) -> None:
 
     with StateStore(config.state.url) as store:
         async with open_client(client_settings(settings, config), stderr_note=note) as client:
-            app = create_feed_app(config, store, client)
+            app = app_from_config(config, store, client)
             host, port = config.server.host, config.server.port
             server = make_server(app, host=host, port=port)
             note(

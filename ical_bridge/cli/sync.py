@@ -9,7 +9,6 @@ the schedule; ``daemon`` does the same and also serves the ``[[exports]]`` feeds
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from starlette.applications import Starlette
 
 from ical_bridge.cli import DEFAULT_API_URL, Settings
 from ical_bridge.cli.context import open_client
@@ -88,19 +88,13 @@ async def _forever(settings: Settings, config: BridgeConfig, *, serve: bool) -> 
             )
 
 
-def _feed_app(config: BridgeConfig, bridge: Bridge) -> Any | None:
-    """The export feed server, when it exists and ``[[exports]]`` are configured."""
+def _feed_app(config: BridgeConfig, bridge: Bridge) -> Starlette | None:
+    """The export feed server, when ``[[exports]]`` are configured."""
     if not config.exports:
         return None
-    try:
-        feeds = importlib.import_module("ical_bridge.feeds")
-    except ImportError:
-        return None
-    factory = getattr(feeds, "create_feed_app", None)
-    if factory is None:
-        click.echo("note: this build has no feed server; [[exports]] are not served", err=True)
-        return None
-    return factory(config, bridge.store, bridge.client)
+    from ical_bridge.feeds.server import app_from_config
+
+    return app_from_config(config, bridge.store, bridge.client, clock=bridge.clock)
 
 
 def _show_results(results: list[PassResult], as_json: bool) -> None:

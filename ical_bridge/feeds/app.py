@@ -34,7 +34,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
 
 import anyio
 from starlette.applications import Starlette
@@ -43,13 +42,12 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ical_bridge.clock import Clock, SystemClock
+from ical_bridge.clock import Clock
 from ical_bridge.errors import UserError
 from ical_bridge.feeds.render import ExportFeed, render_feed
 from ical_bridge.feeds.source import SnapshotSource, SnapshotUnavailable
 from ical_bridge.feeds.tokens import FeedStore, TokenBook, redact_path
 from ical_bridge.feeds.webhook import SIGNATURE_HEADER, verify_signature
-from ical_bridge.tickward import TickwardClient
 
 __all__ = ["ACCESS_LOGGER", "create_feed_app", "is_loopback"]
 
@@ -298,14 +296,11 @@ def is_loopback(host: str) -> bool:
 
 
 def create_feed_app(
-    exports: Sequence[ExportFeed] | Any,
-    config_store: FeedStore | None = None,
-    config_client: TickwardClient | None = None,
-    /,
+    exports: Sequence[ExportFeed],
     *,
-    source: SnapshotSource | None = None,
-    store: FeedStore | None = None,
-    clock: Clock | None = None,
+    source: SnapshotSource,
+    store: FeedStore,
+    clock: Clock,
     webhook_secret: str | None = None,
     index_token: str | None = None,
     loopback_index: bool = False,
@@ -314,16 +309,8 @@ def create_feed_app(
 ) -> Starlette:
     """The feed server as an ASGI app (tokens are made in ``store`` for new exports).
 
-    Also callable as ``create_feed_app(bridge_config, store, client)``: then the
-    exports, refresh period, webhook secret, index token and public URL come from
-    the daemon config (``[[exports]]`` and ``[server]``).
+    ``ical_bridge.feeds.server.app_from_config`` builds it from the daemon config.
     """
-    if config_store is not None or config_client is not None:
-        if config_store is None or config_client is None:
-            raise TypeError("create_feed_app(config, store, client) needs all three")
-        return _from_config(exports, config_store, config_client, clock or SystemClock())
-    if source is None or store is None or clock is None:
-        raise TypeError("create_feed_app(exports, *, source=, store=, clock=) needs all three")
     server = _FeedServer(
         exports, source, store, clock, webhook_secret, index_token, loopback_index, public_url,
         token_ttl,
@@ -339,33 +326,3 @@ def create_feed_app(
     app.state.feed_server = server
     return app
 
-
-def _from_config(
-    config: Any, store: FeedStore, client: TickwardClient, clock: Clock
-) -> Starlette:
-    server_cfg = config.server
-    exports = [
-        ExportFeed(
-            name=e.name,
-            project=e.project,
-            space=e.space,
-            calendar_name=e.calendar_name,
-            duration=e.duration,
-            refresh=e.refresh,
-            include_archived=e.include_archived,
-        )
-        for e in config.exports
-    ]
-    public_url = server_cfg.public_url
-    return create_feed_app(
-        exports,
-        source=SnapshotSource(
-            client, clock=clock, refresh_seconds=float(server_cfg.sync_cache_seconds)
-        ),
-        store=store,
-        clock=clock,
-        webhook_secret=server_cfg.webhook_secret(),
-        index_token=server_cfg.index_token(),
-        loopback_index=is_loopback(server_cfg.host) and public_url is None,
-        public_url=public_url,
-    )

@@ -5,19 +5,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
 
-from ical_bridge.clock import Clock
+from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.feeds.app import create_feed_app, is_loopback
 from ical_bridge.feeds.render import ExportFeed
 from ical_bridge.feeds.source import SnapshotSource
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
 from ical_bridge.tickward import TickwardClient
 
-__all__ = ["ExportEntry", "build_feed_app", "exports_from_config", "is_loopback", "make_server"]
+if TYPE_CHECKING:
+    from ical_bridge.daemon.config import BridgeConfig
+
+__all__ = [
+    "ExportEntry",
+    "app_from_config",
+    "build_feed_app",
+    "exports_from_config",
+    "is_loopback",
+    "make_server",
+]
 
 
 class ExportEntry(Protocol):
@@ -78,6 +88,28 @@ def build_feed_app(
         index_token=index_token,
         loopback_index=is_loopback(host) and public_url is None,
         public_url=public_url,
+    )
+
+
+def app_from_config(
+    config: BridgeConfig,
+    store: FeedStore,
+    client: TickwardClient,
+    *,
+    clock: Clock | None = None,
+) -> Starlette:
+    """The feed app for the daemon config's ``[[exports]]`` and ``[server]``."""
+    server = config.server
+    return build_feed_app(
+        config.exports,
+        client=client,
+        store=store,
+        clock=clock or SystemClock(),
+        host=server.host,
+        public_url=server.public_url,
+        refresh_seconds=float(server.sync_cache_seconds),
+        webhook_secret=server.webhook_secret(),
+        index_token=server.index_token(),
     )
 
 

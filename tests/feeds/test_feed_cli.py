@@ -1,4 +1,4 @@
-"""``ical-bridge export``, ``export-token`` and the config form of ``create_feed_app``."""
+"""``ical-bridge export``, ``export-token`` and ``app_from_config``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from ical_bridge.cli import cli, main
 from ical_bridge.daemon.config import load_config
-from ical_bridge.feeds import create_feed_app
+from ical_bridge.feeds.server import app_from_config
 from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 from ical_bridge.store import StateStore
 from ical_bridge.tickward import TickwardClient
@@ -159,7 +159,7 @@ def test_export_token_show_and_rotate(db: Path, tmp_path: Path) -> None:
     assert unknown.exit_code != 0 and "did you mean team" in str(unknown.exception)
 
 
-def test_create_feed_app_from_the_daemon_config(
+def test_feed_app_from_the_daemon_config(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ICB_TEST_WEBHOOK_SECRET", "whsec_from_env")
@@ -169,7 +169,7 @@ def test_create_feed_app_from_the_daemon_config(
         tickward = create_app(db, rate_limit=None)
         with StateStore(config.state.url) as store:
             async with _client(tickward) as client:
-                app = create_feed_app(config, store, client)
+                app = app_from_config(config, store, client)
                 token = store.export_token("team")
                 async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                              base_url="http://feeds.test") as http:
