@@ -13,10 +13,10 @@ from ical_bridge.convert.model import (
     CalendarInfo,
     ConversionResult,
     ImportOptions,
+    Notice,
     Skipped,
     SourceRef,
     TimerDraft,
-    Warning,
     timer_id,
 )
 
@@ -25,10 +25,10 @@ __all__ = [
     "CalendarInfo",
     "ConversionResult",
     "ImportOptions",
+    "Notice",
     "Skipped",
     "SourceRef",
     "TimerDraft",
-    "Warning",
     "convert_calendar",
     "export_calendar",
     "timer_id",

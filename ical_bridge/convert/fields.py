@@ -9,7 +9,7 @@ from typing import Any
 from icalendar import Component
 
 from ical_bridge.convert.colors import css_color_to_hex
-from ical_bridge.convert.model import Warning
+from ical_bridge.convert.model import Notice
 
 __all__ = [
     "MAX_DESCRIPTION",
@@ -56,32 +56,32 @@ def text_of(comp: Component, name: str) -> str:
         return ""
 
 
-def fit_label(base: str, suffix: str, warnings: list[Warning]) -> str:
+def fit_label(base: str, suffix: str, warnings: list[Notice]) -> str:
     """``base + suffix`` cut to ≤ 200 chars (the cut goes into ``base``, with …)."""
     room = MAX_LABEL - len(suffix)
     if len(base) > room:
         warnings.append(
-            Warning("label_truncated", f"label cut from {len(base)} to {MAX_LABEL} characters")
+            Notice("label_truncated", f"label cut from {len(base)} to {MAX_LABEL} characters")
         )
         base = base[: room - 1].rstrip() + _ELLIPSIS
     return base + suffix
 
 
-def label_of(comp: Component, warnings: list[Warning], suffix: str = "") -> str:
+def label_of(comp: Component, warnings: list[Notice], suffix: str = "") -> str:
     """SUMMARY trimmed and whitespace-folded, ≤ 200 chars; ``(untitled)`` when missing."""
     label = " ".join(text_of(comp, "SUMMARY").split())
     if not label:
-        warnings.append(Warning("untitled", f"no SUMMARY; labelled {UNTITLED!r}"))
+        warnings.append(Notice("untitled", f"no SUMMARY; labelled {UNTITLED!r}"))
         label = UNTITLED
     return fit_label(label, suffix, warnings)
 
 
-def description_of(comp: Component, warnings: list[Warning]) -> str | None:
+def description_of(comp: Component, warnings: list[Notice]) -> str | None:
     """DESCRIPTION ≤ 200 chars; LOCATION and URL appended when they fit."""
     text = text_of(comp, "DESCRIPTION").strip()
     if len(text) > MAX_DESCRIPTION:
         warnings.append(
-            Warning(
+            Notice(
                 "description_truncated",
                 f"description cut from {len(text)} to {MAX_DESCRIPTION} characters",
             )
@@ -95,7 +95,7 @@ def description_of(comp: Component, warnings: list[Warning]) -> str | None:
     return text or None
 
 
-def color_of(comp: Component, fallback: str | None, warnings: list[Warning]) -> str | None:
+def color_of(comp: Component, fallback: str | None, warnings: list[Notice]) -> str | None:
     """``#rrggbb`` from X-TICKWARD-COLOR, COLOR or X-APPLE-CALENDAR-COLOR, else ``fallback``."""
     for name in ("X-TICKWARD-COLOR", "COLOR", "X-APPLE-CALENDAR-COLOR"):
         raw = text_of(comp, name).strip()
@@ -104,7 +104,7 @@ def color_of(comp: Component, fallback: str | None, warnings: list[Warning]) -> 
         hex_value = css_color_to_hex(raw)
         if hex_value is not None:
             return hex_value
-        warnings.append(Warning("bad_color", f"{name} {raw[:40]!r} is not a colour; ignored"))
+        warnings.append(Notice("bad_color", f"{name} {raw[:40]!r} is not a colour; ignored"))
     return fallback
 
 
@@ -163,7 +163,7 @@ def _duration(comp: Component) -> timedelta:
 
 
 def reminders_of(
-    comp: Component, start: datetime | None, warnings: list[Warning]
+    comp: Component, start: datetime | None, warnings: list[Notice]
 ) -> list[dict[str, Any]]:
     """VALARM triggers → ≤ 5 unique minutes-before-start offsets in 0…40320.
 
@@ -184,26 +184,26 @@ def reminders_of(
             before = start - value
         elif isinstance(value, datetime):
             warnings.append(
-                Warning("alarm_absolute", "an absolute VALARM trigger on a series was dropped")
+                Notice("alarm_absolute", "an absolute VALARM trigger on a series was dropped")
             )
             continue
         else:
             if trigger is not None:
-                warnings.append(Warning("alarm_unreadable", "an unreadable VALARM was dropped"))
+                warnings.append(Notice("alarm_unreadable", "an unreadable VALARM was dropped"))
             continue
         minutes = round(before.total_seconds() / 60)
         if minutes < 0:
             warnings.append(
-                Warning("alarm_after_start", "a VALARM firing after the start was dropped")
+                Notice("alarm_after_start", "a VALARM firing after the start was dropped")
             )
         elif minutes > MAX_REMINDER_MINUTES:
             warnings.append(
-                Warning("alarm_out_of_range", f"a VALARM {minutes} minutes ahead was dropped")
+                Notice("alarm_out_of_range", f"a VALARM {minutes} minutes ahead was dropped")
             )
         else:
             offsets.add(minutes)
     if len(offsets) > MAX_REMINDERS:
         warnings.append(
-            Warning("alarms_truncated", f"{len(offsets)} alarms; the {MAX_REMINDERS} nearest kept")
+            Notice("alarms_truncated", f"{len(offsets)} alarms; the {MAX_REMINDERS} nearest kept")
         )
     return [{"offset_minutes": m} for m in sorted(offsets)[:MAX_REMINDERS]]

@@ -23,10 +23,10 @@ from ical_bridge.convert.model import (
     CalendarInfo,
     ConversionResult,
     ImportOptions,
+    Notice,
     Skipped,
     SourceRef,
     TimerDraft,
-    Warning,
     timer_id,
 )
 from ical_bridge.convert.series import Series, convert_series
@@ -64,8 +64,8 @@ class Converter:
         self.dropped: dict[str, int] = defaultdict(int)
         self._counted: set[int] = set()
         self.skipped: list[Skipped] = []
-        self.warnings: list[Warning] = [
-            Warning(p.code, f"{p.uid}: {p.message}" if p.uid else p.message) for p in feed.problems
+        self.warnings: list[Notice] = [
+            Notice(p.code, f"{p.uid}: {p.message}" if p.uid else p.message) for p in feed.problems
         ]
         cal = feed.calendar
         x_wr = text_of(cal, "X-WR-TIMEZONE").strip() or None
@@ -81,7 +81,7 @@ class Converter:
             raise UserError(f"unknown time zone {options.default_tz!r}") from exc
         if x_wr and self.clock.x_wr is None:
             self.warnings.append(
-                Warning("unknown_timezone", f"X-WR-TIMEZONE {x_wr[:60]!r} is not a known zone")
+                Notice("unknown_timezone", f"X-WR-TIMEZONE {x_wr[:60]!r} is not a known zone")
             )
         # x-wr-timezone needs an IANA name; pass the resolved one to the expander.
         self.x_wr_name = self.clock.x_wr.name if self.clock.x_wr else None
@@ -109,7 +109,7 @@ class Converter:
         instant: datetime,
         zone_name: str,
         recurrence: dict[str, Any] | None,
-        warnings: list[Warning],
+        warnings: list[Notice],
         label_suffix: str = "",
         alarm_start: datetime | None = None,
         series_end: datetime | None = None,
@@ -142,7 +142,7 @@ class Converter:
             timer["space_id"] = space
         if extra:
             timer.update(extra)
-        unique: list[Warning] = []
+        unique: list[Notice] = []
         for warning in warnings:
             if warning not in unique:
                 unique.append(warning)
@@ -172,7 +172,7 @@ class Converter:
             uid = text_of(comp, "UID").strip()
             if not uid:
                 uid = _synthetic_uid(comp)
-                self.warnings.append(Warning("missing_uid", f"no UID; using {uid}"))
+                self.warnings.append(Notice("missing_uid", f"no UID; using {uid}"))
             groups[f"{comp.name}\x00{uid}"].append(comp)
         for key, comps in groups.items():
             uid = key.split("\x00", 1)[1]

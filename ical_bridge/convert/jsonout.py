@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ical_bridge.convert.model import ConversionResult, TimerDraft, Warning
+from ical_bridge.convert.model import ConversionResult, Notice, TimerDraft
 from ical_bridge.recurrence import format_utc
 
 __all__ = ["draft_to_json", "to_json"]
 
 
-def _warning(warning: Warning) -> dict[str, str]:
+def _warning(warning: Notice) -> dict[str, str]:
     return {"code": warning.code, "message": warning.message}
 
 

@@ -16,10 +16,10 @@ __all__ = [
     "CalendarInfo",
     "ConversionResult",
     "ImportOptions",
+    "Notice",
     "Skipped",
     "SourceRef",
     "TimerDraft",
-    "Warning",
     "timer_id",
 ]
 
@@ -50,7 +50,7 @@ class ImportOptions:
 
 
 @dataclass(frozen=True)
-class Warning:
+class Notice:
     """A lossy or surprising step, with a stable machine-readable ``code``."""
 
     code: str
@@ -84,7 +84,7 @@ class TimerDraft:
     strategy: str
     next_occurrence: datetime
     series_end: datetime | None = None
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class ConversionResult:
 
     timers: list[TimerDraft]
     skipped: list[Skipped]
-    warnings: list[Warning]
+    warnings: list[Notice]
     calendar: CalendarInfo
     # properties of converted components that tickward has no place for → how many components
     dropped: dict[str, int] = field(default_factory=dict)

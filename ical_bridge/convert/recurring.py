@@ -13,7 +13,7 @@ from icalendar import Component
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander
 from ical_bridge.convert.fields import listify
-from ical_bridge.convert.model import Warning
+from ical_bridge.convert.model import Notice
 from ical_bridge.convert.rules import RulePart, RuleShape, analyse_rule
 from ical_bridge.convert.timing import When
 from ical_bridge.convert.zones import local_to_utc, transition_dates
@@ -220,10 +220,10 @@ class RecurringSeries:
         strategy = "native" if k == 1 else "split"
         common = [w for w in when.warnings if w.code not in ("dst_gap", "dst_ambiguous")]
         if forced == "native" and k > 1:
-            common.append(Warning("strategy_fallback", f"native impossible; split into {k} timers"))
+            common.append(Notice("strategy_fallback", f"native impossible; split into {k} timers"))
         if edge:
             common.append(
-                Warning(
+                Notice(
                     "dst_edge",
                     "a future occurrence falls into a DST gap or "
                     "overlap, where tickward's time differs from RFC 5545",
@@ -231,14 +231,14 @@ class RecurringSeries:
             )
         if when.wall.second or when.wall.microsecond:
             common.append(
-                Warning("seconds_dropped", "tickward repeats to the minute; seconds dropped")
+                Notice("seconds_dropped", "tickward repeats to the minute; seconds dropped")
             )
         series_end = None
         if self.bound is not None:
             last = self.expander.last_before(self.bound, self.now)
             series_end = last.instant if last else None
             common.append(
-                Warning(
+                Notice(
                     "series_end_not_enforced",
                     "the series ends "
                     f"{format_utc(series_end) if series_end else 'soon'}; only sync "
@@ -266,14 +266,14 @@ class RecurringSeries:
         strategy = "single" if forced == "single" else "rolling"
         if forced in ("native", "split"):
             warnings.append(
-                Warning("strategy_fallback", f"{forced} is not exact: {reason}; rolling")
+                Notice("strategy_fallback", f"{forced} is not exact: {reason}; rolling")
             )
         if strategy == "single":
-            warnings.append(Warning("recurrence_dropped", "only the next occurrence is imported"))
+            warnings.append(Notice("recurrence_dropped", "only the next occurrence is imported"))
         else:
             note = "" if forced == "rolling" else f"not repeatable in tickward ({reason}); "
             warnings.append(
-                Warning(
+                Notice(
                     "rolling",
                     f"{note}the timer shows the next occurrence and goes stale without sync",
                 )
@@ -297,7 +297,7 @@ class RecurringSeries:
                 continue
             if made >= EXPAND_CAP:
                 conv.warnings.append(
-                    Warning(
+                    Notice(
                         "expand_truncated", f"{self.uid}: only {EXPAND_CAP} occurrences expanded"
                     )
                 )

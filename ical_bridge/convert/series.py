@@ -11,7 +11,7 @@ from icalendar import Component
 from icalendar.prop import vBroken
 
 from ical_bridge.convert.fields import listify, text_of
-from ical_bridge.convert.model import Warning
+from ical_bridge.convert.model import Notice
 from ical_bridge.convert.recurring import RecurringSeries
 from ical_bridge.recurrence import format_utc
 
@@ -49,7 +49,7 @@ def _newness(comp: Component) -> tuple[int, float, float]:
 def _newest(conv: Converter, uid: str, comps: list[Component], what: str) -> Component:
     if len(comps) > 1:
         conv.warnings.append(
-            Warning("duplicate_uid", f"{uid}: {len(comps)} {what} share a UID; the newest is kept")
+            Notice("duplicate_uid", f"{uid}: {len(comps)} {what} share a UID; the newest is kept")
         )
     best = comps[0]
     for comp in comps[1:]:
@@ -79,7 +79,7 @@ def _drop_broken(conv: Converter, uid: str, comp: Component) -> None:
         good = [v for v in values if not isinstance(v, vBroken)]
         if len(good) == len(values):
             continue
-        conv.warnings.append(Warning("bad_property", f"{uid}: unparseable {name} dropped"))
+        conv.warnings.append(Notice("bad_property", f"{uid}: unparseable {name} dropped"))
         del comp[name]
         for value in good:
             comp.add(name, value, encode=False)
@@ -169,7 +169,7 @@ def _since(conv: Converter, comp: Component, uid: str) -> None:
     warnings = list(when.warnings)
     if when.instant > conv.now + timedelta(seconds=60):
         warnings.append(
-            Warning("since_in_future", "a count-up anchor in the future; imported as a countdown")
+            Notice("since_in_future", "a count-up anchor in the future; imported as a countdown")
         )
         conv.draft(comp, uid=uid, recurrence_id=None, part=0, strategy="single",
                    instant=when.instant, zone_name=when.zone.name, recurrence=None,
@@ -184,7 +184,7 @@ def _since(conv: Converter, comp: Component, uid: str) -> None:
             milestones = None
     if not isinstance(milestones, dict) or not isinstance(milestones.get("rules"), list):
         milestones = _DEFAULT_MILESTONES
-        warnings.append(Warning("since_milestones_defaulted", "count-up milestones set to yearly"))
+        warnings.append(Notice("since_milestones_defaulted", "count-up milestones set to yearly"))
     draft = conv.draft(
         comp, uid=uid, recurrence_id=None, part=0, strategy="single", instant=when.instant,
         zone_name=when.zone.name, recurrence=None, warnings=warnings,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Component
 
-from ical_bridge.convert.model import Warning
+from ical_bridge.convert.model import Notice
 from ical_bridge.convert.zones import ResolvedZone, ZoneResolver, iana_name, local_to_utc
 from ical_bridge.recurrence import zone
 
@@ -26,7 +26,7 @@ class When:
     zone: ResolvedZone
     instant: datetime
     is_date: bool
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
 
 class Clockwork:
@@ -57,17 +57,17 @@ class Clockwork:
         """The zone of all-day dates: X-WR-TIMEZONE, else the default, else UTC."""
         return self.x_wr or self.default or _UTC
 
-    def floating_zone(self, warnings: list[Warning], what: str) -> ResolvedZone:
+    def floating_zone(self, warnings: list[Notice], what: str) -> ResolvedZone:
         """The zone of a floating time; warns when it falls back to UTC."""
         chosen = self.x_wr or self.default
         if chosen is None:
-            warnings.append(Warning("floating_time", f"{what}: floating time read as UTC"))
+            warnings.append(Notice("floating_time", f"{what}: floating time read as UTC"))
             return _UTC
         return chosen
 
     def when(self, value: date | datetime, tzid: str | None, what: str = "DTSTART") -> When:
         """Resolve a DTSTART-like value (``tzid`` from its TZID parameter)."""
-        warnings: list[Warning] = []
+        warnings: list[Notice] = []
         if not isinstance(value, datetime):
             resolved = self.calendar_zone
             wall = datetime.combine(value, self.all_day_time)
@@ -83,7 +83,7 @@ class Clockwork:
                     return self._at(wall, found, False, warnings)
                 return self._at(value.replace(tzinfo=None), found, False, warnings)
             warnings.append(
-                Warning("unknown_timezone", f"{what}: unknown TZID {tzid[:60]!r}; read as floating")
+                Notice("unknown_timezone", f"{what}: unknown TZID {tzid[:60]!r}; read as floating")
             )
             return self._at(
                 value.replace(tzinfo=None), self.floating_zone(warnings, what), False, warnings
@@ -171,7 +171,7 @@ class Clockwork:
         return When(wall, ResolvedZone(name, tz), found.instant, False, found.warnings)
 
     @staticmethod
-    def _at(wall: datetime, resolved: ResolvedZone, is_date: bool, warnings: list[Warning]) -> When:
+    def _at(wall: datetime, resolved: ResolvedZone, is_date: bool, warnings: list[Notice]) -> When:
         instant, warning = local_to_utc(wall, resolved.tz)
         if warning is not None:
             warnings.append(warning)

@@ -23,7 +23,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Component
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from ical_bridge.convert.model import Warning
+from ical_bridge.convert.model import Notice
 from ical_bridge.recurrence import zone
 
 __all__ = [
@@ -44,7 +44,7 @@ class ResolvedZone:
 
     name: str
     tz: tzinfo
-    warning: Warning | None = None
+    warning: Notice | None = None
 
     @property
     def exact(self) -> bool:
@@ -237,7 +237,7 @@ class ZoneResolver:
             return ResolvedZone(
                 match,
                 zone(match),
-                Warning("timezone_guessed", f"custom zone {tzid!r} treated as {match}"),
+                Notice("timezone_guessed", f"custom zone {tzid!r} treated as {match}"),
             )
         custom = self._custom_tz(comp)
         if custom is None:
@@ -246,7 +246,7 @@ class ZoneResolver:
         return ResolvedZone(
             fallback,
             custom,
-            Warning(
+            Notice(
                 "timezone_approximated",
                 f"custom zone {tzid!r} matches no IANA zone; shown as {fallback}",
             ),
@@ -290,7 +290,7 @@ class ZoneResolver:
         return (preferred or regular or candidates)[0]
 
 
-def local_to_utc(local: datetime, tz: tzinfo) -> tuple[datetime, Warning | None]:
+def local_to_utc(local: datetime, tz: tzinfo) -> tuple[datetime, Notice | None]:
     """A naive wall-clock time in ``tz`` → UTC per RFC 5545 (gap forward, overlap first)."""
     naive = local.replace(tzinfo=None)
     early = naive.replace(tzinfo=tz, fold=0)
@@ -300,10 +300,10 @@ def local_to_utc(local: datetime, tz: tzinfo) -> tuple[datetime, Warning | None]
         return instant, None
     back = instant.astimezone(tz).replace(tzinfo=None)
     if back != naive:
-        return instant, Warning(
+        return instant, Notice(
             "dst_gap", f"{naive:%Y-%m-%d %H:%M} does not exist in {_tzname(tz)}; moved forward"
         )
-    return instant, Warning(
+    return instant, Notice(
         "dst_ambiguous",
         f"{naive:%Y-%m-%d %H:%M} happens twice in {_tzname(tz)}; the first instant is used",
     )
