@@ -27,9 +27,8 @@ from ical_bridge.cli import Settings
 from ical_bridge.cli.context import open_client
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import read_source
-from ical_bridge.plan import Limits, Plan
 from ical_bridge.store import StateStore, default_state_url
-from ical_bridge.sync import ApplyReport, SyncOptions, apply_plan, plan_source
+from ical_bridge.sync import ApplyReport, Limits, Plan, SyncOptions, apply_plan, plan_source
 
 __all__ = ["import_command", "parse_limits", "parse_window", "source_key_for", "state_url"]
 

@@ -59,11 +59,13 @@ class Notice:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A component that produced no timer, and why."""
+    """Something that produced no timer (a component, or a draft the plan left out), and why."""
 
-    uid: str
+    uid: str | None
     code: str
     message: str
+    timer_id: str | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,11 @@ class TimerDraft:
     next_occurrence: datetime
     series_end: datetime | None = None
     warnings: list[Notice] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        """The timer id (deterministic, ``icb_…``)."""
+        return str(self.timer["id"])
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,16 @@ from functools import partial
 import httpx
 
 from ical_bridge.clock import Clock, SystemClock
+from ical_bridge.convert import BRIDGE_ID_PREFIX
 from ical_bridge.daemon.config import BridgeConfig, FeedConfig
 from ical_bridge.daemon.prune import prune_archived
 from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
 from ical_bridge.daemon.snapshot import SnapshotCache
 from ical_bridge.errors import ConfigError, IcalBridgeError
 from ical_bridge.ingest.fetch import redact_url
-from ical_bridge.plan import BRIDGE_ID_PREFIX, Limits
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore, TimerRecord
-from ical_bridge.sync import SyncOptions
+from ical_bridge.sync import Limits, SyncOptions
 from ical_bridge.tickward import TickwardClient
 
 __all__ = ["Bridge", "display_source", "feed_spec"]

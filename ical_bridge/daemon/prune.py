@@ -13,8 +13,8 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from ical_bridge.convert import BRIDGE_ID_PREFIX
 from ical_bridge.errors import NotFoundError, TickwardError
-from ical_bridge.plan import BRIDGE_ID_PREFIX
 from ical_bridge.store import StateStore
 from ical_bridge.tickward import Sync, TickwardClient
 

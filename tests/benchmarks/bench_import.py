@@ -37,7 +37,7 @@ from ical_bridge.localserver import (  # noqa: E402
     RateLimitConfig,
     create_app,
 )
-from ical_bridge.plan import Limits  # noqa: E402
+from ical_bridge.sync import Limits  # noqa: E402
 from ical_bridge.store import StateStore  # noqa: E402
 from ical_bridge.sync import SyncOptions, apply_plan, plan_source  # noqa: E402
 from ical_bridge.tickward import TickwardClient  # noqa: E402

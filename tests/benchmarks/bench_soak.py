@@ -40,7 +40,7 @@ from ical_bridge.clock import FixedClock
 from ical_bridge.daemon.bridge import Bridge
 from ical_bridge.daemon.config import load_config
 from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
-from ical_bridge.plan import Limits
+from ical_bridge.sync import Limits
 from ical_bridge.store import StateStore
 from ical_bridge.tickward import TickwardClient
 

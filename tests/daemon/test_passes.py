@@ -26,9 +26,9 @@ from ical_bridge.daemon.runner import backoff_delay, calendar_refresh
 from ical_bridge.daemon.scheduler import build_scheduler, run_daemon, schedule_soon
 from ical_bridge.daemon.status import collect_status
 from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
-from ical_bridge.plan import Limits
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore
+from ical_bridge.sync import Limits
 from ical_bridge.tickward import Sync, TickwardClient
 from tests.daemon.daemon_helpers import NOW, FeedHost, ics, one_offs
 

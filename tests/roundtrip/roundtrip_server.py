@@ -15,13 +15,11 @@ import httpx
 import uvicorn
 from roundtrip_model import content_of
 
-from ical_bridge.apply import ApplyReport
 from ical_bridge.clock import FixedClock
 from ical_bridge.convert import export_calendar
 from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
-from ical_bridge.plan import Plan
 from ical_bridge.store import StateStore
-from ical_bridge.sync import SyncOptions, apply_plan, plan_source
+from ical_bridge.sync import ApplyReport, Plan, SyncOptions, apply_plan, plan_source
 from ical_bridge.tickward import TickwardClient
 
 __all__ = ["BASE", "NOW", "LiveServer", "Tickward", "comparable", "start_live", "stop_live"]

@@ -9,9 +9,9 @@ from typing import Any
 from import_helpers import Event, Harness, calendar, team_events, writes_since
 
 from ical_bridge.localserver import PlanLimits, create_app
-from ical_bridge.plan import Limits
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore
+from ical_bridge.sync import Limits
 
 HAND_MADE = {"id": "my-own-timer", "label": "Hand made", "timezone": "Europe/Paris",
              "target_date": "2030-01-01T10:00:00+01:00"}
@@ -300,7 +300,7 @@ def test_a_failed_write_is_reported_with_the_server_message_and_the_rest_applied
     assert failure.timer_id == victim and failure.action == "update"
     assert "404" in failure.message
     assert {t["label"] for t in harness.timers().values()} == {
-        e.summary for e in edited if e.uid != plan.writes[0].origin.uid}  # type: ignore[union-attr]
+        e.summary for e in edited if e.uid != plan.writes[0].source.uid}  # type: ignore[union-attr]
 
 
 def test_sample_feeds_import_exactly_the_converters_timers_then_reimport_is_one_read(

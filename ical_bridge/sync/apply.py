@@ -24,9 +24,10 @@ from ical_bridge.errors import (
     TransportError,
     ValidationError,
 )
-from ical_bridge.plan import Change, Origin, Plan, fingerprint, patch_body
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore, TimerRecord
+from ical_bridge.sync.fields import fingerprint, patch_body
+from ical_bridge.sync.plan import Change, Plan
 from ical_bridge.tickward import ProjectCreateResult, TickwardClient, Timer
 
 __all__ = ["ApplyReport", "Failure", "apply_plan", "idempotency_key"]
@@ -101,9 +102,10 @@ class _Run:
         if isinstance(exc, _FATAL):
             self.report.aborted = f"stopped after {type(exc).__name__}: {exc}"
 
-    def record(self, origin: Origin | None, remote: Mapping[str, Any]) -> None:
-        if origin is None or self.report.project_id is None:
+    def record(self, change: Change | None, remote: Mapping[str, Any]) -> None:
+        if change is None or change.source is None or self.report.project_id is None:
             return
+        origin = change.source
         self.store.put_timer(TimerRecord(
             project_id=self.report.project_id,
             timer_id=str(remote["id"]),
@@ -111,10 +113,10 @@ class _Run:
             uid=origin.uid,
             recurrence_id=origin.recurrence_id,
             part=origin.part,
-            strategy=origin.strategy,
+            strategy=change.strategy or "",
             fingerprint=fingerprint(remote),
             remote_updated_at=remote.get("updated_at"),
-            series_end=origin.series_end,
+            series_end=change.series_end,
         ))
 
 
@@ -196,7 +198,7 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
     by_id = {c.timer_id: c for c in plan.writes}
     for timer in created.timers:
         change = by_id.get(timer.id)
-        run.record(change.origin if change else None, _dump(timer))
+        run.record(change, _dump(timer))
         run.report.done["create"] = run.report.done.get("create", 0) + 1
     if created.spaces:
         run.report.done["space"] = len(created.spaces)
@@ -232,7 +234,7 @@ async def _adopt(run: _Run, change: Change) -> None:
         key = idempotency_key(change.timer_id, "update", patch, timer.get("updated_at"))
         timer = _dump(await run.client.update_timer(pid, change.timer_id, patch,
                                                     idempotency_key=key))
-    run.record(change.origin, timer)
+    run.record(change, timer)
 
 
 async def _timer(run: _Run, change: Change) -> None:
@@ -243,7 +245,7 @@ async def _timer(run: _Run, change: Change) -> None:
     if change.action == "create":
         try:
             timer = await client.create_timer(pid, change.fields, idempotency_key=key)
-            run.record(change.origin, _dump(timer))
+            run.record(change, _dump(timer))
         except ValidationError as exc:
             if not _is_id_taken(exc):
                 raise
@@ -251,7 +253,7 @@ async def _timer(run: _Run, change: Change) -> None:
     elif change.action in ("update", "archive"):
         timer = await client.update_timer(pid, change.timer_id, change.fields,
                                           idempotency_key=key)
-        run.record(change.origin, _dump(timer))
+        run.record(change, _dump(timer))
     elif change.action == "delete":
         try:
             await client.delete_timer(pid, change.timer_id, idempotency_key=key)
@@ -279,7 +281,7 @@ async def apply_plan(
     for change in plan.changes:
         if change.action == "unchanged":
             if change.refresh_record and change.remote is not None:
-                run.record(change.origin, change.remote)
+                run.record(change, change.remote)
             continue
         if change.timer_id in nested:
             continue

@@ -1,46 +1,32 @@
-"""Import / sync core: plan one source against tickward and the state store, then apply it.
+"""The pipeline's entry point: plan one source against tickward and the state store.
 
 ``plan_source`` converts the calendar, reads what tickward has (one ``GET /sync``
-unless the daemon passes its snapshot in) and what the state store remembers,
-and hands plain data to the pure planner. ``apply_plan`` (re-exported from
-``ical_bridge.apply``) executes the plan.
+unless the caller passes its snapshot in) and what the state store remembers,
+and hands plain data to the pure planner; ``apply_plan`` (``sync.apply``)
+executes the plan.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
-from ical_bridge.apply import ApplyReport, Failure, apply_plan
-from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar
-from ical_bridge.errors import UserError
-from ical_bridge.plan import (
-    Desired,
-    Limits,
-    Note,
-    Origin,
-    Plan,
-    Policy,
-    ProjectTarget,
-    SkipNote,
-    build_plan,
+from ical_bridge.convert import (
+    ConversionResult,
+    ImportOptions,
+    Notice,
+    TimerDraft,
+    convert_calendar,
 )
-from ical_bridge.recurrence import format_utc
+from ical_bridge.errors import UserError
 from ical_bridge.store import StateStore
+from ical_bridge.sync.plan import Limits, Plan, Policy, ProjectTarget, build_plan
 from ical_bridge.tickward import Sync, TickwardClient
 
-__all__ = [
-    "ApplyReport",
-    "Failure",
-    "SyncOptions",
-    "apply_plan",
-    "desired_from",
-    "find_project",
-    "plan_source",
-]
+__all__ = ["SyncOptions", "desired_from", "find_project", "plan_source"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -67,7 +53,7 @@ class SyncOptions:
     pin_priority: bool = False
 
 
-def desired_from(result: ConversionResult, *, space: str | None = None) -> list[Desired]:
+def desired_from(result: ConversionResult, *, space: str | None = None) -> list[TimerDraft]:
     """The converter's drafts as planner input (``space`` fills drafts without one)."""
     out = []
     for draft in result.timers:
@@ -76,19 +62,16 @@ def desired_from(result: ConversionResult, *, space: str | None = None) -> list[
             body["space_id"] = space
         if body.get("recurrence") is None:
             body.pop("recurrence", None)
-        end = format_utc(draft.series_end) if draft.series_end else None
-        src = draft.source
-        origin = Origin(src.uid, src.recurrence_id, src.part, draft.strategy, end)
-        out.append(Desired(body, origin, draft.next_occurrence))
+        out.append(replace(draft, timer=body))
     return out
 
 
-def _notes(result: ConversionResult) -> list[Note]:
-    notes = [Note(w.code, w.message) for w in result.warnings]
+def _notices(result: ConversionResult) -> list[Notice]:
+    notices = list(result.warnings)
     for draft in result.timers:
         label = draft.timer.get("label", "")
-        notes.extend(Note(w.code, f"{label}: {w.message}") for w in draft.warnings)
-    return notes
+        notices.extend(Notice(w.code, f"{label}: {w.message}") for w in draft.warnings)
+    return notices
 
 
 def find_project(snapshot: Sync, ref: str) -> Any | None:
@@ -168,7 +151,7 @@ async def plan_source(
         mass_delete_ratio=options.mass_delete_ratio,
         limits=limits,
     )
-    plan = build_plan(
+    return build_plan(
         desired_from(result, space=options.space),
         project=target,
         timers=timers,
@@ -177,9 +160,8 @@ async def plan_source(
         source_key=options.source_key,
         now=options.now,
         policy=policy,
-        source_skipped=[SkipNote(s.code, s.message, uid=s.uid) for s in result.skipped],
-        warnings=_notes(result),
+        source_skipped=result.skipped,
+        warnings=_notices(result),
         empty_source=not result.timers and not result.skipped,
+        nested_create=nested,
     )
-    plan.nested_create = nested
-    return plan

@@ -14,11 +14,9 @@ from typing import Any
 import httpx
 import uvicorn
 
-from ical_bridge.apply import ApplyReport
 from ical_bridge.localserver import EMBEDDED_API_KEY
-from ical_bridge.plan import Plan
 from ical_bridge.store import StateStore
-from ical_bridge.sync import SyncOptions, apply_plan, plan_source
+from ical_bridge.sync import ApplyReport, Plan, SyncOptions, apply_plan, plan_source
 from ical_bridge.tickward import TickwardClient
 
 BASE = "http://tickward.test/api/v1"

@@ -8,27 +8,25 @@ from typing import Any
 
 import pytest
 
-from ical_bridge.plan import (
-    Desired,
+from ical_bridge.convert import Skipped, SourceRef, TimerDraft
+from ical_bridge.store.records import TimerRecord
+from ical_bridge.sync import (
     Limits,
-    Origin,
     Plan,
     Policy,
     ProjectTarget,
-    SkipNote,
     build_plan,
     fingerprint,
     patch_body,
     space_id_for,
 )
-from ical_bridge.store.records import TimerRecord
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SRC = "feed:team"
 PROJECT = ProjectTarget(id="p1", name="Team")
 
 
-def draft(n: int, *, label: str | None = None, days: int | None = None, **extra: Any) -> Desired:
+def draft(n: int, *, label: str | None = None, days: int | None = None, **extra: Any) -> TimerDraft:
     when = NOW + timedelta(days=days if days is not None else n + 1)
     body = {
         "id": f"icb_{n:032x}",
@@ -39,7 +37,7 @@ def draft(n: int, *, label: str | None = None, days: int | None = None, **extra:
     }
     if body.get("recurrence") is None:
         body.pop("recurrence", None)
-    return Desired(body, Origin(f"uid-{n}", None, 0, "single"), when)
+    return TimerDraft(body, SourceRef(f"uid-{n}", None, 0), "single", when)
 
 
 def remote(body: Mapping[str, Any], *, updated: str = "2026-03-01T10:00:00.000Z",
@@ -60,17 +58,17 @@ def remote(body: Mapping[str, Any], *, updated: str = "2026-03-01T10:00:00.000Z"
     return timer
 
 
-def record(d: Desired | str, *, source: str = SRC, fp: str | None = None,
+def record(d: TimerDraft | str, *, source: str = SRC, fp: str | None = None,
            updated: str | None = "2026-03-01T10:00:00.000Z", uid: str | None = None,
            series_end: str | None = None) -> TimerRecord:
-    if isinstance(d, Desired):
-        return TimerRecord("p1", d.id, source, uid or d.origin.uid, None, 0, "single",
-                           fp or fingerprint(d.body), updated, series_end)
+    if isinstance(d, TimerDraft):
+        return TimerRecord("p1", d.id, source, uid or d.source.uid, None, 0, "single",
+                           fp or fingerprint(d.timer), updated, series_end)
     return TimerRecord("p1", d, source, uid or "uid-x", None, 0, "single", fp or "v1:x",
                        updated, series_end)
 
 
-def plan_of(desired: list[Desired], timers: list[dict[str, Any]] | None = None,
+def plan_of(desired: list[TimerDraft], timers: list[dict[str, Any]] | None = None,
             records: list[TimerRecord] | None = None, **kw: Any) -> Plan:
     policy = kw.pop("policy", Policy())
     return build_plan(desired, project=kw.pop("project", PROJECT), timers=timers or [],
@@ -87,13 +85,13 @@ def test_first_import_creates_every_draft_with_its_exact_body() -> None:
     plan = plan_of(ds)
     assert plan.summary == {"create": 2, "update": 0, "archive": 0, "delete": 0,
                             "unchanged": 0, "skipped": 0}
-    assert [dict(c.fields) for c in plan.writes] == [dict(d.body) for d in ds]
+    assert [dict(c.fields) for c in plan.writes] == [dict(d.timer) for d in ds]
 
 
 def test_reimport_of_what_tickward_holds_is_all_unchanged() -> None:
     ds = [draft(1, reminders=[{"offset_minutes": 10}, {"offset_minutes": 60}], notify=True),
           draft(2, recurrence={"type": "weekly", "enabled": True})]
-    timers = [remote(d.body) for d in ds]
+    timers = [remote(d.timer) for d in ds]
     plan = plan_of(ds, timers, [record(d) for d in ds])
     assert plan.writes == [] and plan.empty
     assert plan.summary["unchanged"] == 2
@@ -104,50 +102,50 @@ def test_normalised_comparison_ignores_representation_differences() -> None:
     # The same instant written with an offset and milliseconds, reminders in another order,
     # colour in upper case, description null instead of absent.
     local = (NOW + timedelta(days=2)).astimezone(datetime.now(UTC).astimezone().tzinfo)
-    same = remote(d.body, target_date=local.isoformat(timespec="milliseconds"),
+    same = remote(d.timer, target_date=local.isoformat(timespec="milliseconds"),
                   reminders=[{"offset_minutes": 60}, {"offset_minutes": 10}],
                   color="#AABBCC", description=None)
-    assert patch_body(d.body, same, NOW) == {}
-    assert fingerprint(d.body) == fingerprint(same)
+    assert patch_body(d.timer, same, NOW) == {}
+    assert fingerprint(d.timer) == fingerprint(same)
 
 
 def test_count_up_timers_compare_mode_and_milestones() -> None:
     rules = {"rules": [{"unit": "years", "every": 1}]}
     d = draft(1, days=-400, mode="since", milestones=rules)
-    as_stored = remote(d.body, mode="since",
+    as_stored = remote(d.timer, mode="since",
                        milestones={"rules": [{"unit": "years", "every": 1, "at": None}]})
-    assert patch_body(d.body, as_stored, NOW) == {}
-    assert fingerprint(d.body) == fingerprint(as_stored)
+    assert patch_body(d.timer, as_stored, NOW) == {}
+    assert fingerprint(d.timer) == fingerprint(as_stored)
     weekly = {"rules": [{"unit": "weeks", "every": 1}]}
-    assert patch_body(dict(d.body, milestones=weekly), as_stored, NOW) == {"milestones": weekly}
-    assert patch_body(draft(1, days=-400).body, as_stored, NOW) == {"mode": "until"}
+    assert patch_body(dict(d.timer, milestones=weekly), as_stored, NOW) == {"milestones": weekly}
+    assert patch_body(draft(1, days=-400).timer, as_stored, NOW) == {"mode": "until"}
 
 
 def test_description_cleared_in_feed_is_cleared_with_empty_string() -> None:
     d = draft(1)
-    had = remote(d.body, description="old text", color="#123456")
-    assert patch_body(d.body, had, NOW) == {"description": "", "color": ""}
+    had = remote(d.timer, description="old text", color="#123456")
+    assert patch_body(d.timer, had, NOW) == {"description": "", "color": ""}
 
 
 def test_recurring_timer_with_other_anchor_but_same_slot_and_next_occurrence_is_unchanged() -> None:
     weekly = {"type": "weekly", "enabled": True}
     d = draft(1, days=7, recurrence=weekly)  # anchor next week, same weekday and time
-    earlier = dict(d.body, target_date=(NOW + timedelta(days=-7)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    earlier = dict(d.timer, target_date=(NOW + timedelta(days=-7)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     # NOW itself is a slot but excluded: the next slot after NOW is NOW+7d for both anchors.
-    assert patch_body(d.body, remote(earlier), NOW) == {}
-    moved = dict(d.body, target_date=(NOW + timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    assert patch_body(moved, remote(d.body), NOW) == {"target_date": moved["target_date"]}
+    assert patch_body(d.timer, remote(earlier), NOW) == {}
+    moved = dict(d.timer, target_date=(NOW + timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert patch_body(moved, remote(d.timer), NOW) == {"target_date": moved["target_date"]}
 
 
 def test_recurrence_removed_in_feed_is_stopped_not_nulled() -> None:
     d = draft(1)
-    was = remote(dict(d.body, recurrence={"type": "monthly", "enabled": True, "lastDay": True}))
-    assert patch_body(d.body, was, NOW) == {"recurrence": {"type": "monthly", "enabled": False}}
+    was = remote(dict(d.timer, recurrence={"type": "monthly", "enabled": True, "lastDay": True}))
+    assert patch_body(d.timer, was, NOW) == {"recurrence": {"type": "monthly", "enabled": False}}
 
 
 def test_one_edited_event_gives_one_update_with_only_the_changed_field() -> None:
     ds = [draft(1), draft(2)]
-    timers = [remote(d.body) for d in ds]
+    timers = [remote(d.timer) for d in ds]
     edited = [ds[0], draft(2, label="Renamed")]
     plan = plan_of(edited, timers, [record(d) for d in ds])
     assert [(c.action, c.timer_id, dict(c.fields)) for c in plan.writes] == [
@@ -158,8 +156,8 @@ def test_one_edited_event_gives_one_update_with_only_the_changed_field() -> None
 
 def test_archived_bridge_timer_whose_event_returns_is_restored_in_its_update() -> None:
     d = draft(1)
-    plan = plan_of([d], [remote(d.body, archived_at="2026-02-01T00:00:00.000Z")],
-                   [record(d, fp=fingerprint(dict(d.body, archived_at="x")))])
+    plan = plan_of([d], [remote(d.timer, archived_at="2026-02-01T00:00:00.000Z")],
+                   [record(d, fp=fingerprint(dict(d.timer, archived_at="x")))])
     assert [(c.action, dict(c.fields)) for c in plan.writes] == [("update", {"archived_at": None})]
 
 
@@ -172,7 +170,7 @@ def test_event_removed_from_feed_follows_on_delete(
     on_delete: str, expected: dict[str, int]
 ) -> None:
     ds = [draft(1), draft(2)]
-    plan = plan_of(ds[:1], [remote(d.body) for d in ds], [record(d) for d in ds],
+    plan = plan_of(ds[:1], [remote(d.timer) for d in ds], [record(d) for d in ds],
                    policy=Policy(on_delete=on_delete))  # type: ignore[arg-type]
     assert {k: plan.summary[k] for k in expected} == expected
     if on_delete == "archive":
@@ -182,8 +180,8 @@ def test_event_removed_from_feed_follows_on_delete(
 
 def test_cancelled_event_is_archived_with_the_reason() -> None:
     ds = [draft(1), draft(2)]
-    skipped = [SkipNote("cancelled", "STATUS:CANCELLED", uid="uid-2")]
-    plan = plan_of(ds[:1], [remote(d.body) for d in ds], [record(d) for d in ds],
+    skipped = [Skipped("uid-2", "cancelled", "STATUS:CANCELLED")]
+    plan = plan_of(ds[:1], [remote(d.timer) for d in ds], [record(d) for d in ds],
                    source_skipped=skipped)
     assert [(c.action, c.timer_id, c.note) for c in plan.writes] == [
         ("archive", ds[1].id, "event was cancelled")
@@ -192,10 +190,10 @@ def test_cancelled_event_is_archived_with_the_reason() -> None:
 
 def test_hand_made_timers_are_never_touched() -> None:
     d = draft(1)
-    hand = remote(dict(draft(2).body, id="my_timer"), updated="2026-01-01T00:00:00.000Z")
-    prefixed = remote(dict(draft(3).body, id="icb_handmade_lookalike"))
-    other_src = remote(draft(4).body)
-    plan = plan_of([], [remote(d.body), hand, prefixed, other_src],
+    hand = remote(dict(draft(2).timer, id="my_timer"), updated="2026-01-01T00:00:00.000Z")
+    prefixed = remote(dict(draft(3).timer, id="icb_handmade_lookalike"))
+    other_src = remote(draft(4).timer)
+    plan = plan_of([], [remote(d.timer), hand, prefixed, other_src],
                    [record(d), record(draft(4), source="feed:other")],
                    policy=Policy(allow_empty=True))
     assert actions(plan) == {d.id: "archive"}
@@ -203,7 +201,7 @@ def test_hand_made_timers_are_never_touched() -> None:
 
 def test_existing_timer_with_the_deterministic_id_is_adopted_without_state() -> None:
     ds = [draft(1), draft(2, label="New label")]
-    plan = plan_of(ds, [remote(draft(1).body), remote(draft(2).body)], [])
+    plan = plan_of(ds, [remote(draft(1).timer), remote(draft(2).timer)], [])
     assert actions(plan) == {ds[0].id: "unchanged", ds[1].id: "update"}
     unchanged = next(c for c in plan.changes if c.action == "unchanged")
     assert unchanged.refresh_record  # the state is rebuilt from tickward, no write sent
@@ -211,14 +209,14 @@ def test_existing_timer_with_the_deterministic_id_is_adopted_without_state() -> 
 
 def test_id_whose_record_belongs_to_another_source_is_not_ours() -> None:
     d = draft(1)
-    plan = plan_of([d], [remote(d.body, label="theirs")], [record(d, source="feed:other")])
+    plan = plan_of([d], [remote(d.timer, label="theirs")], [record(d, source="feed:other")])
     assert plan.writes == []
     assert [s.code for s in plan.skipped] == ["not_ours"]
 
 
 def test_conflict_feed_wins_by_default_and_tickward_wins_when_asked() -> None:
     d = draft(1)
-    edited = remote(d.body, label="Edited by a person", updated="2026-03-02T09:00:00.000Z")
+    edited = remote(d.timer, label="Edited by a person", updated="2026-03-02T09:00:00.000Z")
     rec = record(d)
     plan = plan_of([d], [edited], [rec])
     assert [(c.action, dict(c.fields)) for c in plan.writes] == [("update", {"label": "Event 1"})]
@@ -230,7 +228,7 @@ def test_conflict_feed_wins_by_default_and_tickward_wins_when_asked() -> None:
 
 def test_touching_an_unmanaged_field_is_not_a_conflict() -> None:
     d = draft(1, label="New")
-    pinned = remote(draft(1).body, pinned=True, updated="2026-03-02T09:00:00.000Z")
+    pinned = remote(draft(1).timer, pinned=True, updated="2026-03-02T09:00:00.000Z")
     plan = plan_of([d], [pinned], [record(draft(1))], policy=Policy(conflict="tickward-wins"))
     assert [(c.action, dict(c.fields), c.note) for c in plan.writes] == [
         ("update", {"label": "New"}, None)
@@ -252,7 +250,7 @@ def test_record_of_a_timer_gone_from_tickward_is_forgotten() -> None:
 
 def test_mass_deletion_guard_on_empty_source() -> None:
     ds = [draft(n) for n in range(4)]
-    timers, recs = [remote(d.body) for d in ds], [record(d) for d in ds]
+    timers, recs = [remote(d.timer) for d in ds], [record(d) for d in ds]
     plan = plan_of([], timers, recs, empty_source=True)
     assert plan.writes == [] and plan.suspicious is not None
     assert "no events" in plan.suspicious
@@ -262,7 +260,7 @@ def test_mass_deletion_guard_on_empty_source() -> None:
 
 def test_mass_deletion_guard_on_large_loss_but_not_small() -> None:
     ds = [draft(n) for n in range(6)]
-    timers, recs = [remote(d.body) for d in ds], [record(d) for d in ds]
+    timers, recs = [remote(d.timer) for d in ds], [record(d) for d in ds]
     big = plan_of(ds[:2], timers, recs)  # 4 of 6 lost
     assert big.suspicious is not None and big.summary["archive"] == 0
     assert sum(s.code == "guard" for s in big.skipped) == 4
@@ -272,9 +270,9 @@ def test_mass_deletion_guard_on_large_loss_but_not_small() -> None:
 
 def test_expired_series_do_not_trip_the_guard_and_are_archived() -> None:
     ds = [draft(n) for n in range(4)]
-    timers = [remote(d.body) for d in ds]
+    timers = [remote(d.timer) for d in ds]
     recs = [record(d) for d in ds]
-    ended = [SkipNote("ended", "series over", uid=d.origin.uid) for d in ds[1:]]
+    ended = [Skipped(d.source.uid, "ended", "series over") for d in ds[1:]]
     plan = plan_of(ds[:1], timers, recs, source_skipped=ended)
     assert plan.suspicious is None and plan.summary["archive"] == 3
     assert {c.note for c in plan.writes} == {"the series ended"}
@@ -282,16 +280,16 @@ def test_expired_series_do_not_trip_the_guard_and_are_archived() -> None:
 
 def test_native_series_past_its_series_end_is_archived() -> None:
     d = draft(1, recurrence={"type": "daily", "enabled": True})
-    over = Desired(d.body, Origin("uid-1", None, 0, "native", "2026-03-01T08:00:00Z"),
-                   d.next_occurrence)
-    plan = plan_of([over], [remote(d.body)], [record(d)])
+    over = TimerDraft(d.timer, SourceRef("uid-1", None, 0), "native", d.next_occurrence,
+                      series_end=datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    plan = plan_of([over], [remote(d.timer)], [record(d)])
     assert [(c.action, c.note) for c in plan.writes] == [("archive", "the series ended")]
     assert plan_of([over]).writes == []  # never created in the first place
 
 
 def test_calendar_larger_than_the_project_cap_keeps_the_soonest_and_says_why() -> None:
     ds = [draft(n) for n in range(45)]
-    hand = remote(dict(draft(99).body, id="hand_made"))
+    hand = remote(dict(draft(99).timer, id="hand_made"))
     plan = plan_of(list(reversed(ds)), [hand], [])
     created = [c.timer_id for c in plan.writes]
     assert created == [d.id for d in ds[:39]]
@@ -302,9 +300,9 @@ def test_calendar_larger_than_the_project_cap_keeps_the_soonest_and_says_why() -
 
 def test_old_archived_bridge_timers_are_deleted_first_to_make_room() -> None:
     old = [draft(100 + n) for n in range(5)]
-    timers = [remote(d.body, archived_at=f"2026-01-0{n + 1}T00:00:00.000Z")
+    timers = [remote(d.timer, archived_at=f"2026-01-0{n + 1}T00:00:00.000Z")
               for n, d in enumerate(old)]
-    recs = [record(d, fp=fingerprint(dict(d.body, archived_at="x"))) for d in old]
+    recs = [record(d, fp=fingerprint(dict(d.timer, archived_at="x"))) for d in old]
     ds = [draft(n) for n in range(38)]
     plan = plan_of(ds, timers, recs, policy=Policy(limits=Limits(timers_per_project=40)))
     assert plan.summary["create"] == 38 and plan.summary["delete"] == 3
@@ -317,7 +315,7 @@ def test_old_archived_bridge_timers_are_deleted_first_to_make_room() -> None:
 def test_per_space_active_cap_counts_unarchived_only() -> None:
     ds = [draft(n, space_id="work") for n in range(5)]
     spaces = [{"id": "work", "name": "Work"}]
-    busy = [remote(dict(draft(50 + n).body, id=f"hand_{n}", space_id="work"),
+    busy = [remote(dict(draft(50 + n).timer, id=f"hand_{n}", space_id="work"),
                    archived_at="2026-01-01T00:00:00.000Z" if n < 2 else None) for n in range(4)]
     plan = plan_of(ds, busy, [], spaces=spaces,
                    policy=Policy(limits=Limits(active_timers_per_space=5)))

@@ -1,6 +1,6 @@
 """The pure import planner: desired timers vs what tickward has vs what the state remembers.
 
-``build_plan`` turns plain data (the converter's drafts, the project's timers and
+``build_plan`` turns plain data (the converter's ``TimerDraft``s, the project's timers and
 spaces as tickward JSON, the state store's records) into a ``Plan``: a list of
 ``Change`` objects (create, update, archive, delete, unchanged) plus what was
 left out and why. It does no I/O and reads no clock; ``apply_plan`` executes it.
@@ -8,7 +8,7 @@ left out and why. It does no I/O and reads no clock; ``apply_plan`` executes it.
 Decision table for one bridge timer id (``ours`` = ``icb_`` prefix and a state
 record of this source, or the deterministic id of a desired draft)::
 
-    desired  remote   record        → action   (fields compared as in ``ical_bridge.timerdiff``)
+    desired  remote   record        → action   (fields compared as in ``ical_bridge.sync.fields``)
     yes      absent   none/ours     → create (record: re-create, or kept deleted if tickward wins)
     yes      present  other source  → skipped (the id belongs to another source)
     yes      present  none/ours     → update (changed fields only; restore if archived) / unchanged
@@ -20,31 +20,24 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from ical_bridge.convert.model import BRIDGE_ID_PREFIX
+from ical_bridge.convert.model import BRIDGE_ID_PREFIX, Notice, Skipped, SourceRef, TimerDraft
 from ical_bridge.recurrence import format_utc, parse_iso
 from ical_bridge.store.records import TimerRecord
-from ical_bridge.timerdiff import fingerprint, patch_body
+from ical_bridge.sync.fields import fingerprint, patch_body
 
 __all__ = [
-    "BRIDGE_ID_PREFIX",
     "Action",
     "Change",
-    "Desired",
     "Limits",
-    "Note",
-    "Origin",
     "Plan",
     "Policy",
     "ProjectTarget",
-    "SkipNote",
     "SpaceCreate",
     "build_plan",
-    "fingerprint",
-    "patch_body",
     "space_id_for",
 ]
 
@@ -90,50 +83,6 @@ class Policy:
 
 
 @dataclass(frozen=True)
-class Origin:
-    """Where a bridge timer comes from (what its state record remembers)."""
-
-    uid: str
-    recurrence_id: str | None
-    part: int
-    strategy: str
-    series_end: str | None = None
-
-
-@dataclass(frozen=True)
-class Desired:
-    """One timer the calendar wants: a ``TimerCreateRequest`` body and its origin."""
-
-    body: Mapping[str, Any]
-    origin: Origin
-    next_occurrence: datetime | None = None
-
-    @property
-    def id(self) -> str:
-        """The timer id (deterministic, ``icb_…``)."""
-        return str(self.body["id"])
-
-
-@dataclass(frozen=True)
-class Note:
-    """A warning with a stable ``code``."""
-
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class SkipNote:
-    """Something the plan leaves out, and why."""
-
-    code: str
-    message: str
-    uid: str | None = None
-    timer_id: str | None = None
-    label: str | None = None
-
-
-@dataclass(frozen=True)
 class ProjectTarget:
     """The target project: existing (``id``) or to be created (``id is None``)."""
 
@@ -166,10 +115,11 @@ class Change:
     strategy: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict)
     base_updated_at: str | None = None
-    origin: Origin | None = None
+    source: SourceRef | None = None
     note: str | None = None
     refresh_record: bool = False
     remote: Mapping[str, Any] | None = None
+    series_end: str | None = None  # ISO instant of a finite series' last occurrence
 
     def to_json(self) -> dict[str, Any]:
         """The ``changes[]`` entry of ``import --json``."""
@@ -193,8 +143,8 @@ class Plan:
     source_key: str
     changes: list[Change] = field(default_factory=list)
     spaces: list[SpaceCreate] = field(default_factory=list)
-    skipped: list[SkipNote] = field(default_factory=list)
-    warnings: list[Note] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     forget: list[str] = field(default_factory=list)
     suspicious: str | None = None
     limits: Limits = field(default_factory=Limits)
@@ -238,7 +188,7 @@ class Plan:
         }
 
 
-def _skip_json(skip: SkipNote) -> dict[str, Any]:
+def _skip_json(skip: Skipped) -> dict[str, Any]:
     out: dict[str, Any] = {"code": skip.code, "message": skip.message}
     for key in ("uid", "timer_id", "label"):
         if getattr(skip, key) is not None:
@@ -266,8 +216,12 @@ class _Ctx:
     records: dict[str, TimerRecord]
 
 
-def _origin_of(rec: TimerRecord) -> Origin:
-    return Origin(rec.uid, rec.recurrence_id, rec.part, rec.strategy, rec.series_end)
+def _source_of(rec: TimerRecord) -> SourceRef:
+    return SourceRef(rec.uid, rec.recurrence_id, rec.part)
+
+
+def _end(draft: TimerDraft) -> str | None:
+    return format_utc(draft.series_end) if draft.series_end else None
 
 
 def _conflicted(rec: TimerRecord | None, remote: Mapping[str, Any]) -> bool:
@@ -280,16 +234,16 @@ def _conflicted(rec: TimerRecord | None, remote: Mapping[str, Any]) -> bool:
 
 
 def _resolve_spaces(
-    desired: list[Desired], spaces: Sequence[Mapping[str, Any]], ctx: _Ctx
-) -> list[Desired]:
+    desired: list[TimerDraft], spaces: Sequence[Mapping[str, Any]], ctx: _Ctx
+) -> list[TimerDraft]:
     """Map each draft's space (id or name) to an existing or new space; respect the cap."""
     by_id = {str(s["id"]): s for s in spaces}
     by_name = {str(s.get("name", "")).casefold(): str(s["id"]) for s in spaces}
     room = ctx.policy.limits.spaces_per_project - len(spaces)
     new: dict[str, SpaceCreate] = {}
-    out: list[Desired] = []
+    out: list[TimerDraft] = []
     for d in desired:
-        value = d.body.get("space_id")
+        value = d.timer.get("space_id")
         if not value:
             out.append(d)
             continue
@@ -302,80 +256,85 @@ def _resolve_spaces(
             sid = space_id_for(value)
             if sid not in new and sid not in by_id:
                 if room <= 0:
-                    ctx.plan.skipped.append(SkipNote(
-                        "limit",
+                    ctx.plan.skipped.append(Skipped(
+                        d.source.uid, "limit",
                         f"space {value!r} cannot be created: the project already has "
                         f"{ctx.policy.limits.spaces_per_project} spaces (the plan limit)",
-                        uid=d.origin.uid, timer_id=d.id, label=str(d.body.get("label")),
+                        timer_id=d.id, label=str(d.timer.get("label")),
                     ))
                     continue
                 room -= 1
                 new[sid] = SpaceCreate(sid, value[:30])
-        out.append(Desired({**d.body, "space_id": sid}, d.origin, d.next_occurrence))
+        out.append(replace(d, timer={**d.timer, "space_id": sid}))
     ctx.plan.spaces.extend(new.values())
     return out
 
 
-def _plan_desired(d: Desired, ctx: _Ctx) -> Change | None:
-    rec = ctx.records.get(d.id)
+def _plan_desired(d: TimerDraft, ctx: _Ctx) -> Change | None:
+    tid = d.id
+    rec = ctx.records.get(tid)
     if rec is not None and rec.source_key != ctx.source_key:
-        ctx.plan.skipped.append(SkipNote(
-            "not_ours", f"timer id {d.id} belongs to another source ({rec.source_key!r})",
-            uid=d.origin.uid, timer_id=d.id, label=str(d.body.get("label")),
+        ctx.plan.skipped.append(Skipped(
+            d.source.uid, "not_ours", f"timer id {tid} belongs to another source "
+            f"({rec.source_key!r})", timer_id=tid, label=str(d.timer.get("label")),
         ))
         return None
-    label = str(d.body.get("label"))
-    remote = ctx.remote.get(d.id)
+    label = str(d.timer.get("label"))
+    remote = ctx.remote.get(tid)
+    end = _end(d)
     if remote is None:
         if rec is not None and ctx.policy.conflict == "tickward-wins":
-            ctx.plan.skipped.append(SkipNote(
-                "conflict", "deleted in tickward since the last import; kept deleted "
-                "(--conflict tickward-wins)", uid=d.origin.uid, timer_id=d.id, label=label,
+            ctx.plan.skipped.append(Skipped(
+                d.source.uid, "conflict", "deleted in tickward since the last import; kept "
+                "deleted (--conflict tickward-wins)", timer_id=tid, label=label,
             ))
             return None
         note = "deleted in tickward since the last import; re-created (feed wins)" if rec else None
         base = rec.remote_updated_at if rec else None  # a re-create is a new logical change
-        return Change("create", d.id, label, d.origin.strategy, dict(d.body), base, d.origin, note)
+        return Change("create", tid, label, d.strategy, dict(d.timer), base, d.source, note,
+                      series_end=end)
     base = remote.get("updated_at")
     conflict = _conflicted(rec, remote)
     fresh = rec is None or rec.remote_updated_at != base
     if conflict and ctx.policy.conflict == "tickward-wins":
         return Change(
-            "unchanged", d.id, label, d.origin.strategy, {}, base, d.origin,
+            "unchanged", tid, label, d.strategy, {}, base, d.source,
             "conflict: edited in tickward since the last import; kept (tickward wins)",
-            refresh_record=False, remote=remote,
+            refresh_record=False, remote=remote, series_end=end,
         )
-    patch = patch_body(d.body, remote, ctx.now)
+    patch = patch_body(d.timer, remote, ctx.now)
     if not patch:
-        return Change("unchanged", d.id, label, d.origin.strategy, {}, base, d.origin,
-                      refresh_record=fresh, remote=remote)
+        return Change("unchanged", tid, label, d.strategy, {}, base, d.source,
+                      refresh_record=fresh, remote=remote, series_end=end)
     note = "conflict: edited in tickward since the last import; feed wins" if conflict else None
     if rec is None:
         note = "adopted an existing timer with this source's id"
-    return Change("update", d.id, label, d.origin.strategy, patch, base, d.origin, note,
-                  remote=remote)
+    return Change("update", tid, label, d.strategy, patch, base, d.source, note,
+                  remote=remote, series_end=end)
 
 
 def _plan_removal(rec: TimerRecord, cause: str, ctx: _Ctx) -> Change | None:
     remote = ctx.remote[rec.timer_id]
     label = str(remote.get("label", ""))
-    origin = _origin_of(rec)
+    origin = _source_of(rec)
+    end = rec.series_end
     base = remote.get("updated_at")
     reason = _CAUSE_TEXT.get(cause, cause)
     if _conflicted(rec, remote) and ctx.policy.conflict == "tickward-wins":
         return Change("unchanged", rec.timer_id, label, rec.strategy, {}, base, origin,
-                      f"{reason}, but edited in tickward; kept (tickward wins)", remote=remote)
+                      f"{reason}, but edited in tickward; kept (tickward wins)", remote=remote,
+                      series_end=end)
     on_delete = ctx.policy.on_delete
     if on_delete == "keep" or (on_delete == "archive" and remote.get("archived_at")):
         note = f"{reason}; kept (--on-delete keep)" if on_delete == "keep" else None
         return Change("unchanged", rec.timer_id, label, rec.strategy, {}, base, origin, note,
-                      remote=remote)
+                      remote=remote, series_end=end)
     if on_delete == "delete":
         return Change("delete", rec.timer_id, label, rec.strategy, {}, base, origin, reason,
-                      remote=remote)
+                      remote=remote, series_end=end)
     fields = {"archived_at": format_utc(ctx.now)}
     return Change("archive", rec.timer_id, label, rec.strategy, fields, base, origin, reason,
-                  remote=remote)
+                  remote=remote, series_end=end)
 
 
 def _guard(removals: list[tuple[Change, str]], owned_active: int, empty: bool,
@@ -397,8 +356,8 @@ def _guard(removals: list[tuple[Change, str]], owned_active: int, empty: bool,
     kept = []
     for change, cause in removals:
         if cause in _GUARDED_CAUSES and change.action in ("archive", "delete"):
-            ctx.plan.skipped.append(SkipNote("guard", f"not removed: {ctx.plan.suspicious}",
-                                             timer_id=change.timer_id, label=change.label))
+            ctx.plan.skipped.append(Skipped(None, "guard", f"not removed: {ctx.plan.suspicious}",
+                                            timer_id=change.timer_id, label=change.label))
         else:
             kept.append(change)
     return kept
@@ -434,8 +393,9 @@ def _fit_limits(changes: list[Change], project_timers: Sequence[Mapping[str, Any
             rec = ctx.records[str(t["id"])]
             others = [c for c in others if c.timer_id != rec.timer_id]
             others.append(Change("delete", rec.timer_id, str(t.get("label", "")), rec.strategy,
-                                 {}, t.get("updated_at"), _origin_of(rec),
-                                 "old archived timer deleted to make room", remote=t))
+                                 {}, t.get("updated_at"), _source_of(rec),
+                                 "old archived timer deleted to make room", remote=t,
+                                 series_end=rec.series_end))
             room += 1
     active: dict[str | None, int] = {}
     for t in project_timers:
@@ -477,17 +437,17 @@ def _fit_limits(changes: list[Change], project_timers: Sequence[Mapping[str, Any
     return kept
 
 
-def _limit_skip(c: Change, which: str, limits: Limits) -> SkipNote:
+def _limit_skip(c: Change, which: str, limits: Limits) -> Skipped:
     if which == "project":
         why = f"the project would exceed {limits.timers_per_project} timers (archived included)"
     else:
         why = f"the space would exceed {limits.active_timers_per_space} active timers"
-    return SkipNote("limit", f"left out: {why}; {_NARROW[which]}",
-                    uid=c.origin.uid if c.origin else None, timer_id=c.timer_id, label=c.label)
+    return Skipped(c.source.uid if c.source else None, "limit",
+                   f"left out: {why}; {_NARROW[which]}", timer_id=c.timer_id, label=c.label)
 
 
 def build_plan(
-    desired: Sequence[Desired],
+    desired: Sequence[TimerDraft],
     *,
     project: ProjectTarget,
     timers: Sequence[Mapping[str, Any]],
@@ -496,31 +456,34 @@ def build_plan(
     source_key: str,
     now: datetime,
     policy: Policy | None = None,
-    source_skipped: Sequence[SkipNote] = (),
-    warnings: Sequence[Note] = (),
+    source_skipped: Sequence[Skipped] = (),
+    warnings: Sequence[Notice] = (),
     empty_source: bool = False,
+    nested_create: bool = True,
 ) -> Plan:
     """Plan one import of ``desired`` into ``project`` (``timers``/``spaces``: tickward JSON)."""
     policy = policy or Policy()
     plan = Plan(project=project, source_key=source_key, limits=policy.limits,
-                skipped=list(source_skipped), warnings=list(warnings))
+                skipped=list(source_skipped), warnings=list(warnings),
+                nested_create=nested_create)
     ctx = _Ctx(policy, now, source_key, plan, {str(t["id"]): t for t in timers},
                {r.timer_id: r for r in records})
     ordered = sorted(
         enumerate(desired),
-        key=lambda p: (p[1].next_occurrence is None, p[1].next_occurrence or now, p[0]),
+        key=lambda p: (p[1].next_occurrence, p[0]),
     )
-    wanted: list[Desired] = []
+    wanted: list[TimerDraft] = []
     seen: set[str] = set()
     ended: set[str] = set()
     for _, d in ordered:
-        if d.id in seen:
-            plan.skipped.append(SkipNote("duplicate", f"a second draft with id {d.id}",
-                                         uid=d.origin.uid, timer_id=d.id))
+        tid = d.id
+        if tid in seen:
+            plan.skipped.append(Skipped(d.source.uid, "duplicate",
+                                        f"a second draft with id {tid}", timer_id=tid))
             continue
-        seen.add(d.id)
-        if d.origin.series_end and parse_iso(d.origin.series_end) < now:
-            ended.add(d.id)  # a finite native/split series whose last occurrence passed
+        seen.add(tid)
+        if d.series_end and d.series_end < now:
+            ended.add(tid)  # a finite native/split series whose last occurrence passed
             continue
         wanted.append(d)
     order = {d.id: i for i, d in enumerate(wanted)}
@@ -546,9 +509,9 @@ def build_plan(
         if rec.series_end and parse_iso(rec.series_end) < now:
             cause = "ended"
         if cause == "unsupported":
-            plan.skipped.append(SkipNote("unsupported", "event can no longer be converted; "
-                                         "its timer is left as is", uid=rec.uid,
-                                         timer_id=rec.timer_id))
+            plan.skipped.append(Skipped(rec.uid, "unsupported", "event can no longer be "
+                                        "converted; its timer is left as is",
+                                        timer_id=rec.timer_id))
             continue
         change = _plan_removal(rec, cause, ctx)
         if change is not None:

@@ -1,0 +1,45 @@
+"""The import pipeline: ingest → convert → plan → apply, shared by ``import`` and the daemon.
+
+``plan`` is the pure decision table (``fields`` compares one timer's managed
+fields), ``apply`` is the one executor of tickward writes, and ``pipeline``
+is the entry point that reads tickward and the state store for the planner.
+"""
+
+from __future__ import annotations
+
+from ical_bridge.sync.apply import ApplyReport, Failure, apply_plan, idempotency_key
+from ical_bridge.sync.fields import fingerprint, patch_body
+from ical_bridge.sync.pipeline import SyncOptions, desired_from, find_project, plan_source
+from ical_bridge.sync.plan import (
+    Action,
+    Change,
+    Limits,
+    Plan,
+    Policy,
+    ProjectTarget,
+    SpaceCreate,
+    build_plan,
+    space_id_for,
+)
+
+__all__ = [
+    "Action",
+    "ApplyReport",
+    "Change",
+    "Failure",
+    "Limits",
+    "Plan",
+    "Policy",
+    "ProjectTarget",
+    "SpaceCreate",
+    "SyncOptions",
+    "apply_plan",
+    "build_plan",
+    "desired_from",
+    "find_project",
+    "fingerprint",
+    "idempotency_key",
+    "patch_body",
+    "plan_source",
+    "space_id_for",
+]
