@@ -24,7 +24,7 @@ __all__ = ["export_command"]
 
 
 def _duration(text: str) -> timedelta:
-    from ical_bridge.daemon.config import parse_duration
+    from ical_bridge.config import parse_duration
 
     try:
         value = parse_duration(text)

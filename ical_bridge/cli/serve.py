@@ -30,20 +30,10 @@ _CONFIG = click.option(
 )
 
 
-def _urls(server: object, token: str) -> tuple[str, str]:
-    from ical_bridge.feeds import feed_path
-
-    public = getattr(server, "public_url", None)
-    base = public or f"http://{getattr(server, 'host', '127.0.0.1')}:{getattr(server, 'port', 0)}"
-    base = base.rstrip("/")
-    https = base + feed_path("", token)
-    return https, "webcal://" + https.split("://", 1)[1]
-
-
 async def _serve(settings: Settings, config_path: Path) -> None:
     from ical_bridge.cli.context import open_client
     from ical_bridge.cli.sync import client_settings
-    from ical_bridge.daemon.config import load_config
+    from ical_bridge.config import load_config
     from ical_bridge.feeds.server import app_from_config, make_server
     from ical_bridge.store import StateStore
 
@@ -84,15 +74,15 @@ def _export_name(config: object, name: str, config_path: Path) -> None:
 
 
 def _token_command(config_path: Path, name: str, *, rotate: bool) -> None:
-    from ical_bridge.daemon.config import load_config
-    from ical_bridge.feeds import ensure_token, rotate_token
+    from ical_bridge.config import load_config
+    from ical_bridge.feeds import ensure_token, rotate_token, subscription_urls
     from ical_bridge.store import StateStore
 
     config = load_config(config_path)
     _export_name(config, name, config_path)
     with StateStore(config.state.url) as store:
         token = rotate_token(store, name) if rotate else ensure_token(store, name)
-    https, webcal = _urls(config.server, token)
+    https, webcal = subscription_urls(config.server.base_url, token)
     click.echo(webcal)
     click.echo(https)
     if rotate:

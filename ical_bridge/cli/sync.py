@@ -23,8 +23,8 @@ from starlette.applications import Starlette
 
 from ical_bridge.cli import DEFAULT_API_URL, Settings
 from ical_bridge.cli.context import open_client
+from ical_bridge.config import BridgeConfig, load_config
 from ical_bridge.daemon.bridge import Bridge
-from ical_bridge.daemon.config import BridgeConfig, load_config
 from ical_bridge.daemon.runner import PassResult
 from ical_bridge.daemon.scheduler import DEFAULT_MAINTENANCE, run_daemon, stop_on_signals
 from ical_bridge.daemon.status import collect_status

@@ -22,8 +22,8 @@ from functools import partial
 import httpx
 
 from ical_bridge.clock import Clock, SystemClock
+from ical_bridge.config import BridgeConfig, FeedConfig
 from ical_bridge.convert import BRIDGE_ID_PREFIX
-from ical_bridge.daemon.config import BridgeConfig, FeedConfig
 from ical_bridge.daemon.prune import prune_archived
 from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
 from ical_bridge.daemon.snapshot import SnapshotCache

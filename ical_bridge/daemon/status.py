@@ -8,17 +8,17 @@ because the operator needs them — they are shown, never logged.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ical_bridge.config import BridgeConfig, ExportConfig, ServerConfig
 from ical_bridge.daemon.bridge import display_source
-from ical_bridge.daemon.config import BridgeConfig, ExportConfig, ServerConfig
+from ical_bridge.feeds import subscription_urls
 from ical_bridge.recurrence import format_utc
 from ical_bridge.store import FeedState, StateStore
 
-__all__ = ["ExportStatus", "FeedStatus", "collect_status", "feed_path", "subscription_url"]
+__all__ = ["ExportStatus", "FeedStatus", "collect_status", "subscription_url"]
 
 
 @dataclass(frozen=True)
@@ -85,23 +85,9 @@ def _health(enabled: bool, state: FeedState | None) -> str:
     return "ok"
 
 
-def feed_path(name: str, token: str) -> str:
-    """The URL path of an export feed (the feed server's own rule when it defines one)."""
-    try:
-        feeds = importlib.import_module("ical_bridge.feeds")
-    except ImportError:  # pragma: no cover - the feed server is optional
-        feeds = None
-    rule = getattr(feeds, "feed_path", None)
-    if callable(rule):
-        return str(rule(name, token))
-    return f"/feeds/{name}/{token}.ics"
-
-
-def subscription_url(server: ServerConfig, name: str, token: str) -> str:
+def subscription_url(server: ServerConfig, token: str) -> str:
     """``webcal://…`` URL of an export, from ``[server] public_url`` or host and port."""
-    base = server.public_url or f"http://{server.host}:{server.port}"
-    _, _, rest = base.partition("://")
-    return "webcal://" + rest.rstrip("/") + feed_path(name, token)
+    return subscription_urls(server.base_url, token)[1]
 
 
 def collect_status(
@@ -133,5 +119,5 @@ def collect_status(
 
 def _export(server: ServerConfig, export: ExportConfig, store: StateStore) -> ExportStatus:
     token = store.export_token(export.name)
-    url = subscription_url(server, export.name, token) if token else None
+    url = subscription_url(server, token) if token else None
     return ExportStatus(export.name, export.project, url)

@@ -14,6 +14,7 @@ from ical_bridge.feeds.tokens import (
     new_token,
     redact_path,
     rotate_token,
+    subscription_urls,
 )
 from ical_bridge.feeds.webhook import SIGNATURE_HEADER, sign, verify_signature
 
@@ -38,5 +39,6 @@ __all__ = [
     "select",
     "share_origin",
     "sign",
+    "subscription_urls",
     "verify_signature",
 ]

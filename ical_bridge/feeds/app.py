@@ -46,7 +46,7 @@ from ical_bridge.clock import Clock
 from ical_bridge.errors import UserError
 from ical_bridge.feeds.render import ExportFeed, render_feed
 from ical_bridge.feeds.source import SnapshotSource, SnapshotUnavailable
-from ical_bridge.feeds.tokens import FeedStore, TokenBook, redact_path
+from ical_bridge.feeds.tokens import FeedStore, TokenBook, redact_path, subscription_urls
 from ical_bridge.feeds.webhook import SIGNATURE_HEADER, verify_signature
 
 __all__ = ["ACCESS_LOGGER", "create_feed_app", "is_loopback"]
@@ -265,13 +265,11 @@ class _FeedServer:
         if not self._index_allowed(request):
             return _not_found()
         base = self.public_url or str(request.base_url).rstrip("/")
-        webcal = "webcal://" + base.split("://", 1)[1]
         rows = []
         for name, feed in sorted(self.exports.items()):
             token = self.tokens.token_of(name)
             title = html.escape(feed.calendar_name or feed.project)
-            link = html.escape(f"{webcal}/feeds/{token}.ics")
-            plain = html.escape(f"{base}/feeds/{token}.ics")
+            plain, link = (html.escape(url) for url in subscription_urls(base, token))
             rows.append(
                 f"<li><b>{html.escape(name)}</b> — {title}: "
                 f'<a href="{link}">subscribe</a> · <a href="{plain}">download</a></li>'

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
 
 from ical_bridge.clock import Clock, SystemClock
+from ical_bridge.config import BridgeConfig, ExportConfig
 from ical_bridge.feeds.app import create_feed_app, is_loopback
 from ical_bridge.feeds.render import ExportFeed
 from ical_bridge.feeds.source import SnapshotSource
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
 from ical_bridge.tickward import TickwardClient
 
-if TYPE_CHECKING:
-    from ical_bridge.daemon.config import BridgeConfig
-
 __all__ = [
-    "ExportEntry",
     "app_from_config",
     "build_feed_app",
     "exports_from_config",
@@ -30,26 +25,7 @@ __all__ = [
 ]
 
 
-class ExportEntry(Protocol):
-    """One ``[[exports]]`` entry (``ical_bridge.daemon.config.ExportConfig`` fits)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def project(self) -> str: ...
-    @property
-    def space(self) -> str | None: ...
-    @property
-    def calendar_name(self) -> str | None: ...
-    @property
-    def duration(self) -> timedelta: ...
-    @property
-    def refresh(self) -> timedelta: ...
-    @property
-    def include_archived(self) -> bool: ...
-
-
-def exports_from_config(entries: Iterable[ExportEntry]) -> list[ExportFeed]:
+def exports_from_config(entries: Iterable[ExportConfig]) -> list[ExportFeed]:
     """``ExportFeed``s for the config's ``[[exports]]`` entries."""
     return [
         ExportFeed(
@@ -66,7 +42,7 @@ def exports_from_config(entries: Iterable[ExportEntry]) -> list[ExportFeed]:
 
 
 def build_feed_app(
-    entries: Iterable[ExportEntry],
+    entries: Iterable[ExportConfig],
     *,
     client: TickwardClient,
     store: FeedStore,

@@ -26,6 +26,7 @@ __all__ = [
     "new_token",
     "redact_path",
     "rotate_token",
+    "subscription_urls",
 ]
 
 _FEED_PATH = re.compile(r"(/feeds/)[^/\s?\"']+")
@@ -69,10 +70,15 @@ def rotate_token(store: FeedStore, name: str) -> str:
     return token
 
 
-def feed_path(name: str, token: str) -> str:
-    """The URL path of export ``name`` (the name is not part of it: only the token is)."""
-    del name
+def feed_path(token: str) -> str:
+    """The URL path of the export with ``token`` (its name is not part of it)."""
     return f"/feeds/{token}.ics"
+
+
+def subscription_urls(base: str, token: str) -> tuple[str, str]:
+    """The ``http(s)://`` and ``webcal://`` URLs of the export with ``token`` under ``base``."""
+    https = base.rstrip("/") + feed_path(token)
+    return https, "webcal://" + https.split("://", 1)[1]
 
 
 def redact_path(text: str) -> str:

@@ -38,7 +38,7 @@ import httpx
 
 from ical_bridge.clock import FixedClock
 from ical_bridge.daemon.bridge import Bridge
-from ical_bridge.daemon.config import load_config
+from ical_bridge.config import load_config
 from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
 from ical_bridge.sync import Limits
 from ical_bridge.store import StateStore

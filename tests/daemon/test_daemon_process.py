@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from ical_bridge.config import load_config
 from ical_bridge.daemon.bridge import Bridge
-from ical_bridge.daemon.config import load_config
 from ical_bridge.localserver import EMBEDDED_API_KEY, RateLimitConfig, create_app
 from ical_bridge.store import StateStore
 from ical_bridge.tickward import TickwardClient

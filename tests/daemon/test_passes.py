@@ -20,8 +20,8 @@ import pytest
 from dateutil.rrule import rrulestr
 
 from ical_bridge.clock import FixedClock
+from ical_bridge.config import load_config
 from ical_bridge.daemon.bridge import Bridge
-from ical_bridge.daemon.config import load_config
 from ical_bridge.daemon.runner import backoff_delay, calendar_refresh
 from ical_bridge.daemon.scheduler import build_scheduler, run_daemon, schedule_soon
 from ical_bridge.daemon.status import collect_status

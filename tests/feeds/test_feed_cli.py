@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from ical_bridge.cli import cli, main
-from ical_bridge.daemon.config import load_config
+from ical_bridge.config import load_config
 from ical_bridge.feeds.server import app_from_config
 from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 from ical_bridge.store import StateStore

@@ -243,6 +243,11 @@ class ServerConfig(_Section):
     index_token_env: EnvName = None
     sync_cache_seconds: Annotated[float, Field(ge=0)] = 60.0
 
+    @property
+    def base_url(self) -> str:
+        """Where subscribers reach the feed server: ``public_url``, else ``http://host:port``."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     def webhook_secret(self) -> str | None:
         """The webhook secret from the environment variable named by webhook_secret_env."""
         return _from_env(self.webhook_secret_env)

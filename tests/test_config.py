@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ical_bridge.config import BridgeConfig, load_config, parse_duration
 from ical_bridge.daemon.bridge import feed_spec
-from ical_bridge.daemon.config import BridgeConfig, load_config, parse_duration
 from ical_bridge.errors import ConfigError, UserError
 from ical_bridge.store import default_state_url
 
