@@ -12,7 +12,7 @@ from ical_bridge.daemon.bridge import feed_spec
 from ical_bridge.errors import ConfigError, UserError
 from ical_bridge.store import default_state_url
 
-SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "sample_feeds"
+SAMPLE_FEEDS = Path(__file__).resolve().parents[1] / "sample_feeds"
 MINIMAL_FEED = '[[feeds]]\nname = "team"\npath = "team.ics"\nproject = "Team"\n'
 ONE_SOURCE = "exactly one of url, path or url_env"
 
