@@ -10,6 +10,7 @@ The tree::
     ├── StoreError                   the state store failed or has an unknown schema
     └── TickwardError                anything from talking to tickward
         ├── TransportError           no usable HTTP response (connect, read, timeout) after retries
+        ├── SnapshotUnavailable      no /sync snapshot was ever read and tickward is unreachable
         └── APIError                 tickward answered with an error body
             ├── AuthenticationError  401 / 403 (missing, invalid or read-only key)
             ├── NotFoundError        404
@@ -37,6 +38,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitedError",
     "ServerError",
+    "SnapshotUnavailable",
     "SourceError",
     "StoreError",
     "TickwardError",
@@ -87,6 +89,10 @@ class TickwardError(IcalBridgeError):
 
 class TransportError(TickwardError):
     """No usable HTTP response from tickward (after retries)."""
+
+
+class SnapshotUnavailable(TickwardError):
+    """No ``/sync`` snapshot was ever read and tickward cannot be reached now."""
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,10 @@ def _feed_app(config: BridgeConfig, bridge: Bridge) -> Starlette | None:
         return None
     from ical_bridge.feeds.server import app_from_config
 
-    return app_from_config(config, bridge.store, bridge.client, clock=bridge.clock)
+    # One /sync snapshot for sync and feeds: the bridge's writes show on the next request.
+    return app_from_config(
+        config, bridge.store, bridge.client, clock=bridge.clock, snapshot=bridge.snapshots
+    )
 
 
 def _show_results(results: list[PassResult], as_json: bool) -> None:

@@ -26,13 +26,12 @@ from ical_bridge.config import BridgeConfig, FeedConfig
 from ical_bridge.convert import BRIDGE_ID_PREFIX
 from ical_bridge.daemon.prune import prune_archived
 from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
-from ical_bridge.daemon.snapshot import SnapshotCache
 from ical_bridge.errors import ConfigError, IcalBridgeError
 from ical_bridge.ingest.fetch import redact_url
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore, TimerRecord
 from ical_bridge.sync import Limits, SyncOptions
-from ical_bridge.tickward import TickwardClient
+from ical_bridge.tickward import SyncSnapshot, TickwardClient
 
 __all__ = ["Bridge", "display_source", "feed_spec"]
 
@@ -119,7 +118,10 @@ class Bridge:
             if f.enabled
         }
         self.limits = limits or Limits()
-        self.snapshots = SnapshotCache(client, store, self.clock)
+        self.snapshots = SyncSnapshot(
+            client, clock=self.clock, store=store,
+            refresh_seconds=float(config.server.sync_cache_seconds),
+        )
         self._rng = rng or random.Random()
         self._fetch_transport = fetch_transport
         self._lock = asyncio.Lock()
@@ -168,7 +170,7 @@ class Bridge:
             if self.closing:
                 return
             try:
-                snapshot = await self.snapshots.get()
+                snapshot = await self.snapshots.read()
                 await prune_archived(
                     self.client,
                     self.store,
@@ -194,7 +196,7 @@ class Bridge:
             and not self.snapshots.dirty
             and not any(
                 r.strategy == "rolling" or r.series_end
-                for p in held.projects
+                for p in held.sync.projects
                 for r in self.store.timers(p.id)
                 if r.source_key in keys
             )
@@ -204,7 +206,7 @@ class Bridge:
             if self.closing:
                 return None
             try:
-                snapshot = await self.snapshots.get()
+                snapshot = await self.snapshots.read()
             except IcalBridgeError:
                 return None
         now = self.clock.now()

@@ -26,13 +26,12 @@ import httpx
 from icalendar.prop import vDuration
 
 from ical_bridge.clock import Clock
-from ical_bridge.daemon.snapshot import SnapshotCache
 from ical_bridge.errors import IcalBridgeError, SourceError
 from ical_bridge.ingest.decode import decode_text
 from ical_bridge.ingest.fetch import fetch_source, redact_url
 from ical_bridge.store import FeedState, StateStore
 from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source
-from ical_bridge.tickward import TickwardClient
+from ical_bridge.tickward import SyncSnapshot, TickwardClient
 
 __all__ = [
     "FeedSpec",
@@ -129,7 +128,7 @@ async def run_feed_pass(
     *,
     client: TickwardClient,
     store: StateStore,
-    snapshots: SnapshotCache,
+    snapshots: SyncSnapshot,
     clock: Clock,
     rng: random.Random,
     force: bool = False,
@@ -169,7 +168,7 @@ async def _pass(
     state: FeedState,
     client: TickwardClient,
     store: StateStore,
-    snapshots: SnapshotCache,
+    snapshots: SyncSnapshot,
     now: datetime,
     replan: bool,
     fetch_transport: httpx.AsyncBaseTransport | None,
@@ -197,7 +196,7 @@ async def _pass(
         return PassResult(spec.name, outcome_if_same)
     options = spec.options(now)
     decode_text(body)  # a broken feed fails here, before it costs a tickward request
-    snapshot = await snapshots.get(options.project)
+    snapshot = await snapshots.read(options.project)
     plan = await plan_source(client, store, body, options, snapshot=snapshot)
     _remember_refresh(store, spec.name, plan, body)
     if replan and plan.empty:

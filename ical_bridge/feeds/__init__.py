@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ical_bridge.feeds.app import ACCESS_LOGGER, create_feed_app
 from ical_bridge.feeds.render import ExportFeed, Selection, render_feed, select, share_origin
-from ical_bridge.feeds.source import Snapshot, SnapshotSource, SnapshotUnavailable
 from ical_bridge.feeds.tokens import (
     FeedStore,
     RedactFeedTokens,
@@ -25,9 +24,6 @@ __all__ = [
     "FeedStore",
     "RedactFeedTokens",
     "Selection",
-    "Snapshot",
-    "SnapshotSource",
-    "SnapshotUnavailable",
     "TokenBook",
     "create_feed_app",
     "ensure_token",

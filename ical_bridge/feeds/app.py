@@ -43,11 +43,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ical_bridge.clock import Clock
-from ical_bridge.errors import UserError
+from ical_bridge.errors import SnapshotUnavailable, UserError
 from ical_bridge.feeds.render import ExportFeed, render_feed
-from ical_bridge.feeds.source import SnapshotSource, SnapshotUnavailable
 from ical_bridge.feeds.tokens import FeedStore, TokenBook, redact_path, subscription_urls
 from ical_bridge.feeds.webhook import SIGNATURE_HEADER, verify_signature
+from ical_bridge.tickward.snapshot import SyncSnapshot
 
 __all__ = ["ACCESS_LOGGER", "create_feed_app", "is_loopback"]
 
@@ -139,7 +139,7 @@ class _FeedServer:
     def __init__(
         self,
         exports: Sequence[ExportFeed],
-        source: SnapshotSource,
+        source: SyncSnapshot,
         store: FeedStore,
         clock: Clock,
         webhook_secret: str | None,
@@ -296,7 +296,7 @@ def is_loopback(host: str) -> bool:
 def create_feed_app(
     exports: Sequence[ExportFeed],
     *,
-    source: SnapshotSource,
+    source: SyncSnapshot,
     store: FeedStore,
     clock: Clock,
     webhook_secret: str | None = None,

@@ -12,9 +12,8 @@ from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.config import BridgeConfig, ExportConfig
 from ical_bridge.feeds.app import create_feed_app, is_loopback
 from ical_bridge.feeds.render import ExportFeed
-from ical_bridge.feeds.source import SnapshotSource
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
-from ical_bridge.tickward import TickwardClient
+from ical_bridge.tickward import SyncSnapshot, TickwardClient
 
 __all__ = [
     "app_from_config",
@@ -52,9 +51,10 @@ def build_feed_app(
     refresh_seconds: float = 60.0,
     webhook_secret: str | None = None,
     index_token: str | None = None,
+    snapshot: SyncSnapshot | None = None,
 ) -> Starlette:
-    """The feed app for a config: one shared snapshot source; index as documented in ``app``."""
-    source = SnapshotSource(client, clock=clock, refresh_seconds=refresh_seconds)
+    """The feed app for a config over ``snapshot`` (default: its own); index as in ``app``."""
+    source = snapshot or SyncSnapshot(client, clock=clock, refresh_seconds=refresh_seconds)
     return create_feed_app(
         exports_from_config(entries),
         source=source,
@@ -73,8 +73,9 @@ def app_from_config(
     client: TickwardClient,
     *,
     clock: Clock | None = None,
+    snapshot: SyncSnapshot | None = None,
 ) -> Starlette:
-    """The feed app for the daemon config's ``[[exports]]`` and ``[server]``."""
+    """The feed app for the config's ``[[exports]]`` and ``[server]`` (``snapshot``: shared)."""
     server = config.server
     return build_feed_app(
         config.exports,
@@ -86,6 +87,7 @@ def app_from_config(
         refresh_seconds=float(server.sync_cache_seconds),
         webhook_secret=server.webhook_secret(),
         index_token=server.index_token(),
+        snapshot=snapshot,
     )
 
 

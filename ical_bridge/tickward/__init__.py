@@ -38,6 +38,7 @@ from ical_bridge.tickward.models import (
     request_body,
     request_json,
 )
+from ical_bridge.tickward.snapshot import Snapshot, SnapshotStore, SyncSnapshot
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -62,11 +63,14 @@ __all__ = [
     "ResponseFormatError",
     "Share",
     "ShareCreateRequest",
+    "Snapshot",
+    "SnapshotStore",
     "Space",
     "SpaceCreateRequest",
     "SpaceUpdateRequest",
     "Sync",
     "SyncResult",
+    "SyncSnapshot",
     "TickwardClient",
     "Timer",
     "TimerCreateRequest",

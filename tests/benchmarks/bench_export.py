@@ -32,11 +32,11 @@ sys.path.insert(0, str(REPO))
 
 from ical_bridge.clock import SystemClock  # noqa: E402
 from ical_bridge.convert.export import export_calendar  # noqa: E402
-from ical_bridge.feeds import ExportFeed, SnapshotSource, create_feed_app  # noqa: E402
+from ical_bridge.feeds import ExportFeed, create_feed_app  # noqa: E402
 from ical_bridge.feeds.server import make_server  # noqa: E402
 from ical_bridge.localserver import EMBEDDED_API_KEY, create_app  # noqa: E402
 from ical_bridge.store import StateStore  # noqa: E402
-from ical_bridge.tickward import TickwardClient  # noqa: E402
+from ical_bridge.tickward import SyncSnapshot, TickwardClient  # noqa: E402
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Tokyo", "UTC"]
@@ -165,7 +165,7 @@ def bench_feed() -> None:
                 body["recurrence"] = timer["recurrence"]
             await client.create_timer(project.id, body)
         store = StateStore(f"sqlite:///{tmp / 'state.sqlite3'}")
-        source = SnapshotSource(client, clock=SystemClock(), refresh_seconds=60)
+        source = SyncSnapshot(client, clock=SystemClock(), refresh_seconds=60)
         app = create_feed_app([ExportFeed(name="bench", project="Bench")], source=source,
                               store=store, clock=SystemClock())
         server = make_server(app, host="127.0.0.1", port=0)

@@ -197,14 +197,14 @@ def test_rolling_timer_moves_on_and_finished_series_are_archived(rig: Rig) -> No
 
     async def body(bridge: Bridge) -> None:
         await bridge.run_all()
-        snap = await bridge.snapshots.get()
+        snap = await bridge.snapshots.read()
         assert parse_iso(timer(snap, "Every third day").target_date) == oracle[0]
         assert await bridge.next_due() == oracle[0]  # maintenance is due when it passes
         for expected in oracle[1:]:
             rig.clock.set(expected - timedelta(days=1))  # the previous occurrence has passed
             await bridge.maintain()
             bridge.snapshots.invalidate()
-            snap = await bridge.snapshots.get()
+            snap = await bridge.snapshots.read()
             assert parse_iso(timer(snap, "Every third day").target_date) == expected
             assert not timer(snap, "Every third day").archived_at
             assert await bridge.next_due() == min(expected, weekly_end)
@@ -450,7 +450,7 @@ def test_maintenance_prunes_old_archived_bridge_timers_near_the_cap(tmp_path: Pa
 
     async def body(bridge: Bridge) -> None:
         await bridge.run_all()
-        snap = await bridge.snapshots.get()
+        snap = await bridge.snapshots.read()
         [project] = snap.projects
         when = (NOW + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
         await bridge.client.create_timer(
@@ -548,5 +548,51 @@ def test_maintenance_is_scheduled_just_after_the_next_rolling_occurrence(rig: Ri
         job = scheduler.get_job("maintenance-soon")
         assert job is not None
         assert job.trigger.run_date == start + timedelta(seconds=30)
+
+    run(rig, config, body)
+
+
+def test_daemon_shares_one_sync_snapshot_with_its_feeds_and_they_show_its_writes(
+    rig: Rig,
+) -> None:
+    from ical_bridge.feeds import ensure_token, feed_path
+    from ical_bridge.feeds.server import app_from_config
+
+    feed = rig.tmp / "team.ics"
+    feed.write_bytes(one_offs(2, NOW + timedelta(days=2)))
+    exports = '[[exports]]\nname = "team"\nproject = "Team"\n'
+    config = rig.write_config(feed_entry("team", str(feed)) + exports)
+
+    def sync_reads() -> int:
+        return len([r for r in rig.app.state.requests if r.path == "/sync"])
+
+    async def body(bridge: Bridge) -> None:
+        # What `ical-bridge daemon` wires up: the feed server on the bridge's snapshot.
+        app = app_from_config(bridge.config, rig.store, bridge.client, clock=rig.clock,
+                              snapshot=bridge.snapshots)
+        path = feed_path(ensure_token(rig.store, "team"))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://feeds.test") as http:
+            assert [r.outcome for r in await bridge.run_all()] == ["synced"]
+            first = (await http.get(path)).content
+            assert b"SUMMARY:Event 0" in first and b"SUMMARY:Event 1" in first
+            # The bridge renames an event: the very next feed request shows it (no 60 s wait).
+            feed.write_bytes(one_offs(2, NOW + timedelta(days=2), label="Renamed"))
+            assert [r.outcome for r in await bridge.run_all(force=True)] == ["synced"]
+            renamed = (await http.get(path)).content
+            assert b"SUMMARY:Renamed 0" in renamed and b"SUMMARY:Event 0" not in renamed
+            # Minutes later, a pass that plans (the body changed) but writes nothing: one
+            # /sync read serves the pass and every feed request after it.
+            rig.clock.advance(timedelta(minutes=5))
+            before = sync_reads()
+            feed.write_bytes(ics([{"UID": f"ev-{i}@tests", "SUMMARY": f"Renamed {i}",
+                                   "DTSTART": (NOW + timedelta(days=2 + i)).strftime(
+                                       "%Y%m%dT%H%M%SZ")} for i in range(2)],
+                                 extra="X-WR-CALDESC:only the description changed"))
+            [result] = await bridge.run_all(force=True)
+            assert result.outcome == "synced" and result.counts["unchanged"] == 2
+            for _ in range(5):
+                assert (await http.get(path)).status_code == 200
+            assert sync_reads() - before == 1
 
     run(rig, config, body)

@@ -13,10 +13,10 @@ import httpx
 from starlette.applications import Starlette
 
 from ical_bridge.clock import FixedClock
-from ical_bridge.feeds import ExportFeed, SnapshotSource, create_feed_app
+from ical_bridge.feeds import ExportFeed, create_feed_app
 from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 from ical_bridge.store import StateStore
-from ical_bridge.tickward import Project, TickwardClient
+from ical_bridge.tickward import Project, SyncSnapshot, TickwardClient
 
 START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 REFRESH = 60.0
@@ -33,7 +33,7 @@ class Harness:
 
     tickward: Starlette
     writer: TickwardClient  # changes timers in tickward, like a user would
-    source: SnapshotSource
+    source: SyncSnapshot
     store: StateStore
     clock: FixedClock
     app: Starlette
@@ -86,7 +86,7 @@ async def harness(
     try:
         project = await writer.create_project({"name": "Team"})
         await writer.create_timer(project.id, timer_body())
-        source = SnapshotSource(reader, clock=clock, refresh_seconds=REFRESH, max_wait=max_wait)
+        source = SyncSnapshot(reader, clock=clock, refresh_seconds=REFRESH, max_wait=max_wait)
         await writer.create_space(project.id, {"id": "ops", "name": "Ops"})
         await writer.create_timer(project.id, timer_body(id="deploy_0001", label="Deploy",
                                                          space_id="ops", timezone="UTC"))
