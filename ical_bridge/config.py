@@ -15,7 +15,7 @@ import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -37,9 +37,15 @@ from sqlalchemy.exc import ArgumentError
 
 from ical_bridge.errors import ConfigError
 from ical_bridge.store import default_state_url
+from ical_bridge.vocabulary import (
+    DEFAULT_API_URL,
+    Conflict,
+    OnDelete,
+    Strategy,
+    parse_duration,
+)
 
 __all__ = [
-    "DEFAULT_API_URL",
     "BridgeConfig",
     "ExportConfig",
     "FeedConfig",
@@ -47,17 +53,8 @@ __all__ = [
     "StateConfig",
     "TickwardConfig",
     "load_config",
-    "parse_duration",
 ]
 
-DEFAULT_API_URL = "https://tickward.com/api/v1"
-
-_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_COMPACT = re.compile(r"(?:\d+[wdhms])+")
-_ISO = re.compile(
-    r"P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
-    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
-)
 _FEED_URL = re.compile(r"(https?|webcal|file)://", re.I)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -73,30 +70,6 @@ _SECRET_KEYS = {
     "token": "export tokens are generated and kept in the state store, never in the config "
     "file; remove this key",
 }
-
-
-def parse_duration(text: str | int) -> timedelta:
-    """``30s``, ``15m``, ``1h30m``, ``1d``, ``2w``, integer seconds or ISO 8601 (``PT15M``)."""
-    if isinstance(text, bool) or not isinstance(text, int | str):
-        raise ConfigError("a duration must be a string like '15m' or a number of seconds")
-    if isinstance(text, int):
-        if text < 0:
-            raise ConfigError("a duration cannot be negative")
-        return timedelta(seconds=text)
-    compact = "".join(text.split()).lower()
-    if compact.isdigit():
-        return timedelta(seconds=int(compact))
-    if _COMPACT.fullmatch(compact):
-        seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([wdhms])", compact))
-        return timedelta(seconds=seconds)
-    iso = _ISO.fullmatch(compact.upper())
-    if iso and compact.upper() not in ("P", "PT") and not compact.upper().endswith("T"):
-        names = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-        return timedelta(**{names[k]: float(v) for k, v in iso.groupdict().items() if v})
-    raise ConfigError(
-        f"{text!r} is not a duration; use e.g. 30s, 15m, 1h, 1d, 1h30m, a number of seconds "
-        "or ISO 8601 like PT15M"
-    )
 
 
 def _duration(value: Any) -> Any:
@@ -269,9 +242,9 @@ class FeedConfig(_Section):
     categories: dict[str, str] = Field(default_factory=dict)
     interval: Interval = timedelta(hours=1)
     window: Window = timedelta(days=90)
-    strategy: Literal["auto", "single", "native", "split", "rolling", "expand"] = "auto"
-    on_delete: Literal["archive", "delete", "keep"] = "archive"
-    conflict: Literal["feed-wins", "tickward-wins"] = "feed-wins"
+    strategy: Strategy = "auto"
+    on_delete: OnDelete = "archive"
+    conflict: Conflict = "feed-wins"
     timezone: Zone = None
     include_todos: Flag = False
     pin_priority: Flag = False

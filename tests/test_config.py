@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ical_bridge.config import BridgeConfig, load_config, parse_duration
+from ical_bridge.config import BridgeConfig, load_config
 from ical_bridge.daemon.bridge import feed_spec
 from ical_bridge.errors import ConfigError, UserError
 from ical_bridge.store import default_state_url
+from ical_bridge.vocabulary import parse_duration
 
 SAMPLE_FEEDS = Path(__file__).resolve().parents[1] / "sample_feeds"
 MINIMAL_FEED = '[[feeds]]\nname = "team"\npath = "team.ics"\nproject = "Team"\n'

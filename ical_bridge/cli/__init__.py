@@ -10,17 +10,17 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 from ical_bridge import __version__
+from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.errors import IcalBridgeError, UserError
+from ical_bridge.vocabulary import DEFAULT_API_URL
 
 __all__ = ["Settings", "cli", "main"]
-
-DEFAULT_API_URL = "https://tickward.com/api/v1"
 
 # command name → (module in ical_bridge.cli, click command object in it); modules
 # are imported only when their command runs, so `--help` and light commands start fast.
@@ -61,6 +61,7 @@ class Settings:
     api_key: str | None = None
     local: Path | None = None
     verbose: int = 0
+    clock: Clock = field(default_factory=SystemClock)  # the one source of "now" for commands
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

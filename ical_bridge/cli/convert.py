@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 from collections import Counter
-from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, time
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from ical_bridge.cli.common import echo_json, parse_window, read_calendar, strategy_option
 from ical_bridge.clock import SystemClock
 from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
 from ical_bridge.convert.zones import iana_name
-from ical_bridge.errors import UserError
-from ical_bridge.ingest.decode import MAX_INPUT_BYTES
+from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.recurrence import zone
 
-__all__ = ["convert_command", "parse_now", "parse_window"]
-
-_WINDOW = re.compile(r"^\s*(\d+)\s*([dwh]?)\s*$")
-_STRATEGIES = ("auto", "single", "native", "split", "rolling", "expand")
-
-
-def parse_window(text: str) -> timedelta:
-    """``90d``, ``12w``, ``36h`` or a bare number of days."""
-    match = _WINDOW.match(text)
-    if not match:
-        raise click.BadParameter(f"{text!r}: use e.g. 90d, 12w or 36h", param_hint="--window")
-    n, unit = int(match.group(1)), match.group(2) or "d"
-    return {"d": timedelta(days=n), "w": timedelta(weeks=n), "h": timedelta(hours=n)}[unit]
+__all__ = ["convert_command", "parse_now"]
 
 
 def parse_now(text: str) -> datetime:
@@ -44,25 +29,6 @@ def parse_now(text: str) -> datetime:
             f"{text!r} is not an ISO 8601 time (e.g. 2026-11-22T12:00:00Z)", param_hint="--now"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _read(source: str) -> bytes:
-    if "://" in source:
-        from ical_bridge.ingest.fetch import read_source  # another engineer's module
-
-        return read_source(source, max_bytes=MAX_INPUT_BYTES)
-    if source == "-":
-        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-    else:
-        path = Path(source).expanduser()
-        try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_INPUT_BYTES + 1)
-        except OSError as exc:
-            raise UserError(f"cannot read {source}: {exc.strerror or exc}") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise UserError(f"{source}: larger than {MAX_INPUT_BYTES // 2**20} MB")
-    return data
 
 
 def _local(instant: datetime, zone_name: str) -> str:
@@ -113,10 +79,7 @@ def _print_table(result: ConversionResult, verbose: int) -> None:
 @click.argument("source")
 @click.option("--now", "now_text", default=None, help="Pretend it is this instant (ISO 8601).")
 @click.option("--tz", "tz", default=None, help="Zone for floating times and all-day dates.")
-@click.option(
-    "--strategy", type=click.Choice(_STRATEGIES), default="auto", show_default=True,
-    help="How recurring series become timers.",
-)  # fmt: skip
+@strategy_option
 @click.option(
     "--window",
     "window_text",
@@ -147,7 +110,8 @@ def convert_command(
     as_json: bool,
 ) -> None:
     """Show the timers FILE, URL or - (stdin) would become, without writing anything."""
-    now = parse_now(now_text) if now_text else SystemClock().now()
+    clock = getattr(ctx.obj, "clock", None) or SystemClock()
+    now = parse_now(now_text) if now_text else clock.now()
     window = parse_window(window_text)
     if tz is not None and iana_name(tz) is None:
         raise click.BadParameter(f"{tz!r} is not a known time zone", param_hint="--tz")
@@ -159,21 +123,13 @@ def convert_command(
         ) from None
     options = ImportOptions(
         now=now, default_tz=iana_name(tz) if tz else None, strategy=strategy, window=window,
-        all_day_time=at, include_todos=include_todos, source_key=_source_key(source),
+        all_day_time=at, include_todos=include_todos, source_key=source_key_for(source),
         pin_priority=pin_priority,
     )  # fmt: skip
-    result = convert_calendar(_read(source), options)
+    result = convert_calendar(read_calendar(source), options)
     if as_json:
-        click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
+        echo_json(to_json(result))
         return
     verbose = getattr(ctx.obj, "verbose", 0) if ctx.obj is not None else 0
     _print_table(result, verbose)
 
-
-def _source_key(source: str) -> str:
-    """The same key ``import`` uses, so the printed ids are the ones it would write."""
-    try:
-        from ical_bridge.cli.import_ import source_key_for
-    except Exception:  # pragma: no cover - the import command is optional here
-        return ""
-    return source_key_for(source)

@@ -11,21 +11,20 @@ import asyncio
 import os
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 import click
 
 from ical_bridge.cli import Settings
-from ical_bridge.errors import ConfigError, UserError
+from ical_bridge.errors import ConfigError
+from ical_bridge.vocabulary import parse_duration
 
 __all__ = ["export_command"]
 
 
 def _duration(text: str) -> timedelta:
-    from ical_bridge.config import parse_duration
-
     try:
         value = parse_duration(text)
     except ConfigError as exc:
@@ -46,15 +45,13 @@ async def _export(
 ) -> bytes:
     from ical_bridge.cli.context import open_client
     from ical_bridge.feeds.render import ExportFeed, render_feed, select, share_origin
+    from ical_bridge.tickward import SyncSnapshot
 
     def note(message: str) -> None:
         click.echo(message, err=True)
 
     async with open_client(settings, stderr_note=note) as client:
-        result = await client.sync()
-        snapshot = result.snapshot
-        if snapshot is None:  # pragma: no cover - no ETag was sent, so never a 304
-            raise UserError("tickward answered /sync without a snapshot")
+        snapshot = await SyncSnapshot(client, clock=settings.clock).read()
         selection = select(snapshot, project, space)
         share_urls: dict[str, str] | None = None
         if share_links:
@@ -78,7 +75,7 @@ async def _export(
             duration=duration,
             include_archived=include_archived,
         )
-        return render_feed(snapshot, feed, now=datetime.now(UTC), share_urls=share_urls)
+        return render_feed(snapshot, feed, now=settings.clock.now(), share_urls=share_urls)
 
 
 def _write(data: bytes, output: Path | None) -> None:

@@ -9,11 +9,8 @@ script never changes tickward by accident. A plan with nothing to do exits 0.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import re
 import sys
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,26 +21,28 @@ from rich.table import Table
 from rich.text import Text
 
 from ical_bridge.cli import Settings
+from ical_bridge.cli.common import (
+    conflict_option,
+    echo_json,
+    on_delete_option,
+    parse_window,
+    read_calendar,
+    strategy_option,
+)
 from ical_bridge.cli.context import open_client
 from ical_bridge.errors import UserError
-from ical_bridge.ingest.fetch import read_source
+from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.store import StateStore, default_state_url
 from ical_bridge.sync import ApplyReport, Limits, Plan, SyncOptions, apply_plan, plan_source
 
-__all__ = ["import_command", "parse_limits", "parse_window", "source_key_for", "state_url"]
+__all__ = ["import_command", "parse_limits", "state_url"]
 
 # tickward's hosted per-key limit: what the ETA assumes for a remote API.
 HOSTED_LIMIT, HOSTED_WINDOW = 120, 60.0
-_WINDOW = re.compile(r"^\s*(\d+)\s*([dwh]?)\s*$")
-
-
-def parse_window(text: str) -> timedelta:
-    """``90d``, ``12w``, ``36h`` or a bare number of days."""
-    match = _WINDOW.match(text)
-    if not match:
-        raise click.BadParameter(f"{text!r}: use e.g. 90d, 12w or 36h")
-    n, unit = int(match.group(1)), match.group(2) or "d"
-    return {"d": timedelta(days=n), "w": timedelta(weeks=n), "h": timedelta(hours=n)}[unit]
+_LIMITS = Limits()
+_DEFAULT_LIMITS = (
+    f"{_LIMITS.timers_per_project}/{_LIMITS.active_timers_per_space}/{_LIMITS.spaces_per_project}"
+)
 
 
 def parse_limits(text: str) -> Limits:
@@ -54,17 +53,6 @@ def parse_limits(text: str) -> Limits:
     timers, active, spaces = (int(p) for p in parts)
     return Limits(timers_per_project=timers, active_timers_per_space=active,
                   spaces_per_project=spaces)
-
-
-def source_key_for(source: str) -> str:
-    """A stable key for a source (hashed: URLs may carry secrets); the same file → same ids."""
-    if source == "-":
-        return "import:stdin"
-    if "://" in source:
-        canonical = re.sub(r"^webcal://", "https://", source.strip(), flags=re.I)
-    else:
-        canonical = "file:" + str(Path(source).expanduser().resolve())
-    return "import:" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 
 def state_url(value: str | None) -> str:
@@ -155,7 +143,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
         async with open_client(settings, stderr_note=note) as client:
             plan = await plan_source(client, store, data, options)
             if as_json and (dry_run or plan.empty):
-                click.echo(_dumps(plan.to_json(dry_run=dry_run)))
+                echo_json(plan.to_json(dry_run=dry_run))
             elif not as_json:
                 _show_plan(plan, out, err, settings.verbose)
             if dry_run or plan.empty:
@@ -183,7 +171,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
     if as_json:
         body = plan.to_json(dry_run=False)
         body["project"] = {**body["project"], "id": report.project_id or body["project"]["id"]}
-        click.echo(_dumps({**body, "result": _report_json(report)}))
+        echo_json({**body, "result": _report_json(report)})
     else:
         done = ", ".join(f"{n} {k}" for k, n in sorted(report.done.items())) or "nothing"
         out.print(f"Applied: {done} ({report.written} writes).")
@@ -197,12 +185,6 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
     return 0 if report.ok else 1
 
 
-def _dumps(obj: Any) -> str:
-    import json
-
-    return json.dumps(obj, ensure_ascii=False, indent=None)
-
-
 @click.command("import")
 @click.argument("source")
 @click.option("--project", "project", default="", help="Target project name or id "
@@ -212,20 +194,16 @@ def _dumps(obj: Any) -> str:
 @click.option("--dry-run", is_flag=True, help="Only show the plan; never write.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when not a TTY).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--strategy", type=click.Choice(["auto", "native", "rolling", "expand"]),
-              default="auto", show_default=True, help="How recurring events become timers.")
+@strategy_option
 @click.option("--window", default="90d", show_default=True,
               help="How far ahead one-offs and expansions are imported (90d, 12w, 36h).")
 @click.option("--tz", "tz", default=None, help="Zone for floating times (IANA name).")
-@click.option("--on-delete", type=click.Choice(["archive", "delete", "keep"]), default="archive",
-              show_default=True, help="What happens to timers whose event left the calendar.")
-@click.option("--conflict", type=click.Choice(["feed-wins", "tickward-wins"]),
-              default="feed-wins", show_default=True,
-              help="Who wins when a bridge timer was edited in tickward.")
+@on_delete_option
+@conflict_option
 @click.option("--allow-empty", is_flag=True,
               help="Apply removals even when the source looks empty or lost most events.")
 @click.option("--state", "state", default=None, help="State store: a path (SQLite) or a URL.")
-@click.option("--limits", "limits", default="40/40/4", show_default=True,
+@click.option("--limits", "limits", default=_DEFAULT_LIMITS, show_default=True,
               help="Plan caps TIMERS/ACTIVE/SPACES: timers per project (archived included), "
               "active timers per space, spaces per project (raise for self-hosted servers).")
 @click.option("--pin-priority", is_flag=True, help="Pin timers of events with PRIORITY 1-4.")
@@ -241,10 +219,10 @@ def import_command(
     """Import a calendar (FILE, URL or - for stdin) into a tickward project."""
     settings: Settings = ctx.obj
     span = parse_window(window)
-    data = read_source(source)
+    data = read_calendar(source)
     options = SyncOptions(
         project=project,
-        now=datetime.now(UTC),
+        now=settings.clock.now(),
         space=space,
         strategy=strategy,
         window=span,

@@ -9,7 +9,6 @@ the schedule; ``daemon`` does the same and also serves the ``[[exports]]`` feeds
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +20,8 @@ from typing import Any
 import click
 from starlette.applications import Starlette
 
-from ical_bridge.cli import DEFAULT_API_URL, Settings
+from ical_bridge.cli import Settings
+from ical_bridge.cli.common import echo_json
 from ical_bridge.cli.context import open_client
 from ical_bridge.config import BridgeConfig, load_config
 from ical_bridge.daemon.bridge import Bridge
@@ -30,6 +30,7 @@ from ical_bridge.daemon.scheduler import DEFAULT_MAINTENANCE, run_daemon, stop_o
 from ical_bridge.daemon.status import collect_status
 from ical_bridge.recurrence import format_utc
 from ical_bridge.store import StateStore
+from ical_bridge.vocabulary import DEFAULT_API_URL
 
 __all__ = ["daemon_command", "status_command", "sync_command"]
 
@@ -102,7 +103,7 @@ def _feed_app(config: BridgeConfig, bridge: Bridge) -> Starlette | None:
 
 def _show_results(results: list[PassResult], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps([_result_json(r) for r in results], ensure_ascii=False))
+        echo_json([_result_json(r) for r in results])
         return
     for r in results:
         counts = " ".join(f"{k}={v}" for k, v in r.counts.items() if v and k != "unchanged")
@@ -168,11 +169,8 @@ def status_command(ctx: click.Context, config_path: Path, as_json: bool) -> None
     with StateStore(config.state.url) as store:
         feeds, exports = collect_status(config, store)
     if as_json:
-        click.echo(
-            json.dumps(
-                {"feeds": [f.to_json() for f in feeds], "exports": [e.to_json() for e in exports]},
-                ensure_ascii=False,
-            )
+        echo_json(
+            {"feeds": [f.to_json() for f in feeds], "exports": [e.to_json() for e in exports]}
         )
         return
     for f in feeds:

@@ -9,6 +9,8 @@ from datetime import datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from ical_bridge.vocabulary import STRATEGIES
+
 __all__ = [
     "BRIDGE_ID_PREFIX",
     "SKIP_CODES",
@@ -25,8 +27,6 @@ __all__ = [
 
 BRIDGE_ID_PREFIX = "icb_"
 """Every timer id the bridge creates starts with this."""
-STRATEGIES = ("single", "native", "split", "rolling", "expand")
-"""Strategies a draft can carry (``auto`` picks one of the first four)."""
 SKIP_CODES = ("past", "cancelled", "outside_window", "ended", "unsupported")
 """Codes a ``Skipped`` entry can carry."""
 

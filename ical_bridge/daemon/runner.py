@@ -28,10 +28,11 @@ from icalendar.prop import vDuration
 from ical_bridge.clock import Clock
 from ical_bridge.errors import IcalBridgeError, SourceError
 from ical_bridge.ingest.decode import decode_text
-from ical_bridge.ingest.fetch import fetch_source, redact_url
+from ical_bridge.ingest.fetch import fetch_source, redact_url, scrub_secrets
 from ical_bridge.store import FeedState, StateStore
 from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
+from ical_bridge.vocabulary import MAX_SOURCE_BYTES
 
 __all__ = [
     "FeedSpec",
@@ -70,7 +71,7 @@ class FeedSpec:
     fingerprint: str = ""  # the sync settings, so a config change forces a re-plan
     respect_refresh: bool = True
     max_backoff: timedelta = timedelta(hours=6)
-    max_bytes: int = 20 * 1024 * 1024
+    max_bytes: int = MAX_SOURCE_BYTES
     timeout: float = 30.0
     label: str = ""  # how to show the source; default: the URL redacted
     problem: str | None = None  # set when the feed cannot run (e.g. its URL variable is unset)
@@ -316,21 +317,7 @@ def _remember(
 
 def _clean(text: str, spec: FeedSpec) -> str:
     """Take the feed URL's secrets out of a message (defence in depth)."""
-    if spec.source:
-        text = text.replace(spec.source, spec.safe_source)
-        text = text.replace(redact_url(spec.source), spec.safe_source)
-    for secret in _secrets(spec.source):
-        text = text.replace(secret, "…")
-    return text[:500]
-
-
-def _secrets(url: str) -> list[str]:
-    try:
-        parts = httpx.URL(url)
-    except Exception:
-        return []
-    found = [parts.query.decode(errors="replace"), parts.fragment, parts.userinfo.decode()]
-    return [s for s in found if s]
+    return scrub_secrets(text, spec.source, shown=spec.safe_source)[:500]
 
 
 def log_pass(result: PassResult, extra: Mapping[str, object] | None = None) -> None:

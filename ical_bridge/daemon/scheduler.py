@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.daemon.bridge import Bridge
 from ical_bridge.errors import UserError
 
@@ -50,10 +51,15 @@ def build_scheduler(
     *,
     maintenance_every: timedelta = DEFAULT_MAINTENANCE,
     start: datetime | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIOScheduler:
-    """An ``AsyncIOScheduler`` with one job per enabled feed plus the maintenance job."""
+    """An ``AsyncIOScheduler`` with one job per enabled feed plus the maintenance job.
+
+    APScheduler fires on the wall clock, so ``clock`` (default: the system's) is the
+    scheduler's, not necessarily the bridge's (tests run the bridge at a fixed ``now``).
+    """
     scheduler = AsyncIOScheduler(timezone=UTC)
-    first = start or datetime.now(UTC)
+    first = start or (clock or SystemClock()).now()
 
     async def run_feed(name: str) -> None:
         result = await bridge.run_feed(name)

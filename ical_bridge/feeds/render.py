@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ical_bridge.convert.export import export_calendar
 from ical_bridge.errors import UserError
-from ical_bridge.tickward import Project, Space, Sync, Timer
+from ical_bridge.tickward import Project, Space, Sync, Timer, find_project, find_space
 
 __all__ = ["ExportFeed", "Selection", "render_feed", "select", "share_origin"]
 
@@ -58,22 +58,14 @@ def _not_found(what: str, ref: str, names: list[str]) -> UserError:
 
 
 def select(snapshot: Sync, project: str, space: str | None = None) -> Selection:
-    """Resolve a project by id or exact name (and a space by id or exact name) in a snapshot."""
-    chosen = next((p for p in snapshot.projects if p.id == project), None)
+    """Resolve a project and a space by id or name (``tickward.find_project``'s rule)."""
+    chosen = find_project(snapshot, project)
     if chosen is None:
-        named = [p for p in snapshot.projects if p.name == project]
-        if len(named) > 1:
-            ids = ", ".join(p.id for p in named)
-            raise UserError(f"several projects are called {project!r} ({ids}); use the id")
-        if not named:
-            raise _not_found("project", project, [p.name for p in snapshot.projects])
-        chosen = named[0]
+        raise _not_found("project", project, [p.name for p in snapshot.projects])
     spaces = [s for s in snapshot.spaces if s.project_id == chosen.id]
     picked: Space | None = None
     if space is not None:
-        picked = next((s for s in spaces if s.id == space), None) or next(
-            (s for s in spaces if s.name == space), None
-        )
+        picked = find_space(spaces, space)
         if picked is None:
             raise _not_found(f"space in project {chosen.name!r}", space, [s.name for s in spaces])
     timers = [

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Calendar, Component
 
 from ical_bridge.errors import NotACalendarError
+from ical_bridge.vocabulary import MAX_SOURCE_BYTES
 
 __all__ = [
     "KEPT_COMPONENTS",
@@ -35,7 +36,7 @@ __all__ = [
     "scan_components",
 ]
 
-MAX_INPUT_BYTES = 50 * 1024 * 1024
+MAX_INPUT_BYTES = MAX_SOURCE_BYTES
 """Inputs larger than this are refused outright."""
 MAX_LINE_CHARS = 1024 * 1024
 """An unfolded content line longer than this is dropped."""

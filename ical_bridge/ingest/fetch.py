@@ -12,6 +12,8 @@ produces contains a URL's credentials or query string (see ``redact_url``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +23,19 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import httpx
 
 from ical_bridge.errors import SourceError
+from ical_bridge.vocabulary import MAX_SOURCE_BYTES
 
-__all__ = ["DEFAULT_MAX_BYTES", "FetchResult", "fetch_source", "read_source", "redact_url"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FetchResult",
+    "fetch_source",
+    "read_source",
+    "redact_url",
+    "scrub_secrets",
+    "source_key_for",
+]
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_BYTES = MAX_SOURCE_BYTES
 _HTTP_SCHEMES = ("http", "https")
 _REDIRECTS = (301, 302, 303, 307, 308)
 _USER_AGENT = "ical-bridge (calendar feed bridge for tickward)"
@@ -58,14 +69,30 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
-def _scrub(text: str, url: str) -> str:
-    """Remove the secret parts of ``url`` from ``text`` (e.g. a library's message)."""
+def source_key_for(source: str) -> str:
+    """A stable key for a source (hashed: URLs may carry secrets); the same file → same ids."""
+    if source == "-":
+        return "import:stdin"
+    if "://" in source:
+        canonical = re.sub(r"^webcal://", "https://", source.strip(), flags=re.I)
+    else:
+        canonical = "file:" + str(Path(source).expanduser().resolve())
+    return "import:" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def scrub_secrets(text: str, url: str, *, shown: str | None = None) -> str:
+    """``text`` without ``url``'s secrets (e.g. a library's message): the URL itself becomes
+    ``shown`` (default: ``redact_url``), its query, credentials and fragment ``…``."""
+    if not url:
+        return text
+    safe = shown if shown is not None else redact_url(url)
+    text = text.replace(url, safe).replace(redact_url(url), safe)
     try:
         parts = urlsplit(url)
     except ValueError:
-        return text.replace(url, redact_url(url))
-    text = text.replace(url, redact_url(url))
-    for secret in (parts.query, parts.username, parts.password, parts.fragment):
+        return text
+    query = parts.query
+    for secret in (query, unquote(query), parts.username, parts.password, parts.fragment):
         if secret:
             text = text.replace(secret, "…")
     return text
@@ -150,7 +177,7 @@ async def _fetch_http(
                     f"{redact_url(url)}: timed out ({type(exc).__name__})", source=redact_url(url)
                 ) from None
             except httpx.HTTPError as exc:
-                detail = _scrub(str(exc), url) or type(exc).__name__
+                detail = scrub_secrets(str(exc), url) or type(exc).__name__
                 raise SourceError(f"{redact_url(url)}: {detail}", source=redact_url(url)) from None
     raise SourceError(
         f"{redact_url(url)}: more than {max_redirects} redirects", source=redact_url(url)

@@ -7,9 +7,9 @@ is the entry point that reads tickward and the state store for the planner.
 
 from __future__ import annotations
 
-from ical_bridge.sync.apply import ApplyReport, Failure, apply_plan, idempotency_key
+from ical_bridge.sync.apply import ApplyReport, Failure, apply_plan
 from ical_bridge.sync.fields import fingerprint, patch_body
-from ical_bridge.sync.pipeline import SyncOptions, desired_from, find_project, plan_source
+from ical_bridge.sync.pipeline import SyncOptions, desired_from, plan_source
 from ical_bridge.sync.plan import (
     Action,
     Change,
@@ -36,9 +36,7 @@ __all__ = [
     "apply_plan",
     "build_plan",
     "desired_from",
-    "find_project",
     "fingerprint",
-    "idempotency_key",
     "patch_body",
     "plan_source",
     "space_id_for",

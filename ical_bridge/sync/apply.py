@@ -2,15 +2,13 @@
 
 Order: the project (one nested create after a preview, or a colour PATCH),
 spaces, then timer deletes, archives, updates and creates. Each write carries
-an ``Idempotency-Key`` derived from (timer id, action, body, base ``updated_at``)
+an ``Idempotency-Key`` (``tickward.change_key``) of (timer id, action, body, base ``updated_at``)
 so a retried or re-run change is never applied twice, and its state record is
 written right after it succeeds, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +26,9 @@ from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore, TimerRecord
 from ical_bridge.sync.fields import fingerprint, patch_body
 from ical_bridge.sync.plan import Change, Plan
-from ical_bridge.tickward import ProjectCreateResult, TickwardClient, Timer
+from ical_bridge.tickward import ProjectCreateResult, TickwardClient, Timer, change_key
 
-__all__ = ["ApplyReport", "Failure", "apply_plan", "idempotency_key"]
+__all__ = ["ApplyReport", "Failure", "apply_plan"]
 
 Progress = Callable[[int, int], None]
 # After these, further writes would fail the same way: stop instead of hammering.
@@ -62,12 +60,6 @@ class ApplyReport:
     def ok(self) -> bool:
         """True when every planned write succeeded."""
         return not self.failed and self.aborted is None
-
-
-def idempotency_key(timer_id: str, action: str, body: Mapping[str, Any], base: str | None) -> str:
-    """A key stable for one logical change: (id, action, canonical body, base updated_at)."""
-    text = json.dumps([timer_id, action, body, base], sort_keys=True, separators=(",", ":"))
-    return "icb-" + hashlib.sha256(text.encode()).hexdigest()[:48]
 
 
 def _dump(timer: Timer) -> dict[str, Any]:
@@ -162,7 +154,7 @@ def _nested_body(plan: Plan) -> tuple[dict[str, Any], set[str], set[str]]:
 async def _create_project(run: _Run, body: dict[str, Any]) -> ProjectCreateResult:
     """``POST /projects/preview`` then ``POST /projects`` with the preview's plan hash."""
     preview = await run.client.preview_project(body)
-    key = idempotency_key(run.plan.project.name, "create-project", body, run.plan.source_key)
+    key = change_key(run.plan.project.name, "create-project", body, run.plan.source_key)
     return await run.client.create_project(
         {**body, "expected_plan_hash": preview.plan_hash}, idempotency_key=key
     )
@@ -174,7 +166,7 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
     if not plan.project.create:
         if plan.project.new_color and plan.project.id:
             color = plan.project.new_color
-            key = idempotency_key(plan.project.id, "project-color", {"color": color}, None)
+            key = change_key(plan.project.id, "project-color", {"color": color}, None)
             try:
                 await client.update_project(plan.project.id, {"color": color},
                                             idempotency_key=key)
@@ -209,7 +201,7 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
 
 async def _space(run: _Run, space_id: str, name: str) -> None:
     assert run.report.project_id is not None
-    key = idempotency_key(space_id, "create-space", {"name": name}, run.report.project_id)
+    key = change_key(space_id, "create-space", {"name": name}, run.report.project_id)
     try:
         await run.client.create_space(run.report.project_id, {"id": space_id, "name": name},
                                       idempotency_key=key)
@@ -231,7 +223,7 @@ async def _adopt(run: _Run, change: Change) -> None:
     now = parse_iso(str(timer.get("updated_at") or "1970-01-01T00:00:00Z"))
     patch = patch_body(change.fields, timer, max(now, run.client.clock.now()))
     if patch:
-        key = idempotency_key(change.timer_id, "update", patch, timer.get("updated_at"))
+        key = change_key(change.timer_id, "update", patch, timer.get("updated_at"))
         timer = _dump(await run.client.update_timer(pid, change.timer_id, patch,
                                                     idempotency_key=key))
     run.record(change, timer)
@@ -241,7 +233,7 @@ async def _timer(run: _Run, change: Change) -> None:
     pid = run.report.project_id
     assert pid is not None
     client = run.client
-    key = idempotency_key(change.timer_id, change.action, change.fields, change.base_updated_at)
+    key = change_key(change.timer_id, change.action, change.fields, change.base_updated_at)
     if change.action == "create":
         try:
             timer = await client.create_timer(pid, change.fields, idempotency_key=key)

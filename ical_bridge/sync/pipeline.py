@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from ical_bridge.convert import (
     ConversionResult,
@@ -24,9 +24,10 @@ from ical_bridge.convert import (
 from ical_bridge.errors import UserError
 from ical_bridge.store import StateStore
 from ical_bridge.sync.plan import Limits, Plan, Policy, ProjectTarget, build_plan
-from ical_bridge.tickward import Sync, TickwardClient
+from ical_bridge.tickward import PROJECT_NAME_MAX, Sync, TickwardClient, find_project
+from ical_bridge.vocabulary import Conflict, OnDelete
 
-__all__ = ["SyncOptions", "desired_from", "find_project", "plan_source"]
+__all__ = ["SyncOptions", "desired_from", "plan_source"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -41,8 +42,8 @@ class SyncOptions:
     categories_to_spaces: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     strategy: str = "auto"
     window: timedelta = timedelta(days=90)
-    on_delete: Literal["archive", "delete", "keep"] = "archive"
-    conflict: Literal["feed-wins", "tickward-wins"] = "feed-wins"
+    on_delete: OnDelete = "archive"
+    conflict: Conflict = "feed-wins"
     timezone: str | None = None
     include_todos: bool = False
     source_key: str = ""
@@ -74,19 +75,6 @@ def _notices(result: ConversionResult) -> list[Notice]:
     return notices
 
 
-def find_project(snapshot: Sync, ref: str) -> Any | None:
-    """The project whose id is ``ref``, else whose name is ``ref`` (exact, then any case)."""
-    for project in snapshot.projects:
-        if project.id == ref:
-            return project
-    exact = [p for p in snapshot.projects if p.name == ref]
-    loose = exact or [p for p in snapshot.projects if p.name.casefold() == ref.casefold()]
-    if len(loose) > 1:
-        ids = ", ".join(p.id for p in loose)
-        raise UserError(f"several projects are named {ref!r} ({ids}); pass --project with an id")
-    return loose[0] if loose else None
-
-
 async def plan_source(
     client: TickwardClient,
     store: StateStore,
@@ -107,7 +95,7 @@ async def plan_source(
         pin_priority=options.pin_priority,
     ))
     # tickward keeps 40 characters of a project name: look up what it would have kept.
-    name = (options.project or result.calendar.name or "").strip()[:40]
+    name = (options.project or result.calendar.name or "").strip()[:PROJECT_NAME_MAX]
     if not name:
         raise UserError("the calendar has no name (X-WR-CALNAME/NAME): pass --project NAME|ID")
     if snapshot is None:

@@ -28,6 +28,7 @@ from ical_bridge.convert.model import BRIDGE_ID_PREFIX, Notice, Skipped, SourceR
 from ical_bridge.recurrence import format_utc, parse_iso
 from ical_bridge.store.records import TimerRecord
 from ical_bridge.sync.fields import fingerprint, patch_body
+from ical_bridge.vocabulary import Conflict, OnDelete
 
 __all__ = [
     "Action",
@@ -74,8 +75,8 @@ class Limits:
 class Policy:
     """The user's choices that shape a plan."""
 
-    on_delete: Literal["archive", "delete", "keep"] = "archive"
-    conflict: Literal["feed-wins", "tickward-wins"] = "feed-wins"
+    on_delete: OnDelete = "archive"
+    conflict: Conflict = "feed-wins"
     allow_empty: bool = False
     mass_delete_ratio: float = 0.5
     mass_delete_min: int = 3

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ical_bridge.tickward._errors import LocalValidationError, ResponseFormatError
-from ical_bridge.tickward._idempotency import derive_key
+from ical_bridge.tickward._idempotency import change_key, derive_key
 from ical_bridge.tickward.client import DEFAULT_PAGE_SIZE, ClientStats, SyncResult, TickwardClient
+from ical_bridge.tickward.lookup import PROJECT_NAME_MAX, find_project, find_space
 from ical_bridge.tickward.models import (
     Body,
     Capabilities,
@@ -42,6 +43,7 @@ from ical_bridge.tickward.snapshot import Snapshot, SnapshotStore, SyncSnapshot
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "PROJECT_NAME_MAX",
     "Body",
     "Capabilities",
     "CapabilityLimits",
@@ -79,7 +81,10 @@ __all__ = [
     "TimerReminder",
     "TimerUpdateRequest",
     "UnsplashImage",
+    "change_key",
     "derive_key",
+    "find_project",
+    "find_space",
     "request_body",
     "request_json",
 ]

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["KEY_PATTERN", "canonical_json", "derive_key", "valid_key"]
+__all__ = ["KEY_PATTERN", "canonical_json", "change_key", "derive_key", "valid_key"]
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
@@ -17,10 +17,19 @@ def canonical_json(body: Any) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def derive_key(method: str, path: str, body: Any = None) -> str:
-    """``ib-<40 hex>``: sha256 over method, path and the canonical JSON body."""
-    material = "\n".join((method.upper(), path, canonical_json(body)))
+def change_key(*parts: Any) -> str:
+    """The bridge's one key scheme: ``ib-<40 hex>``, sha256 over the parts' canonical JSON.
+
+    The parts name one logical change (e.g. timer id, action, body, base ``updated_at``),
+    so a retry or a re-run of the same change carries the same key.
+    """
+    material = canonical_json(list(parts))
     return "ib-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
+
+
+def derive_key(method: str, path: str, body: Any = None) -> str:
+    """The key of a write the caller gave none: ``change_key`` over method, path and body."""
+    return change_key(method.upper(), path, body)
 
 
 def valid_key(key: str) -> bool:

@@ -42,9 +42,10 @@ def wrap(body: str) -> bytes:
 FINE = "BEGIN:VEVENT\r\nUID:fine\r\nDTSTART:20261201T100000Z\r\nSUMMARY:Fine\r\nEND:VEVENT\r\n"
 
 
-def test_input_over_50_mb_is_refused_before_parsing() -> None:
+def test_input_over_the_source_limit_is_refused_before_parsing() -> None:
+    # One limit for convert and import (vocabulary.MAX_SOURCE_BYTES, 20 MiB; it was 50 here).
     data = wrap(FINE) + b" " * (MAX_INPUT_BYTES + 1)
-    with pytest.raises(NotACalendarError, match="larger than 50 MB"):
+    with pytest.raises(NotACalendarError, match="larger than 20 MB"):
         convert_calendar(data, ImportOptions(now=NOW))
 
 

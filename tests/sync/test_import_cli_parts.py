@@ -9,13 +9,9 @@ import click
 import pytest
 from rich.progress import Progress
 
-from ical_bridge.cli.import_ import (
-    _RateAwareEta,
-    parse_limits,
-    parse_window,
-    source_key_for,
-    state_url,
-)
+from ical_bridge.cli.common import parse_window
+from ical_bridge.cli.import_ import _RateAwareEta, parse_limits, state_url
+from ical_bridge.ingest.fetch import source_key_for
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -1,0 +1,85 @@
+"""What several commands share: reading a calendar, the conversion options, JSON output.
+
+``convert`` and ``import`` take the same conversion options with the same
+choices (``ical_bridge.vocabulary``) and read their source under the same size
+limit, so a calendar ``convert`` shows is one ``import`` accepts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import click
+
+from ical_bridge.errors import ConfigError, SourceError, UserError
+from ical_bridge.ingest.fetch import read_source
+from ical_bridge.vocabulary import (
+    CONFLICT_CHOICES,
+    MAX_SOURCE_BYTES,
+    ON_DELETE_CHOICES,
+    STRATEGY_CHOICES,
+    parse_duration,
+)
+
+__all__ = [
+    "conflict_option",
+    "echo_json",
+    "on_delete_option",
+    "parse_window",
+    "read_calendar",
+    "strategy_option",
+]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def read_calendar(source: str) -> bytes:
+    """The bytes of FILE, URL or ``-`` (stdin), at most ``MAX_SOURCE_BYTES``."""
+    try:
+        return read_source(source, max_bytes=MAX_SOURCE_BYTES)
+    except SourceError as exc:
+        if "://" in source:
+            raise  # the network or the server failed: exit 1
+        raise UserError(str(exc)) from None  # a missing or oversized file is bad input: exit 2
+
+
+def parse_window(text: str) -> timedelta:
+    """``--window``: ``90d``, ``12w``, ``36h``, ``1h30m`` or a bare number of days."""
+    try:
+        return parse_duration(text, bare="d")
+    except ConfigError:
+        raise click.BadParameter(
+            f"{text!r}: use e.g. 90d, 12w or 36h", param_hint="--window"
+        ) from None
+
+
+def strategy_option(command: _F) -> _F:
+    """``--strategy``: the same choices for ``convert``, ``import`` and ``strategy =``."""
+    return click.option(
+        "--strategy", type=click.Choice(STRATEGY_CHOICES), default="auto", show_default=True,
+        help="How recurring events become timers.",
+    )(command)  # fmt: skip
+
+
+def on_delete_option(command: _F) -> _F:
+    """``--on-delete``: what happens to timers whose event left the calendar."""
+    return click.option(
+        "--on-delete", type=click.Choice(ON_DELETE_CHOICES), default="archive",
+        show_default=True, help="What happens to timers whose event left the calendar.",
+    )(command)  # fmt: skip
+
+
+def conflict_option(command: _F) -> _F:
+    """``--conflict``: who wins when a bridge timer was edited in tickward."""
+    return click.option(
+        "--conflict", type=click.Choice(CONFLICT_CHOICES), default="feed-wins",
+        show_default=True, help="Who wins when a bridge timer was edited in tickward.",
+    )(command)  # fmt: skip
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as one line of UTF-8 JSON (every ``--json`` output, JSON Lines-friendly)."""
+    click.echo(json.dumps(value, ensure_ascii=False))
