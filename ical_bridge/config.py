@@ -13,7 +13,7 @@ import difflib
 import os
 import re
 import tomllib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +37,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ical_bridge.errors import ConfigError
 from ical_bridge.store import default_state_url
+from ical_bridge.sync import Limits, SyncOptions
 from ical_bridge.vocabulary import (
     DEFAULT_API_URL,
     Conflict,
@@ -291,6 +292,26 @@ class FeedConfig(_Section):
     def source_key(self) -> str:
         """The stable key of this feed's timers (part of their deterministic ids)."""
         return f"feed:{self.name}"
+
+    def sync_options(self, now: datetime, limits: Limits | None = None) -> SyncOptions:
+        """This feed's import settings at ``now`` (``limits``: the account's plan caps)."""
+        return SyncOptions(
+            project=self.project,
+            now=now,
+            space=self.space,
+            categories_to_spaces=dict(self.categories),
+            strategy=self.strategy,
+            window=self.window,
+            on_delete=self.on_delete,
+            conflict=self.conflict,
+            timezone=self.timezone,
+            include_todos=self.include_todos,
+            pin_priority=self.pin_priority,
+            source_key=self.source_key,
+            allow_empty=self.allow_empty,
+            mass_delete_ratio=self.mass_delete_ratio,
+            limits=limits or Limits(),
+        )
 
 
 class ExportConfig(_Section):

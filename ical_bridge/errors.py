@@ -10,11 +10,13 @@ The tree::
     ├── StoreError                   the state store failed or has an unknown schema
     └── TickwardError                anything from talking to tickward
         ├── TransportError           no usable HTTP response (connect, read, timeout) after retries
+        ├── ResponseFormatError      tickward answered 2xx with a body the client cannot read
         ├── SnapshotUnavailable      no /sync snapshot was ever read and tickward is unreachable
         └── APIError                 tickward answered with an error body
             ├── AuthenticationError  401 / 403 (missing, invalid or read-only key)
             ├── NotFoundError        404
             ├── ValidationError      400 validation_error (see ``field_errors``)
+            │   └── LocalValidationError  refused by the client before sending (same shape)
             ├── ConflictError        409 (idempotency conflict, plan hash mismatch, limit exceeded)
             ├── RateLimitedError     429 after the retry budget was spent
             └── ServerError          5xx after the retry budget was spent
@@ -34,9 +36,11 @@ __all__ = [
     "ConflictError",
     "FieldError",
     "IcalBridgeError",
+    "LocalValidationError",
     "NotACalendarError",
     "NotFoundError",
     "RateLimitedError",
+    "ResponseFormatError",
     "ServerError",
     "SnapshotUnavailable",
     "SourceError",
@@ -89,6 +93,10 @@ class TickwardError(IcalBridgeError):
 
 class TransportError(TickwardError):
     """No usable HTTP response from tickward (after retries)."""
+
+
+class ResponseFormatError(TickwardError):
+    """tickward answered 2xx with a body the client cannot read."""
 
 
 class SnapshotUnavailable(TickwardError):
@@ -149,6 +157,10 @@ class NotFoundError(APIError):
 
 class ValidationError(APIError):
     """The request body was refused (400)."""
+
+
+class LocalValidationError(ValidationError):
+    """A request body refused by the client before sending (same shape as a server 400)."""
 
 
 class ConflictError(APIError):

@@ -15,7 +15,6 @@ import json
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -39,24 +38,8 @@ _MAINTENANCE_KEY = "daemon:last-maintenance"
 log = logging.getLogger("ical_bridge.daemon")
 
 
-def _options(feed: FeedConfig, limits: Limits | None, now: datetime) -> SyncOptions:
-    options = SyncOptions(
-        project=feed.project,
-        now=now,
-        space=feed.space,
-        categories_to_spaces=dict(feed.categories),
-        strategy=feed.strategy,
-        window=feed.window,
-        on_delete=feed.on_delete,
-        conflict=feed.conflict,
-        timezone=feed.timezone,
-        include_todos=feed.include_todos,
-        pin_priority=feed.pin_priority,
-        source_key=feed.source_key,
-        allow_empty=feed.allow_empty,
-        mass_delete_ratio=feed.mass_delete_ratio,
-    )
-    return options if limits is None else replace(options, limits=limits)
+def _sync_options(feed: FeedConfig, limits: Limits | None, now: datetime) -> SyncOptions:
+    return feed.sync_options(now, limits)
 
 
 def display_source(feed: FeedConfig) -> str:
@@ -86,7 +69,7 @@ def feed_spec(
         label=display_source(feed),
         problem=problem,
         interval=feed.interval,
-        options=partial(_options, feed, limits),
+        options=partial(_sync_options, feed, limits),
         fingerprint=fingerprint,
         respect_refresh=feed.respect_feed_refresh,
         max_backoff=max(max_backoff, feed.interval),

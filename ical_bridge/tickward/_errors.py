@@ -14,10 +14,11 @@ from ical_bridge.errors import (
     AuthenticationError,
     ConflictError,
     FieldError,
+    LocalValidationError,
     NotFoundError,
     RateLimitedError,
+    ResponseFormatError,
     ServerError,
-    TickwardError,
     ValidationError,
 )
 from ical_bridge.tickward.responses import ErrorBody
@@ -43,14 +44,6 @@ _DEFAULT_HINTS = {
 }
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
-
-
-class LocalValidationError(ValidationError):
-    """A request body refused by the client before sending (same shape as a server 400)."""
-
-
-class ResponseFormatError(TickwardError):
-    """tickward answered 2xx with a body the client cannot read."""
 
 
 def parse_retry_after(value: str | None) -> float | None:
