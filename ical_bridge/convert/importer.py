@@ -34,12 +34,11 @@ from ical_bridge.convert.timing import Clockwork
 from ical_bridge.convert.zones import ZoneResolver
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.decode import ParsedFeed, parse_feed
+from ical_bridge.ingest.feed import DecodedFeed
 from ical_bridge.recurrence import format_utc
+from ical_bridge.vocabulary import STRATEGY_CHOICES
 
 __all__ = ["Converter", "convert_calendar"]
-
-_STRATEGY_CHOICES = ("auto", "single", "native", "split", "rolling", "expand")
-
 
 # Properties the converter reads (into a timer field, or to choose, order or skip one).
 _USED = frozenset({
@@ -53,7 +52,7 @@ class Converter:
     """Shared state of one conversion: options, zones, calendar facts, output lists."""
 
     def __init__(self, feed: ParsedFeed, options: ImportOptions) -> None:
-        if options.strategy not in _STRATEGY_CHOICES:
+        if options.strategy not in STRATEGY_CHOICES:
             raise UserError(f"unknown strategy {options.strategy!r}")
         if options.now.tzinfo is None:
             raise UserError("now must carry a time zone")
@@ -195,10 +194,14 @@ class Converter:
                 self.dropped[name] += 1
 
 
-def convert_calendar(data: bytes | str, options: ImportOptions) -> ConversionResult:
-    """Convert iCalendar ``data`` into timer drafts; ``NotACalendarError`` if it is none."""
+def convert_calendar(
+    data: DecodedFeed | bytes | str, options: ImportOptions
+) -> ConversionResult:
+    """Convert a decoded feed (or raw bytes/text) into timer drafts; ``NotACalendarError``
+    if it is no calendar."""
+    text = data.text if isinstance(data, DecodedFeed) else data
     now = options.now if options.now.tzinfo is not None else None
-    return Converter(parse_feed(data, past_before=now), options).run()
+    return Converter(parse_feed(text, past_before=now), options).run()
 
 
 def _synthetic_uid(comp: Component) -> str:

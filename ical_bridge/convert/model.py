@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from ical_bridge.ingest.decode import Notice
 from ical_bridge.vocabulary import STRATEGIES
 
 __all__ = [
@@ -47,14 +48,6 @@ class ImportOptions:
     source_key: str = ""
     split_cap: int = 7
     pin_priority: bool = False  # PRIORITY 1–4 pins the timer (X-TICKWARD-PINNED always does)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A lossy or surprising step, with a stable machine-readable ``code``."""
-
-    code: str
-    message: str
 
 
 @dataclass(frozen=True)

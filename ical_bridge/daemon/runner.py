@@ -20,14 +20,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
-from icalendar.prop import vDuration
 
 from ical_bridge.clock import Clock
 from ical_bridge.errors import IcalBridgeError, SourceError
-from ical_bridge.ingest.decode import decode_text
+from ical_bridge.ingest import decode_feed
 from ical_bridge.ingest.fetch import fetch_source, redact_url, scrub_secrets
 from ical_bridge.store import FeedState, StateStore
 from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source
@@ -38,7 +36,6 @@ __all__ = [
     "FeedSpec",
     "PassResult",
     "backoff_delay",
-    "calendar_refresh",
     "content_hash",
     "feed_refresh",
     "is_due",
@@ -196,10 +193,10 @@ async def _pass(
     if not replan and digest == state.content_hash:
         return PassResult(spec.name, outcome_if_same)
     options = spec.options(now)
-    decode_text(body)  # a broken feed fails here, before it costs a tickward request
+    feed = decode_feed(body)  # once; a broken feed fails here, before any tickward request
     snapshot = await snapshots.read(options.project)
-    plan = await plan_source(client, store, body, options, snapshot=snapshot)
-    _remember_refresh(store, spec.name, plan, body)
+    plan = await plan_source(client, store, feed, options, snapshot=snapshot)
+    _remember_refresh(store, spec.name, feed.refresh_interval)
     if replan and plan.empty:
         return PassResult(spec.name, "noop")
     report = await apply_plan(client, store, plan)
@@ -239,34 +236,10 @@ def _save_applied(store: StateStore, name: str, digest: str, suspicious: str | N
     store.put_feed(replace(state, content_hash=digest, suspicious=suspicious))
 
 
-def _remember_refresh(store: StateStore, name: str, plan: Any, body: bytes) -> None:
+def _remember_refresh(store: StateStore, name: str, interval: timedelta | None) -> None:
     """Keep the calendar's REFRESH-INTERVAL / X-PUBLISHED-TTL (or forget a removed one)."""
-    calendar = getattr(plan, "calendar", None)
-    interval = getattr(calendar, "refresh_interval", None)
-    if not isinstance(interval, timedelta):
-        interval = calendar_refresh(body)
     seconds = int(interval.total_seconds()) if interval and interval > timedelta(0) else 0
     store.kv_set(_REFRESH_KEY.format(name), str(seconds))
-
-
-def calendar_refresh(body: bytes) -> timedelta | None:
-    """REFRESH-INTERVAL (RFC 7986) or X-PUBLISHED-TTL from the calendar's own properties."""
-    found: dict[str, timedelta] = {}
-    for raw in body[:65536].replace(b"\r\n ", b"").replace(b"\n ", b"").splitlines():
-        line = raw.decode("utf-8", "replace").strip()
-        upper = line.upper()
-        if upper.startswith("BEGIN:") and upper != "BEGIN:VCALENDAR":
-            break  # calendar properties come before the first component
-        name, _, value = line.partition(":")
-        key = name.split(";", 1)[0].upper()
-        if key in ("REFRESH-INTERVAL", "X-PUBLISHED-TTL") and value:
-            try:
-                parsed = vDuration.from_ical(value.strip())  # type: ignore[no-untyped-call]
-            except ValueError:
-                continue
-            if isinstance(parsed, timedelta):
-                found[key] = parsed
-    return found.get("REFRESH-INTERVAL") or found.get("X-PUBLISHED-TTL")
 
 
 def feed_refresh(store: StateStore, name: str) -> timedelta | None:

@@ -27,7 +27,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_INPUT_BYTES",
     "MAX_LINE_CHARS",
-    "FeedProblem",
+    "Notice",
     "ParsedFeed",
     "RawComponent",
     "Scan",
@@ -50,8 +50,12 @@ _NAME_END = re.compile(r"[;:]")
 
 
 @dataclass(frozen=True)
-class FeedProblem:
-    """Something in the input that was dropped or repaired while reading it."""
+class Notice:
+    """A lossy or surprising step (reading, converting, planning), with a stable ``code``.
+
+    The one warning type from ingest to ``import --json``: ``uid`` names the
+    component when the step concerns one.
+    """
 
     code: str
     message: str
@@ -74,7 +78,7 @@ class ParsedFeed:
     calendar: Calendar
     timezones: list[Component] = field(default_factory=list)
     components: list[Component] = field(default_factory=list)
-    problems: list[FeedProblem] = field(default_factory=list)
+    problems: list[Notice] = field(default_factory=list)
     past: list[tuple[str, str]] = field(default_factory=list)
     """(UID, raw DTSTART) of plain one-offs left unparsed because they are long past."""
 
@@ -152,7 +156,7 @@ class Scan:
 
     calendar_lines: list[str]
     components: list[RawComponent]
-    problems: list[FeedProblem]
+    problems: list[Notice]
     complete: int = 0  # complete components and calendars of any kind
 
 
@@ -161,7 +165,7 @@ def scan_components(text: str) -> Scan:
     cal_props: list[str] = []
     complete = 0
     found: list[RawComponent] = []
-    problems: list[FeedProblem] = []
+    problems: list[Notice] = []
     in_calendar = False
     current: RawComponent | None = None
     depth = 0  # depth inside the current top-level component
@@ -169,7 +173,7 @@ def scan_components(text: str) -> Scan:
     for line in _unfold(text):
         if line == "\x00too-long":
             problems.append(
-                FeedProblem("line_too_long", f"a content line over {MAX_LINE_CHARS} chars dropped")
+                Notice("line_too_long", f"a content line over {MAX_LINE_CHARS} chars dropped")
             )
             continue
         head = line[:6].upper()
@@ -199,7 +203,7 @@ def scan_components(text: str) -> Scan:
                 complete += 1
                 if too_deep:
                     problems.append(
-                        FeedProblem(
+                        Notice(
                             "too_deep",
                             f"{current.name} nested deeper than {MAX_DEPTH} levels dropped",
                             current.uid,
@@ -218,7 +222,7 @@ def scan_components(text: str) -> Scan:
         current.lines.append(line)
     if current is not None:
         problems.append(
-            FeedProblem(
+            Notice(
                 "truncated", f"an unfinished {current.name} at the end dropped", current.uid
             )
         )
@@ -239,7 +243,7 @@ def _wrap(lines: list[str]) -> str:
     return "BEGIN:VCALENDAR\r\n" + "\r\n".join(lines) + "\r\nEND:VCALENDAR\r\n"
 
 
-def _parse_component(raw: RawComponent, problems: list[FeedProblem]) -> Component | None:
+def _parse_component(raw: RawComponent, problems: list[Notice]) -> Component | None:
     """Parse one component; on failure drop the properties icalendar refuses."""
     try:
         return _parse(_wrap(raw.lines)).subcomponents[0]
@@ -261,19 +265,19 @@ def _parse_component(raw: RawComponent, problems: list[FeedProblem]) -> Componen
         try:
             _parse(_wrap([f"BEGIN:{probe}", line, f"END:{probe}"]))
         except Exception:
-            problems.append(FeedProblem("bad_property", f"unparseable {name} dropped", raw.uid))
+            problems.append(Notice("bad_property", f"unparseable {name} dropped", raw.uid))
             continue
         kept.append(line)
     try:
         return _parse(_wrap(kept)).subcomponents[0]
     except Exception as exc:
         problems.append(
-            FeedProblem("bad_component", f"unparseable {raw.name} dropped ({exc})", raw.uid)
+            Notice("bad_component", f"unparseable {raw.name} dropped ({exc})", raw.uid)
         )
         return None
 
 
-def _parse_calendar_props(lines: list[str], problems: list[FeedProblem]) -> Calendar:
+def _parse_calendar_props(lines: list[str], problems: list[Notice]) -> Calendar:
     try:
         return _parse(_wrap(lines))
     except Exception:
@@ -283,7 +287,7 @@ def _parse_calendar_props(lines: list[str], problems: list[FeedProblem]) -> Cale
         try:
             _parse(_wrap([line]))
         except Exception:
-            problems.append(FeedProblem("bad_property", f"unparseable {_name_of(line)} dropped"))
+            problems.append(Notice("bad_property", f"unparseable {_name_of(line)} dropped"))
             continue
         good.append(line)
     return _parse(_wrap(good))

@@ -22,6 +22,7 @@ from ical_bridge.convert import (
     convert_calendar,
 )
 from ical_bridge.errors import UserError
+from ical_bridge.ingest import DecodedFeed
 from ical_bridge.store import StateStore
 from ical_bridge.sync.plan import Limits, Plan, Policy, ProjectTarget, build_plan
 from ical_bridge.tickward import PROJECT_NAME_MAX, Sync, TickwardClient, find_project
@@ -78,12 +79,13 @@ def _notices(result: ConversionResult) -> list[Notice]:
 async def plan_source(
     client: TickwardClient,
     store: StateStore,
-    data: bytes,
+    data: DecodedFeed | bytes,
     options: SyncOptions,
     *,
     snapshot: Sync | None = None,
 ) -> Plan:
-    """Plan importing the calendar ``data`` (contract 5); reads tickward, writes nothing."""
+    """Plan importing the calendar ``data`` (decoded once by the caller, or bytes; contract 5);
+    reads tickward, writes nothing."""
     result = convert_calendar(data, ImportOptions(
         now=options.now,
         default_tz=options.timezone,

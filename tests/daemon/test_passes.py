@@ -22,9 +22,10 @@ from dateutil.rrule import rrulestr
 from ical_bridge.clock import FixedClock
 from ical_bridge.config import load_config
 from ical_bridge.daemon.bridge import Bridge
-from ical_bridge.daemon.runner import backoff_delay, calendar_refresh
+from ical_bridge.daemon.runner import backoff_delay
 from ical_bridge.daemon.scheduler import build_scheduler, run_daemon, schedule_soon
 from ical_bridge.daemon.status import collect_status
+from ical_bridge.ingest import calendar_refresh
 from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore
