@@ -1,10 +1,8 @@
-"""Make room under a project's timer cap by deleting the bridge's oldest archived timers.
+"""Maintenance's pruning: plan room under each synced project's cap, then apply it.
 
-tickward counts archived timers against the per-project cap, so a bridge that
-archives forever eventually cannot create anything. Maintenance keeps some
-headroom: when a project the bridge syncs into is within ``headroom`` of the
-cap, the oldest *archived, bridge-owned* timers (``icb_`` id **and** a state
-record of one of this config's feeds) are deleted. Nothing else is touched.
+The rule (which archived bridge timers go, and when) is ``sync.prune.plan_prune``;
+the deletes go through ``apply_plan`` like every other write, with its
+idempotency keys and state bookkeeping.
 """
 
 from __future__ import annotations
@@ -13,9 +11,8 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from ical_bridge.convert import BRIDGE_ID_PREFIX
-from ical_bridge.errors import NotFoundError, TickwardError
 from ical_bridge.store import StateStore
+from ical_bridge.sync import ProjectTarget, apply_plan, plan_prune
 from ical_bridge.tickward import Sync, TickwardClient
 
 __all__ = ["PruneReport", "prune_archived"]
@@ -29,10 +26,6 @@ class PruneReport:
 
     deleted: int = 0
     failed: int = 0
-
-
-def _headroom(cap: int) -> int:
-    return max(2, cap // 10)
 
 
 async def prune_archived(
@@ -50,30 +43,23 @@ async def prune_archived(
     for project in snapshot.projects:
         if project.id.casefold() not in wanted and project.name.casefold() not in wanted:
             continue
-        timers = [t for t in snapshot.timers if t.project_id == project.id]
-        excess = len(timers) - (cap - _headroom(cap))
-        if excess <= 0:
-            continue
-        owned = {r.timer_id for r in store.timers(project.id) if r.source_key in source_keys}
-        archived = sorted(
-            (
-                t
-                for t in timers
-                if t.archived_at and t.id.startswith(BRIDGE_ID_PREFIX) and t.id in owned
-            ),
-            key=lambda t: str(t.archived_at),
+        timers = [t.model_dump(mode="json") for t in snapshot.timers if t.project_id == project.id]
+        plan = plan_prune(
+            ProjectTarget(project.id, project.name),
+            timers,
+            store.timers(project.id),
+            source_keys=source_keys,
+            cap=cap,
         )
-        for timer in archived[:excess]:
-            try:
-                await client.delete_timer(project.id, timer.id)
-            except NotFoundError:
-                pass  # already gone: forget it below
-            except TickwardError as exc:
-                report.failed += 1
-                log.warning("prune project=%s timer=%s failed: %s", project.id, timer.id, exc)
-                continue
-            store.delete_timer(project.id, timer.id)
-            report.deleted += 1
-        if report.deleted:
-            log.info("prune project=%s deleted=%d cap=%d", project.id, report.deleted, cap)
+        if plan.empty:
+            continue
+        done = await apply_plan(client, store, plan)
+        deleted = done.done.get("delete", 0)
+        report.deleted += deleted
+        report.failed += len(done.failed)
+        for failure in done.failed:
+            log.warning("prune project=%s timer=%s failed: %s",
+                        project.id, failure.timer_id, failure.message)
+        if deleted:
+            log.info("prune project=%s deleted=%d cap=%d", project.id, deleted, cap)
     return report

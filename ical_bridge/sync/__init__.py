@@ -19,8 +19,10 @@ from ical_bridge.sync.plan import (
     ProjectTarget,
     SpaceCreate,
     build_plan,
+    make_room,
     space_id_for,
 )
+from ical_bridge.sync.prune import headroom, plan_prune
 
 __all__ = [
     "Action",
@@ -37,7 +39,10 @@ __all__ = [
     "build_plan",
     "desired_from",
     "fingerprint",
+    "headroom",
+    "make_room",
     "patch_body",
+    "plan_prune",
     "plan_source",
     "space_id_for",
 ]

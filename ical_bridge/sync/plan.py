@@ -39,6 +39,7 @@ __all__ = [
     "ProjectTarget",
     "SpaceCreate",
     "build_plan",
+    "make_room",
     "space_id_for",
 ]
 
@@ -217,6 +218,14 @@ class _Ctx:
     records: dict[str, TimerRecord]
 
 
+def make_room(rec: TimerRecord, remote: Mapping[str, Any]) -> Change:
+    """The delete of an old archived bridge timer, to make room under the project's cap."""
+    return Change("delete", rec.timer_id, str(remote.get("label", "")), rec.strategy, {},
+                  remote.get("updated_at"), _source_of(rec),
+                  "old archived timer deleted to make room", remote=remote,
+                  series_end=rec.series_end)
+
+
 def _source_of(rec: TimerRecord) -> SourceRef:
     return SourceRef(rec.uid, rec.recurrence_id, rec.part)
 
@@ -393,10 +402,7 @@ def _fit_limits(changes: list[Change], project_timers: Sequence[Mapping[str, Any
         for t in old[: len(creates) - room]:
             rec = ctx.records[str(t["id"])]
             others = [c for c in others if c.timer_id != rec.timer_id]
-            others.append(Change("delete", rec.timer_id, str(t.get("label", "")), rec.strategy,
-                                 {}, t.get("updated_at"), _source_of(rec),
-                                 "old archived timer deleted to make room", remote=t,
-                                 series_end=rec.series_end))
+            others.append(make_room(rec, t))
             room += 1
     active: dict[str | None, int] = {}
     for t in project_timers:
