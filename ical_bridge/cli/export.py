@@ -45,6 +45,7 @@ async def _export(
 ) -> bytes:
     from ical_bridge.cli.context import open_client
     from ical_bridge.feeds.render import ExportFeed, render_feed, select, share_origin
+    from ical_bridge.sync.shares import create_shares, plan_shares
     from ical_bridge.tickward import SyncSnapshot
 
     def note(message: str) -> None:
@@ -61,12 +62,10 @@ async def _export(
                 for s in await client.list_shares(selection.project.id)
                 if s.timer_id
             }
-            for timer in selection.timers:
-                if timer.id in existing or (timer.archived_at and not include_archived):
-                    continue
-                share = await client.create_share(selection.project.id, timer.id)
-                existing[timer.id] = share.url_path
-            share_urls = {tid: origin + path for tid, path in existing.items() if path}
+            plan = plan_shares(selection.project.id, selection.timers, existing,
+                               include_archived=include_archived)
+            links = await create_shares(client, plan)
+            share_urls = {tid: origin + path for tid, path in links.items() if path}
         feed = ExportFeed(
             name="cli",
             project=selection.project.id,

@@ -23,6 +23,7 @@ from ical_bridge.sync.plan import (
     space_id_for,
 )
 from ical_bridge.sync.prune import headroom, plan_prune
+from ical_bridge.sync.shares import SharePlan, create_shares, plan_shares
 
 __all__ = [
     "Action",
@@ -33,16 +34,19 @@ __all__ = [
     "Plan",
     "Policy",
     "ProjectTarget",
+    "SharePlan",
     "SpaceCreate",
     "SyncOptions",
     "apply_plan",
     "build_plan",
+    "create_shares",
     "desired_from",
     "fingerprint",
     "headroom",
     "make_room",
     "patch_body",
     "plan_prune",
+    "plan_shares",
     "plan_source",
     "space_id_for",
 ]
