@@ -45,7 +45,7 @@ async def _export(
 ) -> bytes:
     from ical_bridge.cli.context import open_client
     from ical_bridge.feeds.render import ExportFeed, render_feed, select, share_origin
-    from ical_bridge.sync.shares import create_shares, plan_shares
+    from ical_bridge.sync import create_shares, plan_shares
     from ical_bridge.tickward import SyncSnapshot
 
     def note(message: str) -> None:

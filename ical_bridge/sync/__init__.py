@@ -7,7 +7,7 @@ is the entry point that reads tickward and the state store for the planner.
 
 from __future__ import annotations
 
-from ical_bridge.sync.apply import ApplyReport, Failure, apply_plan
+from ical_bridge.sync.apply import ApplyReport, Failure, apply_plan, create_shares
 from ical_bridge.sync.fields import fingerprint, patch_body
 from ical_bridge.sync.pipeline import SyncOptions, desired_from, plan_source
 from ical_bridge.sync.plan import (
@@ -23,7 +23,7 @@ from ical_bridge.sync.plan import (
     space_id_for,
 )
 from ical_bridge.sync.prune import headroom, plan_prune
-from ical_bridge.sync.shares import SharePlan, create_shares, plan_shares
+from ical_bridge.sync.shares import SharePlan, plan_shares
 
 __all__ = [
     "Action",

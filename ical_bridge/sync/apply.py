@@ -26,9 +26,10 @@ from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore, TimerRecord
 from ical_bridge.sync.fields import fingerprint, patch_body
 from ical_bridge.sync.plan import Change, Plan
+from ical_bridge.sync.shares import SharePlan
 from ical_bridge.tickward import ProjectCreateResult, TickwardClient, Timer, change_key
 
-__all__ = ["ApplyReport", "Failure", "apply_plan"]
+__all__ = ["ApplyReport", "Failure", "apply_plan", "create_shares"]
 
 Progress = Callable[[int, int], None]
 # After these, further writes would fail the same way: stop instead of hammering.
@@ -290,3 +291,14 @@ async def apply_plan(
     for timer_id in plan.forget:
         store.delete_timer(pid, timer_id)
     return run.report
+
+
+async def create_shares(client: TickwardClient, plan: SharePlan) -> dict[str, str]:
+    """Create the planned share links (``change_key`` keys: a retried export never makes a
+    second one); every link of the plan as timer id → url path."""
+    links = dict(plan.existing)
+    for timer_id in plan.create:
+        key = change_key(plan.project_id, timer_id, "create-share", None)
+        share = await client.create_share(plan.project_id, timer_id, idempotency_key=key)
+        links[timer_id] = share.url_path
+    return links

@@ -1,9 +1,8 @@
-"""Public share links for ``export --share-links``: planned (pure), then created by one executor.
+"""Public share links for ``export --share-links``, planned (pure).
 
 Each exported event may carry the ``URL`` of its timer's public link. The plan
 lists the timers that still lack one (archived ones only when they are
-exported); ``create_shares`` sends the ``POST``s, each with a ``change_key``
-so a retried export never creates a second link.
+exported); ``sync.apply.create_shares`` executes it.
 """
 
 from __future__ import annotations
@@ -11,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ical_bridge.tickward import TickwardClient, Timer, change_key
+from ical_bridge.tickward import Timer
 
-__all__ = ["SharePlan", "create_shares", "plan_shares"]
+__all__ = ["SharePlan", "plan_shares"]
 
 
 @dataclass
@@ -39,13 +38,3 @@ def plan_shares(
         if t.id not in existing and (include_archived or not t.archived_at)
     ]
     return SharePlan(project_id, dict(existing), missing)
-
-
-async def create_shares(client: TickwardClient, plan: SharePlan) -> dict[str, str]:
-    """Create the planned links; every link of the plan as timer id → url path."""
-    links = dict(plan.existing)
-    for timer_id in plan.create:
-        key = change_key(plan.project_id, timer_id, "create-share", None)
-        share = await client.create_share(plan.project_id, timer_id, idempotency_key=key)
-        links[timer_id] = share.url_path
-    return links
