@@ -25,7 +25,13 @@ from ical_bridge.errors import UserError
 from ical_bridge.ingest import DecodedFeed
 from ical_bridge.store import StateStore
 from ical_bridge.sync.plan import Limits, Plan, Policy, ProjectTarget, build_plan
-from ical_bridge.tickward import PROJECT_NAME_MAX, Sync, TickwardClient, find_project
+from ical_bridge.tickward import (
+    PROJECT_NAME_MAX,
+    Sync,
+    SyncSnapshot,
+    TickwardClient,
+    find_project,
+)
 from ical_bridge.vocabulary import Conflict, OnDelete
 
 __all__ = ["SyncOptions", "desired_from", "plan_source"]
@@ -100,9 +106,8 @@ async def plan_source(
     name = (options.project or result.calendar.name or "").strip()[:PROJECT_NAME_MAX]
     if not name:
         raise UserError("the calendar has no name (X-WR-CALNAME/NAME): pass --project NAME|ID")
-    if snapshot is None:
-        snapshot = (await client.sync()).snapshot
-        assert snapshot is not None  # no ETag was sent, so never 304
+    if snapshot is None:  # a one-shot import: a snapshot of its own, read once
+        snapshot = await SyncSnapshot(client, clock=client.clock, watch_writes=False).read()
     project = find_project(snapshot, name)
     limits = options.limits
     color = result.calendar.color

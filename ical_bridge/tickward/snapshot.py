@@ -75,6 +75,7 @@ class SyncSnapshot:
         retry_seconds: float = 10.0,
         max_wait: float = 5.0,
         fresh_for: float = 5.0,
+        watch_writes: bool = True,
     ) -> None:
         self._client = client
         self._clock = clock
@@ -95,7 +96,8 @@ class SyncSnapshot:
         self.failures = 0
         where = hashlib.sha256(client.base_url.encode()).hexdigest()[:16]
         self._key = f"sync-snapshot:{where}"
-        _watch_writes(client, self._on_write)
+        if watch_writes:  # off for a snapshot read once and dropped (a one-shot import)
+            _watch_writes(client, self._on_write)
 
     @property
     def current(self) -> Snapshot | None:
