@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
-
 import ical_bridge.convert as convert
 
 
@@ -16,16 +12,6 @@ def test_every_listed_name_exists_and_the_list_is_sorted() -> None:
     assert {"convert_calendar", "export_calendar", "to_json", "ImportOptions"} <= set(
         convert.__all__
     )
-
-
-def test_every_module_declares_all_and_documents_its_public_names() -> None:
-    for info in pkgutil.iter_modules(convert.__path__):
-        module = importlib.import_module(f"ical_bridge.convert.{info.name}")
-        assert isinstance(getattr(module, "__all__", None), list), info.name
-        for name in module.__all__:
-            value = getattr(module, name)
-            if inspect.isclass(value) or inspect.isfunction(value):
-                assert value.__doc__, f"{info.name}.{name} has no docstring"
 
 
 def test_import_options_contract_defaults() -> None:
