@@ -1,4 +1,4 @@
-"""The sync daemon: config, scheduled feed passes and status."""
+"""The sync daemon: scheduled feed passes, maintenance and status (config: ``config.py``)."""
 
 from __future__ import annotations
 
