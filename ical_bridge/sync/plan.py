@@ -28,6 +28,7 @@ from ical_bridge.convert.model import BRIDGE_ID_PREFIX, Notice, Skipped, SourceR
 from ical_bridge.recurrence import format_utc, parse_iso
 from ical_bridge.store.records import TimerRecord
 from ical_bridge.sync.fields import fingerprint, patch_body
+from ical_bridge.tickward.responses import CapabilityLimits
 from ical_bridge.vocabulary import Conflict, OnDelete
 
 __all__ = [
@@ -60,6 +61,9 @@ _NARROW = {
 }
 
 
+_CAPABILITIES = CapabilityLimits()  # what GET /capabilities answers when it says nothing
+
+
 @dataclass(frozen=True)
 class Limits:
     """Plan caps the plan respects (free-account defaults; self-hosted servers raise them)."""
@@ -68,8 +72,8 @@ class Limits:
     active_timers_per_space: int = 40
     spaces_per_project: int = 4
     projects: int = 20
-    project_create_max_timers: int = 50
-    project_create_max_spaces: int = 4
+    project_create_max_timers: int = _CAPABILITIES.project_create_max_timers
+    project_create_max_spaces: int = _CAPABILITIES.project_create_max_spaces
 
 
 @dataclass(frozen=True)
