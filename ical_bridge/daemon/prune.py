@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ical_bridge.store import StateStore
 from ical_bridge.sync import ProjectTarget, apply_plan, plan_prune
-from ical_bridge.tickward import Sync, TickwardClient
+from ical_bridge.tickward import Sync, TickwardClient, find_project
 
 __all__ = ["PruneReport", "prune_archived"]
 
@@ -39,10 +39,8 @@ async def prune_archived(
 ) -> PruneReport:
     """Delete old archived bridge timers in ``projects`` (names or ids) near ``cap``."""
     report = PruneReport()
-    wanted = {p.casefold() for p in projects}
-    for project in snapshot.projects:
-        if project.id.casefold() not in wanted and project.name.casefold() not in wanted:
-            continue
+    found = (find_project(snapshot, ref) for ref in projects)  # the one name rule
+    for project in {p.id: p for p in found if p is not None}.values():
         timers = [t.model_dump(mode="json") for t in snapshot.timers if t.project_id == project.id]
         plan = plan_prune(
             ProjectTarget(project.id, project.name),
