@@ -279,7 +279,8 @@ class _FeedServer:
             return _not_found()
         header = request.headers.get(SIGNATURE_HEADER)
         if parse_signature(header) is None:  # no need to read a body nobody signed
-            log.warning("webhook rejected: %s", "malformed signature" if header else "missing")
+            why = "malformed signature" if header else "missing signature"
+            log.warning("webhook rejected: %s", why)
             return _refuse(401, "invalid or stale signature")
         declared = request.headers.get("content-length", "0")
         if not declared.isascii() or not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
