@@ -70,7 +70,13 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger(ACCESS_LOGGER)
 
 # Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
-_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "via")
+_PROXY_HEADERS = frozenset({"forwarded", "x-real-ip", "via"})
+
+
+def _proxied(request: Request) -> bool:
+    return any(
+        name in _PROXY_HEADERS or name.startswith("x-forwarded-") for name in request.headers
+    )
 
 
 @dataclass(frozen=True)
@@ -315,7 +321,7 @@ class _FeedServer:
             return hmac.compare_digest(given.encode(), self.index_token.encode())
         if not self.loopback_index or request.client is None:
             return False
-        if not self.allow_proxied_index and any(h in request.headers for h in _PROXY_HEADERS):
+        if not self.allow_proxied_index and _proxied(request):
             return False
         try:
             return ipaddress.ip_address(request.client.host).is_loopback

@@ -73,8 +73,13 @@ def test_access_log_redacts_the_token_value_whatever_the_path_shape(
         {"Forwarded": "for=203.0.113.9;proto=https"},
         {"Forwarded": "for=127.0.0.1"},
         {"X-Real-IP": "203.0.113.9"},
+        {"X-Forwarded-Proto": "https"},
+        {"Via": "1.1 proxy.example.org"},
     ],
-    ids=["xff-remote", "xff-loopback", "forwarded-remote", "forwarded-loopback", "x-real-ip"],
+    ids=[
+        "xff-remote", "xff-loopback", "forwarded-remote", "forwarded-loopback", "x-real-ip",
+        "x-forwarded-proto", "via",
+    ],
 )
 def test_loopback_index_refuses_requests_that_came_through_a_proxy(
     tmp_path: Path, headers: dict[str, str]
