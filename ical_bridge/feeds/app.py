@@ -35,7 +35,6 @@ import hashlib
 import hmac
 import html
 import ipaddress
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,8 +57,9 @@ from ical_bridge.feeds.webhook import (
     MAX_BODY_BYTES,
     READ_SECONDS,
     SIGNATURE_HEADER,
+    parse_event,
     parse_signature,
-    valid_event_id,
+    read_limited,
     verify_signature,
 )
 
@@ -125,33 +125,6 @@ def _etag_matches(header: str, digest: str) -> bool:
 def _refuse(status: int, error: str) -> Response:
     # Close the connection: the client may still be sending a body nobody will read.
     return JSONResponse({"error": error}, status_code=status, headers={"Connection": "close"})
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, read chunk by chunk; ``_TooLarge`` as soon as it passes ``limit``."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _TooLarge
-    return bytes(body)
-
-
-def _parse_event(body: bytes) -> tuple[str, str] | None:
-    """``(id, type)`` of a tickward event envelope, or None."""
-    try:
-        envelope = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
-        return None
-    if not isinstance(envelope, dict) or not valid_event_id(envelope.get("id")):
-        return None
-    event_id: str = envelope["id"]
-    kind = envelope.get("type")
-    return event_id, kind if isinstance(kind, str) and valid_event_id(kind) else "?"
 
 
 def _not_modified_since(header: str, last_modified: datetime) -> bool:
@@ -293,18 +266,18 @@ class _FeedServer:
             return _refuse(413, "body too large")
         try:
             with anyio.fail_after(READ_SECONDS):
-                body = await _read_body(request, MAX_BODY_BYTES)
-        except _TooLarge:
-            return _refuse(413, "body too large")
+                body = await read_limited(request.stream(), MAX_BODY_BYTES)
         except TimeoutError:
             return _refuse(408, "body too slow")
         except ClientDisconnect:
             return _refuse(400, "incomplete body")
+        if body is None:
+            return _refuse(413, "body too large")
         reason = verify_signature(header, body, self.webhook_secret, now=self.clock.now())
         if reason is not None:
             log.warning("webhook rejected: %s", reason)
             return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
-        event = _parse_event(body)
+        event = parse_event(body)
         if event is None:
             log.warning("webhook rejected: signed, but not a tickward event")
             return JSONResponse({"error": "not a tickward event"}, status_code=400)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 __all__ = [
@@ -22,7 +24,9 @@ __all__ = [
     "READ_SECONDS",
     "SIGNATURE_HEADER",
     "TOLERANCE_SECONDS",
+    "parse_event",
     "parse_signature",
+    "read_limited",
     "sign",
     "valid_event_id",
     "verify_signature",
@@ -66,6 +70,29 @@ def valid_event_id(value: object) -> bool:
         and value.isprintable()
         and value.strip() == value
     )
+
+
+async def read_limited(chunks: AsyncIterator[bytes], limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes ``limit`` bytes (the rest is not read)."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def parse_event(body: bytes) -> tuple[str, str] | None:
+    """``(id, type)`` of a tickward event envelope with a valid id, else None."""
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+        return None
+    if not isinstance(envelope, dict) or not valid_event_id(envelope.get("id")):
+        return None
+    event_id: str = envelope["id"]
+    kind = envelope.get("type")
+    return event_id, kind if isinstance(kind, str) and valid_event_id(kind) else "?"
 
 
 def verify_signature(
