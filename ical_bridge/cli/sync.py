@@ -162,12 +162,19 @@ def _when(value: datetime | None) -> str:
 @click.command("status")
 @_CONFIG
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--show-tokens",
+    is_flag=True,
+    help="Include the export subscription URLs (they contain the secret feed tokens).",
+)
 @click.pass_context
-def status_command(ctx: click.Context, config_path: Path, as_json: bool) -> None:
-    """Show each feed's last sync, next run, counts and errors, and the export URLs."""
+def status_command(
+    ctx: click.Context, config_path: Path, as_json: bool, show_tokens: bool
+) -> None:
+    """Show each feed's last sync, next run, counts and errors, and the exports."""
     config = load_config(config_path)
     with StateStore(config.state.url) as store:
-        feeds, exports = collect_status(config, store)
+        feeds, exports = collect_status(config, store, show_tokens=show_tokens)
     if as_json:
         echo_json(
             {"feeds": [f.to_json() for f in feeds], "exports": [e.to_json() for e in exports]}
@@ -188,5 +195,10 @@ def status_command(ctx: click.Context, config_path: Path, as_json: bool) -> None
         if f.suspicious:
             click.echo(f"  suspicious: {f.suspicious}")
     for e in exports:
-        url = e.url or "(no token yet: start the daemon once to create it)"
-        click.echo(f"export {e.name} ({e.project}): {url}")
+        if e.url:
+            shown = e.url
+        elif e.has_token:
+            shown = f"URL hidden (--show-tokens, or `ical-bridge export-token show {e.name}`)"
+        else:
+            shown = "(no token yet: start the daemon once to create it)"
+        click.echo(f"export {e.name} ({e.project}): {shown}")

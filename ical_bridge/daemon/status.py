@@ -2,8 +2,9 @@
 
 Everything is read from the config and the state store, so ``status`` works
 whether or not a daemon is running. Feed sources are shown redacted (feed URLs
-carry tokens); export subscription URLs contain their secret token on purpose,
-because the operator needs them — they are shown, never logged.
+carry tokens). Export subscription URLs contain their secret token, so they are
+left out unless asked for (``status --show-tokens``, or ``export-token show``);
+they are never logged.
 """
 
 from __future__ import annotations
@@ -58,15 +59,21 @@ class FeedStatus:
 
 @dataclass(frozen=True)
 class ExportStatus:
-    """One export and its subscription URL (None until the daemon made its token)."""
+    """One export and its subscription URL (None unless asked for and its token exists)."""
 
     name: str
     project: str
     url: str | None
+    has_token: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The ``status --json`` entry for this export."""
-        return {"name": self.name, "project": self.project, "url": self.url}
+        return {
+            "name": self.name,
+            "project": self.project,
+            "url": self.url,
+            "has_token": self.has_token,
+        }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -91,9 +98,9 @@ def subscription_url(server: ServerConfig, token: str) -> str:
 
 
 def collect_status(
-    config: BridgeConfig, store: StateStore
+    config: BridgeConfig, store: StateStore, *, show_tokens: bool = False
 ) -> tuple[list[FeedStatus], list[ExportStatus]]:
-    """The status of every configured feed and export."""
+    """The status of every configured feed and export (export URLs only with ``show_tokens``)."""
     feeds = []
     for feed in config.feeds:
         state = store.feed(feed.name)
@@ -113,11 +120,13 @@ def collect_status(
                 counts=dict(state.counts) if state else {},
             )
         )
-    exports = [_export(config.server, export, store) for export in config.exports]
+    exports = [_export(config.server, e, store, show_tokens) for e in config.exports]
     return feeds, exports
 
 
-def _export(server: ServerConfig, export: ExportConfig, store: StateStore) -> ExportStatus:
+def _export(
+    server: ServerConfig, export: ExportConfig, store: StateStore, show_tokens: bool
+) -> ExportStatus:
     token = store.export_token(export.name)
-    url = subscription_url(server, token) if token else None
-    return ExportStatus(export.name, export.project, url)
+    url = subscription_url(server, token) if token and show_tokens else None
+    return ExportStatus(export.name, export.project, url, has_token=bool(token))

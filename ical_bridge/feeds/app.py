@@ -7,16 +7,23 @@ Routes:
   ``Cache-Control: max-age=<export refresh>``.
 - ``POST /hooks/tickward`` — only with a webhook secret. A valid signature with a
   fresh timestamp invalidates the snapshot at once. Bad, missing or stale
-  signatures → 401 and nothing changes. A replayed event id (deliveries are
-  at-least-once) → **200 with no effect**, so tickward stops redelivering.
+  signatures → 401 and nothing changes (a missing or malformed one before any
+  of the body is read). A body over 1 MiB → 413 (at once when Content-Length
+  says so, else as soon as the stream passes it), slower than 10 s → 408; both
+  close the connection. A signed delivery whose id is not a short printable
+  string → 400. A replayed event id (deliveries are at-least-once) → **200 with
+  no effect**, so tickward stops redelivering.
 - ``GET /`` — an HTML index with webcal:// links. It reveals every token, so it
   is served only (a) with ``?token=<index_token>`` when an index token is set,
   or (b) when no index token is set, ``loopback_index`` is on (the server is
-  bound to loopback and not behind a public URL) and the client is loopback.
+  bound to loopback and not behind a public URL), the client is loopback and
+  the request did not come through a proxy (no ``Forwarded``, ``X-Forwarded-*``,
+  ``X-Real-IP`` or ``Via`` header) unless ``allow_proxied_index`` is on.
   Otherwise it is the plain 404.
 
-Requests are logged by this app with the token redacted; run uvicorn with its
-own access log off (or install ``RedactFeedTokens`` on ``uvicorn.access``).
+Requests are logged by this app with every known token redacted by value; run
+uvicorn with its own access log off (or install ``RedactFeedTokens`` on
+``uvicorn.access``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,6 @@ import hashlib
 import hmac
 import html
 import ipaddress
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +43,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,8 +51,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ical_bridge.clock import Clock
 from ical_bridge.errors import SnapshotUnavailable, UserError
 from ical_bridge.feeds.render import ExportFeed, render_feed
-from ical_bridge.feeds.tokens import FeedStore, TokenBook, redact_path, subscription_urls
-from ical_bridge.feeds.webhook import SIGNATURE_HEADER, verify_signature
+from ical_bridge.feeds.tokens import (
+    FeedStore,
+    TokenBook,
+    redact_path,
+    remember_secret,
+    subscription_urls,
+)
+from ical_bridge.feeds.webhook import (
+    MAX_BODY_BYTES,
+    READ_SECONDS,
+    SIGNATURE_HEADER,
+    parse_event,
+    parse_signature,
+    read_limited,
+    verify_signature,
+)
 from ical_bridge.tickward.snapshot import SyncSnapshot
 
 __all__ = ["ACCESS_LOGGER", "create_feed_app", "is_loopback"]
@@ -55,7 +75,14 @@ ACCESS_LOGGER = "ical_bridge.feeds.access"
 log = logging.getLogger(__name__)
 access_log = logging.getLogger(ACCESS_LOGGER)
 
-_MAX_WEBHOOK_BODY = 1024 * 1024
+# Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
+_PROXY_HEADERS = frozenset({"forwarded", "x-real-ip", "via"})
+
+
+def _proxied(request: Request) -> bool:
+    return any(
+        name in _PROXY_HEADERS or name.startswith("x-forwarded-") for name in request.headers
+    )
 
 
 @dataclass(frozen=True)
@@ -99,6 +126,11 @@ def _etag_matches(header: str, digest: str) -> bool:
         if tag.removesuffix("-gz") == digest:
             return True
     return False
+
+
+def _refuse(status: int, error: str) -> Response:
+    # Close the connection: the client may still be sending a body nobody will read.
+    return JSONResponse({"error": error}, status_code=status, headers={"Connection": "close"})
 
 
 def _not_modified_since(header: str, last_modified: datetime) -> bool:
@@ -147,6 +179,7 @@ class _FeedServer:
         loopback_index: bool,
         public_url: str | None,
         token_ttl: float,
+        allow_proxied_index: bool,
     ) -> None:
         self.exports = {e.name: e for e in exports}
         self.source = source
@@ -155,6 +188,7 @@ class _FeedServer:
         self.webhook_secret = webhook_secret
         self.index_token = index_token
         self.loopback_index = loopback_index
+        self.allow_proxied_index = allow_proxied_index
         self.public_url = public_url.rstrip("/") if public_url else None
         self.tokens = TokenBook(store, self.exports, clock, ttl=token_ttl)
         self.rendered: dict[str, _Rendered] = {}
@@ -228,26 +262,36 @@ class _FeedServer:
     async def webhook(self, request: Request) -> Response:
         if not self.webhook_secret:
             return _not_found()
-        body = await request.body()
-        if len(body) > _MAX_WEBHOOK_BODY:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        reason = verify_signature(
-            request.headers.get(SIGNATURE_HEADER), body, self.webhook_secret, now=self.clock.now()
-        )
+        header = request.headers.get(SIGNATURE_HEADER)
+        if parse_signature(header) is None:  # no need to read a body nobody signed
+            why = "malformed signature" if header else "missing signature"
+            log.warning("webhook rejected: %s", why)
+            return _refuse(401, "invalid or stale signature")
+        declared = request.headers.get("content-length", "0")
+        if not declared.isascii() or not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            return _refuse(413, "body too large")
+        try:
+            with anyio.fail_after(READ_SECONDS):
+                body = await read_limited(request.stream(), MAX_BODY_BYTES)
+        except TimeoutError:
+            return _refuse(408, "body too slow")
+        except ClientDisconnect:
+            return _refuse(400, "incomplete body")
+        if body is None:
+            return _refuse(413, "body too large")
+        reason = verify_signature(header, body, self.webhook_secret, now=self.clock.now())
         if reason is not None:
             log.warning("webhook rejected: %s", reason)
             return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
-        try:
-            envelope = json.loads(body)
-            event_id = envelope["id"]
-        except (ValueError, TypeError, KeyError):
+        event = parse_event(body)
+        if event is None:
+            log.warning("webhook rejected: signed, but not a tickward event")
             return JSONResponse({"error": "not a tickward event"}, status_code=400)
-        if not isinstance(event_id, str) or not event_id:
-            return JSONResponse({"error": "not a tickward event"}, status_code=400)
+        event_id, kind = event
         if not self.store.remember_webhook_event(event_id):
             return JSONResponse({"status": "duplicate"})
         self.source.invalidate()
-        log.info("webhook %s (%s): snapshot invalidated", event_id, envelope.get("type", "?"))
+        log.info("webhook %s (%s): snapshot invalidated", event_id, kind)
         return JSONResponse({"status": "accepted"})
 
     def _index_allowed(self, request: Request) -> bool:
@@ -255,6 +299,8 @@ class _FeedServer:
             given = request.query_params.get("token", "")
             return hmac.compare_digest(given.encode(), self.index_token.encode())
         if not self.loopback_index or request.client is None:
+            return False
+        if not self.allow_proxied_index and _proxied(request):
             return False
         try:
             return ipaddress.ip_address(request.client.host).is_loopback
@@ -304,14 +350,17 @@ def create_feed_app(
     loopback_index: bool = False,
     public_url: str | None = None,
     token_ttl: float = 30.0,
+    allow_proxied_index: bool = False,
 ) -> Starlette:
     """The feed server as an ASGI app (tokens are made in ``store`` for new exports).
 
     ``ical_bridge.feeds.server.app_from_config`` builds it from the daemon config.
     """
+    remember_secret(index_token)
+    remember_secret(webhook_secret)
     server = _FeedServer(
         exports, source, store, clock, webhook_secret, index_token, loopback_index, public_url,
-        token_ttl,
+        token_ttl, allow_proxied_index,
     )
     app = Starlette(
         routes=[

@@ -2,8 +2,13 @@
 
 A token is ``secrets.token_urlsafe(32)`` (256 bits), made on first use and kept
 in the state store, never in the config file or a log. Lookups compare the
-presented token with every known one in constant time. Paths are redacted
-before anything is logged.
+presented token with every known one in constant time.
+
+Log lines are redacted by token *value*, not by path shape: every token this
+process has handled (feed tokens, the index token, the webhook secret) is
+remembered, and any run of URL-safe characters that shares a long fragment with
+one of them (in any letter case, percent-encoded or not) becomes ``<redacted>``,
+wherever it appears (``/feeds//T.ics``, ``/FEEDS/T.ics``, ``/T.ics``, a query).
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import hmac
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Iterable
 from typing import Protocol
+from urllib.parse import unquote
 
 from ical_bridge.clock import Clock
 
@@ -25,12 +32,20 @@ __all__ = [
     "feed_path",
     "new_token",
     "redact_path",
+    "remember_secret",
     "rotate_token",
     "subscription_urls",
 ]
 
 _FEED_PATH = re.compile(r"(/feeds/)[^/\s?\"']+")
 _TOKEN_QUERY = re.compile(r"([?&]token=)[^&\s\"']*")
+# A fragment this long shared with a known secret marks a run as (part of) that secret;
+# random URL-safe text shares one with a 43-character token about once in 10^17 tries.
+_FRAGMENT = 12
+_RUN = re.compile(r"[A-Za-z0-9_\-]+")
+_secrets_lock = threading.Lock()
+# (fragments of every remembered secret, lowercased; their lengths): swapped whole, read lock-free.
+_known: tuple[frozenset[str], frozenset[int]] = (frozenset(), frozenset())
 
 
 class FeedStore(Protocol):
@@ -49,6 +64,43 @@ class FeedStore(Protocol):
         ...
 
 
+def remember_secret(secret: str | None) -> None:
+    """Redact ``secret`` (and any long fragment of it) from every later log line of this process."""
+    global _known
+    if not secret:
+        return
+    lowered = secret.lower()
+    size = min(_FRAGMENT, len(lowered))
+    new = {lowered[i : i + size] for i in range(len(lowered) - size + 1)}
+    with _secrets_lock:
+        _known = (_known[0] | new, _known[1] | {size})
+
+
+def _is_secret(run: str, fragments: frozenset[str], sizes: frozenset[int]) -> bool:
+    lowered = run.lower()
+    return any(
+        lowered[i : i + size] in fragments
+        for size in sizes
+        for i in range(len(lowered) - size + 1)
+    )
+
+
+def _redact_secrets(text: str) -> str:
+    fragments, sizes = _known
+    if not fragments:
+        return text
+    for _ in range(3):  # percent-encoded (even twice) is still the token
+        if "%" not in text:
+            break
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return _RUN.sub(
+        lambda m: "<redacted>" if _is_secret(m.group(), fragments, sizes) else m.group(), text
+    )
+
+
 def new_token() -> str:
     """A fresh feed token (256 random bits, URL-safe)."""
     return secrets.token_urlsafe(32)
@@ -60,6 +112,7 @@ def ensure_token(store: FeedStore, name: str) -> str:
     if not token:
         token = new_token()
         store.set_export_token(name, token)
+    remember_secret(token)
     return token
 
 
@@ -67,6 +120,7 @@ def rotate_token(store: FeedStore, name: str) -> str:
     """Replace the token of export ``name``; the old feed URL stops working."""
     token = new_token()
     store.set_export_token(name, token)
+    remember_secret(token)
     return token
 
 
@@ -82,8 +136,9 @@ def subscription_urls(base: str, token: str) -> tuple[str, str]:
 
 
 def redact_path(text: str) -> str:
-    """``/feeds/<token>.ics`` → ``/feeds/<redacted>``, ``?token=…`` → ``?token=<redacted>``."""
-    return _TOKEN_QUERY.sub(r"\1<redacted>", _FEED_PATH.sub(r"\1<redacted>", text))
+    """``/feeds/<anything>`` and ``?token=…`` → ``<redacted>``, then every known secret too."""
+    text = _TOKEN_QUERY.sub(r"\1<redacted>", _FEED_PATH.sub(r"\1<redacted>", text))
+    return _redact_secrets(text)
 
 
 class RedactFeedTokens(logging.Filter):

@@ -11,13 +11,23 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
-from ical_bridge.errors import StoreError
+from ical_bridge.errors import ConfigError, StoreError
 
-__all__ = ["BUSY_TIMEOUT_MS", "WRITE_OPTION", "default_state_url", "make_engine", "redact"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "POSTGRES_EXTRA",
+    "WRITE_OPTION",
+    "default_state_url",
+    "make_engine",
+    "redact",
+]
 
 BUSY_TIMEOUT_MS = 10_000
 # Execution option that marks a connection whose transaction will write.
 WRITE_OPTION = "ical_bridge_write"
+
+# What a plain install lacks for a postgresql:// state url.
+POSTGRES_EXTRA = "pip install 'ical-bridge[postgres]'"
 
 _PG_DRIVERS = {"postgresql", "postgres", "postgresql+psycopg"}
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
@@ -47,9 +57,17 @@ def make_engine(url: str) -> Engine:
             f"invalid state url {redact(url)!r}: expected sqlite:///PATH or postgresql://…"
         ) from exc
     if parsed.drivername in _PG_DRIVERS:
-        return create_engine(
-            parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True
-        )
+        try:
+            return create_engine(
+                parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True
+            )
+        except ImportError as exc:  # the driver is an optional extra
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]  # psycopg's span lines
+            raise ConfigError(
+                f"{redact(parsed)} needs the PostgreSQL driver, which is missing ({reason}): "
+                + POSTGRES_EXTRA,
+                key="state.url",
+            ) from None
     if parsed.drivername in _SQLITE_DRIVERS:
         return _sqlite_engine(parsed)
     raise StoreError(

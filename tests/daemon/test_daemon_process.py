@@ -124,7 +124,8 @@ def active_labels(tickward: Tickward, project_name: str | None = None) -> list[s
 
 def status(config: Path) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "ical_bridge", "status", "--config", str(config), "--json"],
+        [sys.executable, "-m", "ical_bridge", "status", "--config", str(config), "--json",
+         "--show-tokens"],
         cwd=REPO,
         capture_output=True,
         timeout=60,

@@ -397,7 +397,7 @@ def test_status_reports_export_urls_with_their_tokens(rig: Rig) -> None:
         '[[exports]]\nname = "team"\nproject = "Team"\n'
     )
     rig.store.set_export_token("team", "tok123")
-    _, exports = collect_status(load_config(config), rig.store)
+    _, exports = collect_status(load_config(config), rig.store, show_tokens=True)
     assert exports[0].url is not None
     assert exports[0].url.startswith("webcal://cal.example.org/") and "tok123" in exports[0].url
 
