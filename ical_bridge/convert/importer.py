@@ -64,6 +64,9 @@ class Converter:
         self.dropped: dict[str, int] = defaultdict(int)
         self._counted: set[int] = set()
         self.skipped: list[Skipped] = []
+        # uid → warnings about the event itself (bad RRULE, DTEND before DTSTART, …): carried
+        # by every draft and skip of that uid, so each output says what happened to it.
+        self.event_warnings: dict[str, list[Warning]] = defaultdict(list)
         self.warnings: list[Warning] = [
             Warning(p.code, f"{p.uid}: {p.message}" if p.uid else p.message) for p in feed.problems
         ]
@@ -96,7 +99,12 @@ class Converter:
 
     def skip(self, uid: str, code: str, message: str) -> None:
         """Record a component that yields no timer."""
-        self.skipped.append(Skipped(uid, code, message))
+        self.skipped.append(Skipped(uid, code, message, tuple(self.event_warnings.get(uid, ()))))
+
+    def warn_event(self, uid: str, warning: Warning) -> None:
+        """Note a problem of event ``uid`` (shown with its timers or skip entry)."""
+        if warning not in self.event_warnings[uid]:
+            self.event_warnings[uid].append(warning)
 
     def draft(
         self,
@@ -143,7 +151,7 @@ class Converter:
         if extra:
             timer.update(extra)
         unique: list[Warning] = []
-        for warning in warnings:
+        for warning in [*self.event_warnings.get(uid, ()), *warnings]:
             if warning not in unique:
                 unique.append(warning)
         draft = TimerDraft(

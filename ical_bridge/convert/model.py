@@ -59,11 +59,12 @@ class Warning:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A component that produced no timer, and why."""
+    """A component that produced no timer, and why (with the event's own warnings)."""
 
     uid: str
     code: str
     message: str
+    warnings: tuple[Warning, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -85,11 +85,30 @@ def _drop_broken(conv: Converter, uid: str, comp: Component) -> None:
             comp.add(name, value, encode=False)
 
 
+def _check_end(conv: Converter, uid: str, comp: Component) -> None:
+    """A DTEND before DTSTART is dropped: the start is what a timer counts down to."""
+    end = conv.clock.when_of(comp, "DTEND") if comp.get("DTEND") is not None else None
+    start = conv.clock.when_of(comp) if end is not None else None
+    if end is None or start is None or end.is_date != start.is_date:
+        return
+    if end.instant < start.instant:
+        del comp["DTEND"]
+        conv.warn_event(
+            uid,
+            Warning(
+                "dtend_before_dtstart",
+                f"DTEND {format_utc(end.instant)} is before DTSTART "
+                f"{format_utc(start.instant)}; DTSTART kept, DTEND ignored",
+            ),
+        )
+
+
 def convert_series(conv: Converter, series: Series) -> None:
     """Turn one UID's components into drafts or skips on ``conv``."""
     uid = series.uid
     for comp in series.components:
         _drop_broken(conv, uid, comp)
+        _check_end(conv, uid, comp)
     masters = [c for c in series.components if c.get("RECURRENCE-ID") is None]
     by_recid: dict[str, list[Component]] = {}
     for comp in series.components:
