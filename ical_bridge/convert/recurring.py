@@ -78,7 +78,10 @@ class RecurringSeries:
             return
         shape = RuleShape((), "several RRULEs" if self.rrules else "RDATE-only series")
         if len(self.rrules) == 1 and self.master.get("RDATE") is None:
-            shape = analyse_rule(self.rrules[0], when.wall, is_date=when.is_date)
+            passed = when.instant < self.now  # then only the slots' own occurrences remain
+            shape = analyse_rule(
+                self.rrules[0], when.wall, is_date=when.is_date, start_passed=passed
+            )
         if shape.unsupported:
             conv.skip(self.uid, "unsupported", shape.reason)
             return
