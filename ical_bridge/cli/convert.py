@@ -95,11 +95,15 @@ def _print_table(result: ConversionResult, verbose: int) -> None:
     counts = Counter(s.code for s in result.skipped)
     summary = ", ".join(f"{n} {code}" for code, n in sorted(counts.items())) or "none"
     console.print(f"{len(result.timers)} timer(s); skipped: {summary}", markup=False)
-    if verbose:
-        for skipped in result.skipped:
+    for skipped in result.skipped:
+        if verbose or skipped.warnings:  # an event's own problem is shown without -v
+            codes = ", ".join(dict.fromkeys(w.code for w in skipped.warnings))
             console.print(
-                f"  skipped {skipped.uid}: {skipped.code} — {skipped.message}", markup=False
+                f"  skipped {skipped.uid}: {skipped.code} — {skipped.message}"
+                + (f" [{codes}]" if codes else ""),
+                markup=False,
             )
+    if verbose:
         for warning in result.warnings:
             console.print(f"  warning {warning.code}: {warning.message}", markup=False)
         if result.dropped:

@@ -70,6 +70,12 @@ class Converter:
         self.warnings: list[Warning] = [
             Warning(p.code, f"{p.uid}: {p.message}" if p.uid else p.message) for p in feed.problems
         ]
+        self.lost: dict[str, set[str]] = defaultdict(set)  # uid → properties dropped unread
+        for problem in feed.problems:
+            if problem.uid and problem.prop:
+                self.note_lost(problem.uid, problem.prop, problem.value)
+            elif problem.uid:
+                self.warn_event(problem.uid, Warning(problem.code, problem.message))
         cal = feed.calendar
         x_wr = text_of(cal, "X-WR-TIMEZONE").strip() or None
         resolver = ZoneResolver(feed.timezones, self.now)
@@ -100,6 +106,16 @@ class Converter:
     def skip(self, uid: str, code: str, message: str) -> None:
         """Record a component that yields no timer."""
         self.skipped.append(Skipped(uid, code, message, tuple(self.event_warnings.get(uid, ()))))
+
+    def note_lost(self, uid: str, name: str, raw: str) -> None:
+        """Note that property ``name`` of event ``uid`` was dropped because it cannot be read."""
+        self.lost[uid].add(name)
+        shown = f" {raw[:80]!r}" if raw else ""
+        if name == "RRULE":
+            message = f"RRULE{shown} cannot be parsed; the series' later occurrences are unknown"
+            self.warn_event(uid, Warning("bad_rrule", message))
+        else:
+            self.warn_event(uid, Warning("bad_property", f"unparseable {name}{shown} dropped"))
 
     def warn_event(self, uid: str, warning: Warning) -> None:
         """Note a problem of event ``uid`` (shown with its timers or skip entry)."""

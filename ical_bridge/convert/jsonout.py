@@ -30,10 +30,11 @@ def draft_to_json(draft: TimerDraft) -> dict[str, Any]:
 
 
 def to_json(result: ConversionResult) -> dict[str, Any]:
-    """The ``convert --json`` object: ``timers`` and ``skipped``."""
+    """The ``convert --json`` object: ``timers``, ``skipped`` and the feed's ``warnings``."""
     return {
         "timers": [draft_to_json(d) for d in result.timers],
         "skipped": [_skipped(s) for s in result.skipped],
+        "warnings": [_warning(w) for w in result.warnings],
     }
 
 

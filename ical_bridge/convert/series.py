@@ -13,6 +13,7 @@ from icalendar.prop import vBroken
 from ical_bridge.convert.fields import listify, text_of
 from ical_bridge.convert.model import Warning
 from ical_bridge.convert.recurring import RecurringSeries
+from ical_bridge.convert.repair import REPAIRABLE, repaired_value
 from ical_bridge.recurrence import format_utc
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def _recurrence_key(comp: Component) -> str:
 
 
 def _drop_broken(conv: Converter, uid: str, comp: Component) -> None:
-    """Remove property values icalendar could not parse (one bad property costs only itself)."""
+    """Repair or remove property values icalendar could not parse (each costs only itself)."""
     if not comp.errors:
         return
     for name in list(comp.keys()):
@@ -79,7 +80,20 @@ def _drop_broken(conv: Converter, uid: str, comp: Component) -> None:
         good = [v for v in values if not isinstance(v, vBroken)]
         if len(good) == len(values):
             continue
-        conv.warnings.append(Warning("bad_property", f"{uid}: unparseable {name} dropped"))
+        for value in values:
+            if not isinstance(value, vBroken):
+                continue
+            raw = str(value)
+            tzid = value.params.get("TZID") if name in REPAIRABLE else None
+            fixed = repaired_value(name, raw, str(tzid) if tzid else None)
+            if fixed is not None:
+                good.append(fixed[0])
+                note = f"{name} {raw[:80]!r} read as {fixed[1][:80]!r}"
+                conv.warn_event(uid, Warning("property_repaired", note))
+                conv.warnings.append(Warning("property_repaired", f"{uid}: {note}"))
+                continue
+            conv.warnings.append(Warning("bad_property", f"{uid}: unparseable {name} dropped"))
+            conv.note_lost(uid, name, raw)
         del comp[name]
         for value in good:
             comp.add(name, value, encode=False)
@@ -129,6 +143,9 @@ def convert_series(conv: Converter, series: Series) -> None:
     if text_of(master, "X-TICKWARD-MODE").strip().lower() == "since":
         _since(conv, master, uid)
         return
+    if master.get("RRULE") is None and "RRULE" in conv.lost.get(uid, ()):
+        _unknown_rule(conv, master, uid)
+        return
     if master.get("RRULE") is None and master.get("RDATE") is None:
         _one_off(conv, master, uid, None)
         return
@@ -163,6 +180,21 @@ def _one_off(
         instant=when.instant, zone_name=when.zone.name, recurrence=None,
         warnings=list(when.warnings), alarm_start=when.instant,
     )  # fmt: skip
+
+
+def _unknown_rule(conv: Converter, master: Component, uid: str) -> None:
+    """A series whose RRULE cannot be read: only DTSTART is known to be an occurrence."""
+    when = conv.clock.when_of(master)
+    if when is not None and conv.now < when.instant <= conv.now + conv.options.window:
+        conv.draft(
+            master, uid=uid, recurrence_id=None, part=0, strategy="single",
+            instant=when.instant, zone_name=when.zone.name, recurrence=None,
+            warnings=[*when.warnings, Warning(
+                "recurrence_dropped", "only the first occurrence is imported (unreadable RRULE)"
+            )], alarm_start=when.instant,
+        )  # fmt: skip
+        return
+    conv.skip(uid, "unsupported", "its RRULE cannot be parsed, so its occurrences are unknown")
 
 
 def _at(recurrence_id: str | None) -> str:

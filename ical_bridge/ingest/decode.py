@@ -55,6 +55,8 @@ class FeedProblem:
     code: str
     message: str
     uid: str = ""
+    prop: str = ""  # the property dropped, when one was
+    value: str = ""  # its raw value (cut), when known
 
 
 @dataclass
@@ -260,7 +262,8 @@ def _parse_component(raw: RawComponent, problems: list[FeedProblem]) -> Componen
         try:
             _parse(_wrap([f"BEGIN:{probe}", line, f"END:{probe}"]))
         except Exception:
-            problems.append(FeedProblem("bad_property", f"unparseable {name} dropped", raw.uid))
+            problems.append(FeedProblem("bad_property", f"unparseable {name} dropped", raw.uid,
+                                        prop=name, value=line.partition(":")[2][:200]))
             continue
         kept.append(line)
     try:

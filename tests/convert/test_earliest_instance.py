@@ -8,7 +8,8 @@ recurring-ical-events run on the raw file (an independent RFC 5545 expander).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -16,6 +17,7 @@ import pytest
 import recurring_ical_events
 
 from ical_bridge.cli import main
+from tests.conftest import CORPUS
 
 NOW = "2026-11-30T00:00:00Z"
 
@@ -104,3 +106,30 @@ def test_next_occurrence_is_the_earliest_instance(
     assert timer["timer"]["target_date"] == timer["next_occurrence"]
     assert timer["timer"]["timezone"] == "Europe/Paris"
     assert timer["strategy"] == "rolling"  # a future override/RDATE is no native slot
+
+
+def test_google_birthday_rdates_before_dtstart_come_first(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ical.js's Google birthday sample: DTSTART 2014, RDATEs 2012 and 2013 (written ``…Z``)."""
+    source = CORPUS / "ical.js" / "samples" / "google_birthday.ics"
+    text = source.read_text()
+    # The oracle reads Google's ``RDATE:20121210Z`` the way ical.js does: as a DATE.
+    fixed = re.sub(r"RDATE:(\d{8})Z", r"RDATE;VALUE=DATE:\1", text)
+    now = datetime(2011, 1, 1, tzinfo=UTC)
+    cal = icalendar.Calendar.from_ical(fixed)
+    days = sorted(
+        e["DTSTART"].dt
+        for e in recurring_ical_events.of(cal).between(now, datetime(2016, 1, 1, tzinfo=UTC))
+        if str(e["UID"]) == "2014_BIRTHDAY_79d389868f96182e@google.com"
+    )
+    assert days[0] == date(2012, 12, 10)
+    # All-day dates sit at midnight in the calendar's X-WR-TIMEZONE.
+    expected = datetime.combine(days[0], time(0), ZoneInfo("America/Los_Angeles"))
+    with pytest.raises(SystemExit):
+        main(["convert", str(source), "--now", "2011-01-01T00:00:00Z", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    (timer,) = [t for t in data["timers"] if t["source"]["uid"].startswith("2014_")]
+    assert timer["next_occurrence"] == expected.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert timer["strategy"] == "rolling"
+    assert {w["code"] for w in timer["warnings"]} >= {"property_repaired"}

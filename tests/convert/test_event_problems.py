@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from dateutil.rrule import rrulestr
 
 from ical_bridge.cli import main
 
@@ -59,3 +61,67 @@ def test_dtend_before_dtstart_keeps_dtstart_and_warns(
     _, table = _convert(feed, capsys)
     assert table.count("dtend_before_dtstart") == 3
     assert "Thu 2026-12-03 15:00 CET" in table
+
+
+def _codes(entry: dict[str, object]) -> set[str]:
+    warnings = entry.get("warnings", [])
+    assert isinstance(warnings, list)
+    return {w["code"] for w in warnings}
+
+
+def test_rrule_with_stray_spaces_is_read_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """phpicalendar-style ``RRULE:…;BYDAY=TH `` was dropped: skipped as past, no warning."""
+    feed = _write(tmp_path, _event("php", "DTSTART:20261001T090000Z\n"
+                                   "RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=TH \nSUMMARY:Weekly"))
+    _, out = _convert(feed, capsys, "--json")
+    data = json.loads(out)
+    assert data["skipped"] == []
+    (timer,) = data["timers"]
+    # dateutil on the rule without the space: Thursdays 09:00Z; the first after now is Dec 3.
+    oracle = rrulestr("FREQ=WEEKLY;INTERVAL=1;BYDAY=TH", dtstart=datetime(2026, 10, 1, 9, 0,
+                      tzinfo=UTC)).after(datetime(2026, 11, 30, tzinfo=UTC))
+    assert timer["next_occurrence"] == oracle.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert timer["strategy"] == "native"
+    assert "property_repaired" in _codes(timer)
+    assert "property_repaired" in {w["code"] for w in data["warnings"]}  # file level too
+
+
+def test_unreadable_rrule_is_reported_per_event_in_json_and_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = _write(
+        tmp_path,
+        _event("past-start", "DTSTART:20261001T090000Z\nRRULE:FREQ=WEEKLY;BYDAY=THURSDAY\n"
+               "SUMMARY:Started"),
+        _event("future-start", "DTSTART:20261210T090000Z\nRRULE:FREQ=WEEKLY;BYDAY=THURSDAY\n"
+               "SUMMARY:Starts soon"),
+    )  # fmt: skip
+    _, out = _convert(feed, capsys, "--json")
+    data = json.loads(out)
+    # Not "past": the series probably goes on, but its occurrences are unknown.
+    (skip,) = data["skipped"]
+    assert skip["uid"] == "past-start" and skip["code"] == "unsupported"
+    assert "bad_rrule" in _codes(skip)
+    (timer,) = data["timers"]
+    assert timer["source"]["uid"] == "future-start"
+    assert timer["next_occurrence"] == "2026-12-10T09:00:00.000Z"  # DTSTART is an occurrence
+    assert {"bad_rrule", "recurrence_dropped"} <= _codes(timer)
+    assert {w["code"] for w in data["warnings"]} == {"bad_property"}  # file-level list
+
+    _, table = _convert(feed, capsys)  # no -v: the user still sees both events' problem
+    assert "bad_rrule" in table.split("timer(s)")[0]  # the timer's row
+    assert "skipped past-start: unsupported" in table and table.count("bad_rrule") == 2
+
+
+def test_json_keeps_its_keys_and_adds_feed_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = _write(tmp_path, _event("ok", "DTSTART:20261210T090000Z\nSUMMARY:Fine"))
+    _, out = _convert(feed, capsys, "--json")
+    data = json.loads(out)
+    assert list(data) == ["timers", "skipped", "warnings"]
+    assert data["warnings"] == []
+    (timer,) = data["timers"]
+    assert list(timer) == ["timer", "source", "strategy", "next_occurrence", "warnings"]
