@@ -15,15 +15,16 @@ from rich.table import Table
 
 from ical_bridge.clock import SystemClock
 from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
+from ical_bridge.convert.model import STRATEGIES
 from ical_bridge.convert.zones import iana_name
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.decode import MAX_INPUT_BYTES
 from ical_bridge.recurrence import zone
 
-__all__ = ["convert_command", "parse_now", "parse_window"]
+__all__ = ["convert_command", "parse_all_day_time", "parse_now", "parse_window"]
 
 _WINDOW = re.compile(r"^\s*(\d+)\s*([dwh]?)\s*$")
-_STRATEGIES = ("auto", "single", "native", "split", "rolling", "expand")
+_STRATEGIES = ("auto", *STRATEGIES)
 
 
 def parse_window(text: str) -> timedelta:
@@ -44,6 +45,14 @@ def parse_now(text: str) -> datetime:
             f"{text!r} is not an ISO 8601 time (e.g. 2026-11-22T12:00:00Z)", param_hint="--now"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_all_day_time(text: str) -> time:
+    """``--all-day-time HH:MM``."""
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use HH:MM", param_hint="--all-day-time") from None
 
 
 def _read(source: str) -> bytes:
@@ -137,6 +146,7 @@ def _print_table(result: ConversionResult, verbose: int) -> None:
 @click.option("--include-todos", is_flag=True, help="Also turn VTODOs with DUE into timers.")
 @click.option("--pin-priority", is_flag=True, help="Pin timers of events with PRIORITY 1-4.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON contract.")
+@click.option("-v", "--verbose", count=True, help="List skipped events and feed warnings.")
 @click.pass_context
 def convert_command(
     ctx: click.Context,
@@ -149,18 +159,14 @@ def convert_command(
     include_todos: bool,
     pin_priority: bool,
     as_json: bool,
+    verbose: int,
 ) -> None:
     """Show the timers FILE, URL or - (stdin) would become, without writing anything."""
     now = parse_now(now_text) if now_text else SystemClock().now()
     window = parse_window(window_text)
     if tz is not None and iana_name(tz) is None:
         raise click.BadParameter(f"{tz!r} is not a known time zone", param_hint="--tz")
-    try:
-        at = time.fromisoformat(all_day_time)
-    except ValueError:
-        raise click.BadParameter(
-            f"{all_day_time!r}: use HH:MM", param_hint="--all-day-time"
-        ) from None
+    at = parse_all_day_time(all_day_time)
     options = ImportOptions(
         now=now, default_tz=iana_name(tz) if tz else None, strategy=strategy, window=window,
         all_day_time=at, include_todos=include_todos, source_key=_source_key(source),
@@ -170,7 +176,7 @@ def convert_command(
     if as_json:
         click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
         return
-    verbose = getattr(ctx.obj, "verbose", 0) if ctx.obj is not None else 0
+    verbose += getattr(ctx.obj, "verbose", 0) if ctx.obj is not None else 0
     _print_table(result, verbose)
 
 
