@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -71,10 +72,20 @@ def _recurrence_key(comp: Component) -> str:
     return str(prop)
 
 
+_UNSPLIT = re.compile(r"parsed into parts: '([A-Za-z0-9-]+)([;:].*?)': ")
+
+
 def _drop_broken(conv: Converter, uid: str, comp: Component) -> None:
     """Repair or remove property values icalendar could not parse (each costs only itself)."""
     if not comp.errors:
         return
+    for where, message in comp.errors:
+        # A line icalendar could not even split into name, parameters and value.
+        found = _UNSPLIT.search(str(message)) if where is None else None
+        if found:
+            name = found[1].upper()
+            conv.warnings.append(Warning("bad_property", f"{uid}: unparseable {name} dropped"))
+            conv.note_lost(uid, name, found[2])
     for name in list(comp.keys()):
         values = listify(comp[name])
         good = [v for v in values if not isinstance(v, vBroken)]
@@ -89,6 +100,8 @@ def _drop_broken(conv: Converter, uid: str, comp: Component) -> None:
             if fixed is not None:
                 good.append(fixed[0])
                 note = f"{name} {raw[:80]!r} read as {fixed[1][:80]!r}"
+                if fixed[1] == raw:
+                    note = f"{name} {raw[:80]!r} read without its parameters"
                 conv.warn_event(uid, Warning("property_repaired", note))
                 conv.warnings.append(Warning("property_repaired", f"{uid}: {note}"))
                 continue

@@ -125,3 +125,15 @@ def test_json_keeps_its_keys_and_adds_feed_warnings(
     assert data["warnings"] == []
     (timer,) = data["timers"]
     assert list(timer) == ["timer", "source", "strategy", "next_occurrence", "warnings"]
+
+
+def test_rrule_line_that_cannot_even_be_split_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """icalendar drops such a line with an error that names no property: it was silent."""
+    feed = _write(tmp_path, _event("unsplit", "DTSTART:20261001T090000Z\n"
+                                   "RRULE;=:FREQ=WEEKLY\nSUMMARY:Weekly"))  # fmt: skip
+    _, out = _convert(feed, capsys, "--json")
+    (skip,) = json.loads(out)["skipped"]
+    assert skip["code"] == "unsupported" and "bad_rrule" in _codes(skip)
+    assert ";=:FREQ=WEEKLY" in skip["warnings"][0]["message"]
