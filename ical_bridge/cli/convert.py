@@ -17,7 +17,7 @@ from ical_bridge.convert.zones import iana_name
 from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.recurrence import zone
 
-__all__ = ["convert_command", "parse_now"]
+__all__ = ["convert_command", "parse_all_day_time", "parse_now"]
 
 
 def parse_now(text: str) -> datetime:
@@ -29,6 +29,14 @@ def parse_now(text: str) -> datetime:
             f"{text!r} is not an ISO 8601 time (e.g. 2026-11-22T12:00:00Z)", param_hint="--now"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_all_day_time(text: str) -> time:
+    """``--all-day-time HH:MM``."""
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use HH:MM", param_hint="--all-day-time") from None
 
 
 def _local(instant: datetime, zone_name: str) -> str:
@@ -61,11 +69,15 @@ def _print_table(result: ConversionResult, verbose: int) -> None:
     counts = Counter(s.code for s in result.skipped)
     summary = ", ".join(f"{n} {code}" for code, n in sorted(counts.items())) or "none"
     console.print(f"{len(result.timers)} timer(s); skipped: {summary}", markup=False)
-    if verbose:
-        for skipped in result.skipped:
+    for skipped in result.skipped:
+        if verbose or skipped.warnings:  # an event's own problem is shown without -v
+            codes = ", ".join(dict.fromkeys(w.code for w in skipped.warnings))
             console.print(
-                f"  skipped {skipped.uid}: {skipped.code} — {skipped.message}", markup=False
+                f"  skipped {skipped.uid}: {skipped.code} — {skipped.message}"
+                + (f" [{codes}]" if codes else ""),
+                markup=False,
             )
+    if verbose:
         for warning in result.warnings:
             console.print(f"  warning {warning.code}: {warning.message}", markup=False)
         if result.dropped:
@@ -96,6 +108,7 @@ def _print_table(result: ConversionResult, verbose: int) -> None:
 @click.option("--include-todos", is_flag=True, help="Also turn VTODOs with DUE into timers.")
 @click.option("--pin-priority", is_flag=True, help="Pin timers of events with PRIORITY 1-4.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON contract.")
+@click.option("-v", "--verbose", count=True, help="List skipped events and feed warnings.")
 @click.pass_context
 def convert_command(
     ctx: click.Context,
@@ -108,6 +121,7 @@ def convert_command(
     include_todos: bool,
     pin_priority: bool,
     as_json: bool,
+    verbose: int,
 ) -> None:
     """Show the timers FILE, URL or - (stdin) would become, without writing anything."""
     clock = getattr(ctx.obj, "clock", None) or SystemClock()
@@ -115,12 +129,7 @@ def convert_command(
     window = parse_window(window_text)
     if tz is not None and iana_name(tz) is None:
         raise click.BadParameter(f"{tz!r} is not a known time zone", param_hint="--tz")
-    try:
-        at = time.fromisoformat(all_day_time)
-    except ValueError:
-        raise click.BadParameter(
-            f"{all_day_time!r}: use HH:MM", param_hint="--all-day-time"
-        ) from None
+    at = parse_all_day_time(all_day_time)
     options = ImportOptions(
         now=now, default_tz=iana_name(tz) if tz else None, strategy=strategy, window=window,
         all_day_time=at, include_todos=include_todos, source_key=source_key_for(source),
@@ -130,6 +139,6 @@ def convert_command(
     if as_json:
         echo_json(to_json(result))
         return
-    verbose = getattr(ctx.obj, "verbose", 0) if ctx.obj is not None else 0
+    verbose += getattr(ctx.obj, "verbose", 0) if ctx.obj is not None else 0
     _print_table(result, verbose)
 

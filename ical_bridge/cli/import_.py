@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from ical_bridge.cli.common import (
     strategy_option,
 )
 from ical_bridge.cli.context import open_client
+from ical_bridge.cli.convert import parse_all_day_time
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.store import StateStore, default_state_url
@@ -207,6 +209,10 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
               help="Plan caps TIMERS/ACTIVE/SPACES: timers per project (archived included), "
               "active timers per space, spaces per project (raise for self-hosted servers).")
 @click.option("--pin-priority", is_flag=True, help="Pin timers of events with PRIORITY 1-4.")
+@click.option("--all-day-time", default="00:00", show_default=True,
+              help="Local time given to all-day events (HH:MM).")
+@click.option("--include-todos", is_flag=True, help="Also turn VTODOs with DUE into timers.")
+@click.option("-v", "--verbose", count=True, help="Show the whole plan and every warning.")
 @click.option("--source-key", default=None,
               help="Identity of this source in ids and state (default: derived from SOURCE).")
 @click.pass_context
@@ -214,11 +220,12 @@ def import_command(
     ctx: click.Context, source: str, project: str, space: str | None, dry_run: bool,
     yes: bool, as_json: bool, strategy: str, window: str, tz: str | None, on_delete: str,
     conflict: str, allow_empty: bool, state: str | None, limits: str, source_key: str | None,
-    pin_priority: bool,
+    pin_priority: bool, all_day_time: str, include_todos: bool, verbose: int,
 ) -> None:
     """Import a calendar (FILE, URL or - for stdin) into a tickward project."""
-    settings: Settings = ctx.obj
+    settings: Settings = replace(ctx.obj, verbose=ctx.obj.verbose + verbose)
     span = parse_window(window)
+    at = parse_all_day_time(all_day_time)
     data = read_calendar(source)
     options = SyncOptions(
         project=project,
@@ -233,6 +240,8 @@ def import_command(
         allow_empty=allow_empty,
         limits=parse_limits(limits),
         pin_priority=pin_priority,
+        all_day_time=at,
+        include_todos=include_todos,
     )
     rc = asyncio.run(_run(ctx, settings, data, options, state_url(state),
                           dry_run=dry_run, yes=yes, as_json=as_json))

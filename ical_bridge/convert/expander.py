@@ -82,14 +82,21 @@ class SeriesExpander:
             # Google's meaning first, so that rebasing moves local wall-clock times.
             calendar = x_wr_timezone_module.to_standard(calendar)
             masters = [c for c in calendar.subcomponents if c.get("RECURRENCE-ID") is None]
-            self._not_before = instant_of(masters[0]) if len(masters) == 1 else None
+            # Only the rule's own occurrences that whole_periods added before DTSTART are
+            # spurious; overrides and RDATEs may lie before DTSTART (issue 11, item 1).
+            self._not_before: datetime | None = None
+            self._rdates: set[datetime] = set()
             if rebase_before is not None:
-                calendar.subcomponents = [
-                    whole_periods(rebased(c, rebase_before))
-                    if c.get("RECURRENCE-ID") is None
-                    else c
-                    for c in calendar.subcomponents
-                ]
+                subcomponents = []
+                for comp in calendar.subcomponents:
+                    if comp.get("RECURRENCE-ID") is None:
+                        moved = whole_periods(rebased(comp, rebase_before))
+                        if moved.get("DTSTART") is not comp.get("DTSTART") and len(masters) == 1:
+                            self._not_before = instant_of(masters[0])
+                            self._rdates = _rdate_instants(comp, instant_of_value)
+                        comp = moved
+                    subcomponents.append(comp)
+                calendar.subcomponents = subcomponents
             self._query = recurring_ical_events.of(calendar)
         self._instant_of_value = instant_of_value
 
@@ -102,13 +109,20 @@ class SeriesExpander:
         for item in raw:
             occurrence = Occurrence(item, start)
             instant = self._instant_of_value(item.start)
-            if instant is None or (self._not_before is not None and instant < self._not_before):
-                continue  # not before DTSTART: whole_periods may have moved it back
+            if instant is None or self._spurious(item, instant):
+                continue
             if start < instant <= end:
                 occurrence.instant = instant
                 found.append(occurrence)
         found.sort(key=lambda o: o.instant)
         return found
+
+    def _spurious(self, item: Any, instant: datetime) -> bool:
+        """An occurrence whole_periods generated before the real DTSTART."""
+        if self._not_before is None or instant >= self._not_before or instant in self._rdates:
+            return False
+        source = getattr(getattr(item, "_adapter", None), "_component", None)
+        return source is None or source.get("RECURRENCE-ID") is None
 
     def iter_after(self, now: datetime, bound: datetime | None) -> Iterator[Occurrence]:
         """Occurrences after ``now`` in order, in widening windows up to ``bound``."""
@@ -141,6 +155,20 @@ class SeriesExpander:
 
 
 _REBASE_MARGIN = timedelta(days=40)
+
+
+def _rdate_instants(
+    master: Component, instant_of_value: Callable[[date], datetime | None]
+) -> set[datetime]:
+    found: set[datetime] = set()
+    values = master.get("RDATE")
+    for prop in values if isinstance(values, list) else [values] if values is not None else []:
+        for item in getattr(prop, "dts", []):
+            value = item.dt[0] if isinstance(item.dt, tuple) else item.dt
+            instant = instant_of_value(value) if isinstance(value, date) else None
+            if instant is not None:
+                found.add(instant)
+    return found
 
 
 def rebased(master: Component, before: datetime) -> Component:

@@ -63,9 +63,18 @@ class Converter:
         self.dropped: dict[str, int] = defaultdict(int)
         self._counted: set[int] = set()
         self.skipped: list[Skipped] = []
+        # uid → warnings about the event itself (bad RRULE, DTEND before DTSTART, …): carried
+        # by every draft and skip of that uid, so each output says what happened to it.
+        self.event_warnings: dict[str, list[Notice]] = defaultdict(list)
         self.warnings: list[Notice] = [
             Notice(p.code, f"{p.uid}: {p.message}" if p.uid else p.message) for p in feed.problems
         ]
+        self.lost: dict[str, set[str]] = defaultdict(set)  # uid → properties dropped unread
+        for problem in feed.problems:
+            if problem.uid and problem.prop:
+                self.note_lost(problem.uid, problem.prop, problem.value)
+            elif problem.uid:
+                self.warn_event(problem.uid, Notice(problem.code, problem.message))
         cal = feed.calendar
         x_wr = text_of(cal, "X-WR-TIMEZONE").strip() or None
         resolver = ZoneResolver(feed.timezones, self.now)
@@ -95,7 +104,24 @@ class Converter:
 
     def skip(self, uid: str, code: str, message: str) -> None:
         """Record a component that yields no timer."""
-        self.skipped.append(Skipped(uid, code, message))
+        self.skipped.append(
+            Skipped(uid, code, message, warnings=tuple(self.event_warnings.get(uid, ())))
+        )
+
+    def note_lost(self, uid: str, name: str, raw: str) -> None:
+        """Note that property ``name`` of event ``uid`` was dropped because it cannot be read."""
+        self.lost[uid].add(name)
+        shown = f" {raw[:80]!r}" if raw else ""
+        if name == "RRULE":
+            message = f"RRULE{shown} cannot be parsed; the series' later occurrences are unknown"
+            self.warn_event(uid, Notice("bad_rrule", message))
+        else:
+            self.warn_event(uid, Notice("bad_property", f"unparseable {name}{shown} dropped"))
+
+    def warn_event(self, uid: str, warning: Notice) -> None:
+        """Note a problem of event ``uid`` (shown with its timers or skip entry)."""
+        if warning not in self.event_warnings[uid]:
+            self.event_warnings[uid].append(warning)
 
     def draft(
         self,
@@ -142,7 +168,7 @@ class Converter:
         if extra:
             timer.update(extra)
         unique: list[Notice] = []
-        for warning in warnings:
+        for warning in [*self.event_warnings.get(uid, ()), *warnings]:
             if warning not in unique:
                 unique.append(warning)
         draft = TimerDraft(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ical_bridge.convert.model import ConversionResult, Notice, TimerDraft
+from ical_bridge.convert.model import ConversionResult, Notice, Skipped, TimerDraft
 from ical_bridge.recurrence import format_utc
 
 __all__ = ["draft_to_json", "to_json"]
@@ -30,8 +30,16 @@ def draft_to_json(draft: TimerDraft) -> dict[str, Any]:
 
 
 def to_json(result: ConversionResult) -> dict[str, Any]:
-    """The ``convert --json`` object: ``timers`` and ``skipped``."""
+    """The ``convert --json`` object: ``timers``, ``skipped`` and the feed's ``warnings``."""
     return {
         "timers": [draft_to_json(d) for d in result.timers],
-        "skipped": [{"uid": s.uid, "code": s.code, "message": s.message} for s in result.skipped],
+        "skipped": [_skipped(s) for s in result.skipped],
+        "warnings": [_warning(w) for w in result.warnings],
     }
+
+
+def _skipped(skipped: Skipped) -> dict[str, Any]:
+    out: dict[str, Any] = {"uid": skipped.uid, "code": skipped.code, "message": skipped.message}
+    if skipped.warnings:
+        out["warnings"] = [_warning(w) for w in skipped.warnings]
+    return out

@@ -52,13 +52,17 @@ class ImportOptions:
 
 @dataclass(frozen=True)
 class Skipped:
-    """Something that produced no timer (a component, or a draft the plan left out), and why."""
+    """Something that produced no timer (a component, or a draft the plan left out), and why.
+
+    ``warnings`` carries the event's own problems (bad RRULE, DTEND before DTSTART, …).
+    """
 
     uid: str | None
     code: str
     message: str
     timer_id: str | None = None
     label: str | None = None
+    warnings: tuple[Notice, ...] = ()
 
 
 @dataclass(frozen=True)

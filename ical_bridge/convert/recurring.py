@@ -76,9 +76,13 @@ class RecurringSeries:
         if strategy in ("rolling", "single"):
             self._rolling(nxt, "rolling was asked for", forced=strategy)
             return
-        shape = RuleShape((), "several RRULEs" if self.rrules else "RDATE-only series")
+        several = "several RRULEs" if len(self.rrules) > 1 else "an RRULE with RDATEs"
+        shape = RuleShape((), several if self.rrules else "RDATE-only series")
         if len(self.rrules) == 1 and self.master.get("RDATE") is None:
-            shape = analyse_rule(self.rrules[0], when.wall, is_date=when.is_date)
+            passed = when.instant < self.now  # then only the slots' own occurrences remain
+            shape = analyse_rule(
+                self.rrules[0], when.wall, is_date=when.is_date, start_passed=passed
+            )
         if shape.unsupported:
             conv.skip(self.uid, "unsupported", shape.reason)
             return

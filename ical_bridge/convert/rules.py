@@ -62,8 +62,14 @@ def _ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
-def analyse_rule(rule: Mapping[str, Sequence[Any]], start: datetime, *, is_date: bool) -> RuleShape:
-    """Decompose ``rule`` (an icalendar vRecur) with wall-clock ``start`` into tickward slots."""
+def analyse_rule(
+    rule: Mapping[str, Sequence[Any]], start: datetime, *, is_date: bool, start_passed: bool = False
+) -> RuleShape:
+    """Decompose ``rule`` (an icalendar vRecur) with wall-clock ``start`` into tickward slots.
+
+    ``start_passed``: DTSTART is before ``now``. A DTSTART off the rule's days is then an
+    occurrence of the past only; the occurrences still to come are the slots' own.
+    """
     keys = {k.upper() for k in rule}
     if "RSCALE" in keys or "SKIP" in keys:
         return _not("non-Gregorian rule (RFC 7529)", unsupported=True)
@@ -147,7 +153,7 @@ def analyse_rule(rule: Mapping[str, Sequence[Any]], start: datetime, *, is_date:
             slots.append((Slot("yearly", h, m, 0, day, month), " ".join(bits)))
 
     wall = start.replace(second=0, microsecond=0)
-    if not any(_carries(slot, wall) for slot, _ in slots):
+    if not start_passed and not any(_carries(slot, wall) for slot, _ in slots):
         return _not("DTSTART is not one of the rule's own occurrences")
     parts = []
     for slot, suffix in slots:

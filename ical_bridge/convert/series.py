@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from icalendar.prop import vBroken
 from ical_bridge.convert.fields import listify, text_of
 from ical_bridge.convert.model import Notice
 from ical_bridge.convert.recurring import RecurringSeries
+from ical_bridge.convert.repair import REPAIRABLE, repaired_value
 from ical_bridge.recurrence import format_utc
 
 if TYPE_CHECKING:
@@ -70,19 +72,62 @@ def _recurrence_key(comp: Component) -> str:
     return str(prop)
 
 
+_UNSPLIT = re.compile(r"parsed into parts: '([A-Za-z0-9-]+)([;:].*?)': ")
+
+
 def _drop_broken(conv: Converter, uid: str, comp: Component) -> None:
-    """Remove property values icalendar could not parse (one bad property costs only itself)."""
+    """Repair or remove property values icalendar could not parse (each costs only itself)."""
     if not comp.errors:
         return
+    for where, message in comp.errors:
+        # A line icalendar could not even split into name, parameters and value.
+        found = _UNSPLIT.search(str(message)) if where is None else None
+        if found:
+            name = found[1].upper()
+            conv.warnings.append(Notice("bad_property", f"{uid}: unparseable {name} dropped"))
+            conv.note_lost(uid, name, found[2])
     for name in list(comp.keys()):
         values = listify(comp[name])
         good = [v for v in values if not isinstance(v, vBroken)]
         if len(good) == len(values):
             continue
-        conv.warnings.append(Notice("bad_property", f"{uid}: unparseable {name} dropped"))
+        for value in values:
+            if not isinstance(value, vBroken):
+                continue
+            raw = str(value)
+            tzid = value.params.get("TZID") if name in REPAIRABLE else None
+            fixed = repaired_value(name, raw, str(tzid) if tzid else None)
+            if fixed is not None:
+                good.append(fixed[0])
+                note = f"{name} {raw[:80]!r} read as {fixed[1][:80]!r}"
+                if fixed[1] == raw:
+                    note = f"{name} {raw[:80]!r} read without its parameters"
+                conv.warn_event(uid, Notice("property_repaired", note))
+                conv.warnings.append(Notice("property_repaired", f"{uid}: {note}"))
+                continue
+            conv.warnings.append(Notice("bad_property", f"{uid}: unparseable {name} dropped"))
+            conv.note_lost(uid, name, raw)
         del comp[name]
         for value in good:
             comp.add(name, value, encode=False)
+
+
+def _check_end(conv: Converter, uid: str, comp: Component) -> None:
+    """A DTEND before DTSTART is dropped: the start is what a timer counts down to."""
+    end = conv.clock.when_of(comp, "DTEND") if comp.get("DTEND") is not None else None
+    start = conv.clock.when_of(comp) if end is not None else None
+    if end is None or start is None or end.is_date != start.is_date:
+        return
+    if end.instant < start.instant:
+        del comp["DTEND"]
+        conv.warn_event(
+            uid,
+            Notice(
+                "dtend_before_dtstart",
+                f"DTEND {format_utc(end.instant)} is before DTSTART "
+                f"{format_utc(start.instant)}; DTSTART kept, DTEND ignored",
+            ),
+        )
 
 
 def convert_series(conv: Converter, series: Series) -> None:
@@ -90,6 +135,7 @@ def convert_series(conv: Converter, series: Series) -> None:
     uid = series.uid
     for comp in series.components:
         _drop_broken(conv, uid, comp)
+        _check_end(conv, uid, comp)
     masters = [c for c in series.components if c.get("RECURRENCE-ID") is None]
     by_recid: dict[str, list[Component]] = {}
     for comp in series.components:
@@ -109,6 +155,9 @@ def convert_series(conv: Converter, series: Series) -> None:
         return
     if text_of(master, "X-TICKWARD-MODE").strip().lower() == "since":
         _since(conv, master, uid)
+        return
+    if master.get("RRULE") is None and "RRULE" in conv.lost.get(uid, ()):
+        _unknown_rule(conv, master, uid)
         return
     if master.get("RRULE") is None and master.get("RDATE") is None:
         _one_off(conv, master, uid, None)
@@ -144,6 +193,21 @@ def _one_off(
         instant=when.instant, zone_name=when.zone.name, recurrence=None,
         warnings=list(when.warnings), alarm_start=when.instant,
     )  # fmt: skip
+
+
+def _unknown_rule(conv: Converter, master: Component, uid: str) -> None:
+    """A series whose RRULE cannot be read: only DTSTART is known to be an occurrence."""
+    when = conv.clock.when_of(master)
+    if when is not None and conv.now < when.instant <= conv.now + conv.options.window:
+        conv.draft(
+            master, uid=uid, recurrence_id=None, part=0, strategy="single",
+            instant=when.instant, zone_name=when.zone.name, recurrence=None,
+            warnings=[*when.warnings, Notice(
+                "recurrence_dropped", "only the first occurrence is imported (unreadable RRULE)"
+            )], alarm_start=when.instant,
+        )  # fmt: skip
+        return
+    conv.skip(uid, "unsupported", "its RRULE cannot be parsed, so its occurrences are unknown")
 
 
 def _at(recurrence_id: str | None) -> str:

@@ -60,6 +60,8 @@ class Notice:
     code: str
     message: str
     uid: str = ""
+    prop: str = ""  # the property dropped, when one was
+    value: str = ""  # its raw value (cut), when known
 
 
 @dataclass
@@ -265,7 +267,8 @@ def _parse_component(raw: RawComponent, problems: list[Notice]) -> Component | N
         try:
             _parse(_wrap([f"BEGIN:{probe}", line, f"END:{probe}"]))
         except Exception:
-            problems.append(Notice("bad_property", f"unparseable {name} dropped", raw.uid))
+            problems.append(Notice("bad_property", f"unparseable {name} dropped", raw.uid,
+                                        prop=name, value=line.partition(":")[2][:200]))
             continue
         kept.append(line)
     try:

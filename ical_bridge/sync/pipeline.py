@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -53,6 +53,7 @@ class SyncOptions:
     conflict: Conflict = "feed-wins"
     timezone: str | None = None
     include_todos: bool = False
+    all_day_time: time = time(0, 0)
     source_key: str = ""
     allow_empty: bool = False
     mass_delete_ratio: float = 0.5
@@ -98,6 +99,7 @@ async def plan_source(
         strategy=options.strategy,
         window=options.window,
         include_todos=options.include_todos,
+        all_day_time=options.all_day_time,
         categories_to_spaces=options.categories_to_spaces,
         source_key=options.source_key,
         pin_priority=options.pin_priority,

@@ -502,6 +502,7 @@ def build_plan(
     changes = [c for c in (_plan_desired(d, ctx) for d in wanted) if c is not None]
 
     causes = {s.uid: s.code for s in source_skipped if s.uid}
+    now_as = {d.source.uid: d.strategy for d in wanted}  # a series still in the source
     removals: list[tuple[Change, str]] = []
     owned_active = 0
     for rec in records:
@@ -519,6 +520,9 @@ def build_plan(
         cause = "ended" if rec.timer_id in ended else causes.get(rec.uid, "gone")
         if rec.series_end and parse_iso(rec.series_end) < now:
             cause = "ended"
+        if cause == "gone" and now_as.get(rec.uid, rec.strategy) != rec.strategy:
+            cause = (f"replaced: the series is now imported as {now_as[rec.uid]} "
+                     f"(was {rec.strategy})")  # not a loss: outside the mass-deletion guard
         if cause == "unsupported":
             plan.skipped.append(Skipped(rec.uid, "unsupported", "event can no longer be "
                                         "converted; its timer is left as is",

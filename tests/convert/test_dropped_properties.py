@@ -45,4 +45,4 @@ def test_verbose_convert_lists_them_and_the_json_contract_stays_as_it_was(
     assert "dropped" not in quiet.stdout
     as_json = CliRunner().invoke(cli, ["convert", str(source), "--json", "--now",
                                        NOW.isoformat()])
-    assert set(json.loads(as_json.stdout)) == {"timers", "skipped"}
+    assert set(json.loads(as_json.stdout)) == {"timers", "skipped", "warnings"}

@@ -331,7 +331,7 @@ def test_json_timers_are_valid_timer_create_requests() -> None:
         )
     )
     data = to_json(result)
-    assert set(data) == {"timers", "skipped"}
+    assert set(data) == {"timers", "skipped", "warnings"}
     assert len(data["timers"]) == 2
     for entry in data["timers"]:
         assert set(entry) == {"timer", "source", "strategy", "next_occurrence", "warnings"}
