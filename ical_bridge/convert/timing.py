@@ -50,7 +50,7 @@ class Clockwork:
             name = iana_name(default_tz)
             if name is None:
                 raise KeyError(default_tz)
-            self.default = ResolvedZone(name, zone(name))
+            self.default = resolver.named(name, default_tz)
 
     @property
     def calendar_zone(self) -> ResolvedZone:
@@ -98,10 +98,10 @@ class Clockwork:
             )
         key = getattr(value.tzinfo, "key", None)
         if isinstance(value.tzinfo, ZoneInfo) and key:
-            name = iana_name(key) or "UTC"
-            return self._at(
-                value.replace(tzinfo=None), ResolvedZone(name, zone(name)), False, warnings
-            )
+            resolved = self.resolver.named(iana_name(key) or "UTC", key)
+            if resolved.warning is not None:
+                warnings.append(resolved.warning)
+            return self._at(value.replace(tzinfo=None), resolved, False, warnings)
         instant = value.astimezone(UTC)
         shown = self.x_wr or self.default or _UTC
         return When(
@@ -153,8 +153,7 @@ class Clockwork:
         found = self.when(value, str(tzid) if tzid else None, name)
         return self._tickward_zone(comp, found) if name == "DTSTART" else found
 
-    @staticmethod
-    def _tickward_zone(comp: Component, found: When) -> When:
+    def _tickward_zone(self, comp: Component, found: When) -> When:
         """Honour our exporter's ``X-TICKWARD-TIMEZONE`` on a UTC ``DTSTART``.
 
         The exporter writes an instant in the second half of a fall-back hour in
@@ -166,9 +165,9 @@ class Clockwork:
         name = iana_name(str(raw).strip())
         if name is None or name == "UTC":
             return found
-        tz = zone(name)
-        wall = found.instant.astimezone(tz).replace(tzinfo=None)
-        return When(wall, ResolvedZone(name, tz), found.instant, False, found.warnings)
+        resolved = self.resolver.named(name)
+        wall = found.instant.astimezone(resolved.tz).replace(tzinfo=None)
+        return When(wall, resolved, found.instant, False, found.warnings)
 
     @staticmethod
     def _at(wall: datetime, resolved: ResolvedZone, is_date: bool, warnings: list[Warning]) -> When:
