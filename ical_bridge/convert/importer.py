@@ -131,8 +131,10 @@ class Converter:
         if color:
             timer["color"] = color
         reminders = reminders_of(comp, alarm_start, warnings)
+        # Always explicit: the real tickward defaults an omitted notify to true, the
+        # contract to false; only a VALARM turns it on (MAPPING.md).
+        timer["notify"] = bool(reminders)
         if reminders:
-            timer["notify"] = True
             timer["reminders"] = reminders
         pinned = pinned_of(comp, use_priority=self.options.pin_priority)
         if pinned is not None:
