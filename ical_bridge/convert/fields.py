@@ -26,8 +26,8 @@ __all__ = [
     "reminders_of",
     "server_trim",
     "space_of",
-    "text_of",
     "text_length",
+    "text_of",
 ]
 
 MAX_LABEL = 200
