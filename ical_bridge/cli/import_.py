@@ -25,6 +25,7 @@ from rich.text import Text
 
 from ical_bridge.cli import Settings
 from ical_bridge.cli.context import open_client
+from ical_bridge.clock import system_zone
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import read_source
 from ical_bridge.plan import Limits, Plan
@@ -256,6 +257,7 @@ def import_command(
         allow_empty=allow_empty,
         limits=parse_limits(limits),
         pin_priority=pin_priority,
+        local_timezone=system_zone(),
     )
     rc = asyncio.run(_run(ctx, settings, data, options, state_url(state),
                           dry_run=dry_run, yes=yes, as_json=as_json))

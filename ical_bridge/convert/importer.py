@@ -76,6 +76,7 @@ class Converter:
                 x_wr_timezone=x_wr,
                 default_tz=options.default_tz,
                 all_day_time=options.all_day_time,
+                local_tz=options.local_tz,
             )
         except KeyError as exc:
             raise UserError(f"unknown time zone {options.default_tz!r}") from exc

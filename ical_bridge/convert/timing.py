@@ -39,6 +39,7 @@ class Clockwork:
         x_wr_timezone: str | None,
         default_tz: str | None,
         all_day_time: time,
+        local_tz: str | None = None,
     ) -> None:
         self.resolver = resolver
         self.all_day_time = all_day_time
@@ -51,25 +52,39 @@ class Clockwork:
             if name is None:
                 raise KeyError(default_tz)
             self.default = resolver.named(name, default_tz)
+        local = iana_name(local_tz) if local_tz else None
+        self.local: ResolvedZone | None = resolver.named(local, local_tz) if local else None
 
     @property
     def calendar_zone(self) -> ResolvedZone:
-        """The zone of all-day dates: X-WR-TIMEZONE, else the default, else UTC."""
-        return self.x_wr or self.default or _UTC
+        """The zone of all-day dates and floating times: X-WR-TIMEZONE, else the default
+        (``--tz``, a feed's ``timezone``), else the local zone, else UTC."""
+        return self.x_wr or self.default or self.local or _UTC
+
+    @property
+    def guessed(self) -> bool:
+        """True when neither the calendar nor the user named the zone of floating times."""
+        return self.x_wr is None and self.default is None
+
+    def _guess(self, warnings: list[Warning], code: str, what: str) -> ResolvedZone:
+        chosen = self.calendar_zone
+        if self.guessed:
+            whose = "the local zone" if self.local is not None else "no local zone is known"
+            warnings.append(
+                Warning(code, f"{what} read in {chosen.label} ({whose}; --tz or a feed's "
+                              "timezone sets another)")
+            )
+        return chosen
 
     def floating_zone(self, warnings: list[Warning], what: str) -> ResolvedZone:
-        """The zone of a floating time; warns when it falls back to UTC."""
-        chosen = self.x_wr or self.default
-        if chosen is None:
-            warnings.append(Warning("floating_time", f"{what}: floating time read as UTC"))
-            return _UTC
-        return chosen
+        """The zone of a floating time; warns when it is a guess (local zone or UTC)."""
+        return self._guess(warnings, "floating_time", f"{what}: a floating time is")
 
     def when(self, value: date | datetime, tzid: str | None, what: str = "DTSTART") -> When:
         """Resolve a DTSTART-like value (``tzid`` from its TZID parameter)."""
         warnings: list[Warning] = []
         if not isinstance(value, datetime):
-            resolved = self.calendar_zone
+            resolved = self._guess(warnings, "all_day_zone_guessed", f"{what}: an all-day date is")
             wall = datetime.combine(value, self.all_day_time)
             return self._at(wall, resolved, True, warnings)
         if tzid:
@@ -103,7 +118,7 @@ class Clockwork:
                 warnings.append(resolved.warning)
             return self._at(value.replace(tzinfo=None), resolved, False, warnings)
         instant = value.astimezone(UTC)
-        shown = self.x_wr or self.default or _UTC
+        shown = self.x_wr or self.default or self.local or _UTC
         return When(
             instant.astimezone(shown.tz).replace(tzinfo=None), shown, instant, False, warnings
         )
@@ -150,8 +165,21 @@ class Clockwork:
         if not isinstance(value, date):
             return None
         tzid = prop.params.get("TZID") if prop is not None else None
+        if name == "DTSTART" and not isinstance(value, datetime):
+            dated = self._tickward_date(comp, value)
+            if dated is not None:
+                return dated
         found = self.when(value, str(tzid) if tzid else None, name)
         return self._tickward_zone(comp, found) if name == "DTSTART" else found
+
+    def _tickward_date(self, comp: Component, value: date) -> When | None:
+        """An all-day ``DTSTART`` our exporter wrote, with the timer's zone beside it."""
+        raw = comp.get("X-TICKWARD-TIMEZONE")
+        name = iana_name(str(raw).strip()) if raw is not None else None
+        if name is None:
+            return None
+        return self._at(datetime.combine(value, self.all_day_time), self.resolver.named(name),
+                        True, [])
 
     def _tickward_zone(self, comp: Component, found: When) -> When:
         """Honour our exporter's ``X-TICKWARD-TIMEZONE`` on a UTC ``DTSTART``.
