@@ -53,7 +53,7 @@ class Clockwork:
                 raise KeyError(default_tz)
             self.default = resolver.named(name, default_tz)
         local = iana_name(local_tz) if local_tz else None
-        self.local: ResolvedZone | None = resolver.named(local, local_tz) if local else None
+        self.local: ResolvedZone | None = resolver.named(local, local_tz or "") if local else None
 
     @property
     def calendar_zone(self) -> ResolvedZone:
