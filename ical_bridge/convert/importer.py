@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from icalendar import Component
@@ -31,10 +31,10 @@ from ical_bridge.convert.model import (
 )
 from ical_bridge.convert.series import Series, convert_series
 from ical_bridge.convert.timing import Clockwork
-from ical_bridge.convert.zones import ZoneResolver
+from ical_bridge.convert.zones import ZoneResolver, iana_name
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.decode import ParsedFeed, parse_feed
-from ical_bridge.recurrence import format_utc
+from ical_bridge.recurrence import format_utc, zone
 
 __all__ = ["Converter", "convert_calendar"]
 
@@ -172,6 +172,7 @@ class Converter:
                 continue
             if comp.name not in ("VEVENT", "VTODO"):
                 continue
+            self._exported_all_day(comp)
             uid = text_of(comp, "UID").strip()
             if not uid:
                 uid = _synthetic_uid(comp)
@@ -186,6 +187,25 @@ class Converter:
         self.timers.sort(key=lambda d: (d.next_occurrence, d.timer["id"]))
         dropped = dict(sorted(self.dropped.items()))
         return ConversionResult(self.timers, self.skipped, self.warnings, self.calendar, dropped)
+
+    def _exported_all_day(self, comp: Component) -> None:
+        """Our export's all-day event (``VALUE=DATE`` + ``X-TICKWARD-TIMEZONE``) → the timer
+        it came from: the all-day time in that zone, as a zoned ``DTSTART``."""
+        raw = comp.get("X-TICKWARD-TIMEZONE")
+        if raw is None:
+            return
+        try:
+            value = getattr(comp.get("DTSTART"), "dt", None)
+        except Exception:  # icalendar raises its own errors on a broken DTSTART
+            return
+        if not isinstance(value, date) or isinstance(value, datetime):
+            return
+        name = iana_name(str(raw).strip())
+        if name is None:
+            return
+        del comp["DTSTART"]
+        comp.add("DTSTART", datetime.combine(value, self.options.all_day_time, zone(name)))
+        comp.pop("DURATION", None)  # P1D of a date; the timer has no length
 
     def _count_dropped(self, comp: Component) -> None:
         """Note the properties of ``comp`` that no timer field carries (for ``--verbose``)."""

@@ -68,6 +68,8 @@ class Clockwork:
 
     def _guess(self, warnings: list[Warning], code: str, what: str) -> ResolvedZone:
         chosen = self.calendar_zone
+        if chosen.warning is not None:  # e.g. --tz Etc/GMT-12 sent as an accepted substitute
+            warnings.append(chosen.warning)
         if self.guessed:
             whose = "the local zone" if self.local is not None else "no local zone is known"
             warnings.append(
@@ -165,21 +167,8 @@ class Clockwork:
         if not isinstance(value, date):
             return None
         tzid = prop.params.get("TZID") if prop is not None else None
-        if name == "DTSTART" and not isinstance(value, datetime):
-            dated = self._tickward_date(comp, value)
-            if dated is not None:
-                return dated
         found = self.when(value, str(tzid) if tzid else None, name)
         return self._tickward_zone(comp, found) if name == "DTSTART" else found
-
-    def _tickward_date(self, comp: Component, value: date) -> When | None:
-        """An all-day ``DTSTART`` our exporter wrote, with the timer's zone beside it."""
-        raw = comp.get("X-TICKWARD-TIMEZONE")
-        name = iana_name(str(raw).strip()) if raw is not None else None
-        if name is None:
-            return None
-        return self._at(datetime.combine(value, self.all_day_time), self.resolver.named(name),
-                        True, [])
 
     def _tickward_zone(self, comp: Component, found: When) -> When:
         """Honour our exporter's ``X-TICKWARD-TIMEZONE`` on a UTC ``DTSTART``.
