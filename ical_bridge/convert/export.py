@@ -181,7 +181,8 @@ class _Event:
 
     @property
     def zone_name(self) -> str | None:
-        return str(self.timer["timezone"]) if self.wall is not None and not self.day else None
+        # all-day events keep their zone's VTIMEZONE too: X-TICKWARD-TIMEZONE names it
+        return str(self.timer["timezone"]) if self.wall is not None else None
 
     def year(self) -> int:
         return self.wall.year if self.wall is not None else self.target.year
