@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["Clock", "FixedClock", "SystemClock"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "system_zone"]
 
 
 class Clock(Protocol):
@@ -57,3 +61,40 @@ class FixedClock:
         delta = (when.astimezone(UTC) - self._now).total_seconds()
         self.advance(max(delta, 0.0))
         self._now = when.astimezone(UTC)
+
+
+def _loadable(name: str) -> str | None:
+    name = name.strip().lstrip(":")
+    if not name or name.startswith("/") or ".." in name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return name
+
+
+def system_zone(
+    environ: Mapping[str, str] | None = None, etc: Path = Path("/etc")
+) -> str | None:
+    """The machine's IANA zone name (``TZ``, else ``/etc/localtime``'s link, else
+    ``/etc/timezone``); ``None`` when none can be told. Both sources are injectable."""
+    env = os.environ if environ is None else environ
+    if env.get("TZ"):
+        text = env["TZ"].strip().lstrip(":")
+        marker = "zoneinfo/"
+        if marker in text:  # TZ=:/usr/share/zoneinfo/Europe/Paris
+            text = text.rsplit(marker, 1)[1]
+        return _loadable(text)
+    try:
+        target = os.readlink(etc / "localtime")
+    except OSError:
+        target = ""
+    if "zoneinfo/" in target:
+        found = _loadable(target.rsplit("zoneinfo/", 1)[1])
+        if found:
+            return found
+    try:
+        return _loadable((etc / "timezone").read_text("utf-8").splitlines()[0])
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None

@@ -293,8 +293,11 @@ class FeedConfig(_Section):
         """The stable key of this feed's timers (part of their deterministic ids)."""
         return f"feed:{self.name}"
 
-    def sync_options(self, now: datetime, limits: Limits | None = None) -> SyncOptions:
-        """This feed's import settings at ``now`` (``limits``: the account's plan caps)."""
+    def sync_options(
+        self, now: datetime, limits: Limits | None = None, *, local_timezone: str | None = None
+    ) -> SyncOptions:
+        """This feed's import settings at ``now`` (``limits``: the account's plan caps;
+        ``local_timezone``: the machine's zone, for floating times after ``timezone``)."""
         return SyncOptions(
             project=self.project,
             now=now,
@@ -305,6 +308,7 @@ class FeedConfig(_Section):
             on_delete=self.on_delete,
             conflict=self.conflict,
             timezone=self.timezone,
+            local_timezone=local_timezone,
             include_todos=self.include_todos,
             pin_priority=self.pin_priority,
             source_key=self.source_key,

@@ -11,11 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from ical_bridge.cli.common import echo_json, parse_window, read_calendar, strategy_option
-from ical_bridge.clock import SystemClock
+from ical_bridge.clock import SystemClock, system_zone
 from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
 from ical_bridge.convert.zones import iana_name
 from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.recurrence import zone
+from ical_bridge.timezones import describe_zone
 
 __all__ = ["convert_command", "parse_all_day_time", "parse_now"]
 
@@ -46,7 +47,20 @@ def _local(instant: datetime, zone_name: str) -> str:
         return instant.strftime("%a %Y-%m-%d %H:%M UTC")
 
 
-def _print_table(result: ConversionResult, verbose: int) -> None:
+def _zone_note(result: ConversionResult, tz: str | None, local: str | None) -> str:
+    """Which zone floating times and all-day dates were read in, and who chose it."""
+    if result.calendar.timezone:
+        chosen = f"{result.calendar.timezone} (the calendar's X-WR-TIMEZONE)"
+    elif tz:
+        chosen = f"{describe_zone(tz)} (--tz)"
+    elif local:
+        chosen = f"{describe_zone(local)} (this machine's zone, a guess; --tz sets another)"
+    else:
+        chosen = "UTC (no local zone is known; --tz sets one)"
+    return f"floating and all-day times: {chosen}"
+
+
+def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") -> None:
     console = Console(file=sys.stdout, soft_wrap=False)
     if not console.is_terminal:  # piped or captured: do not squeeze labels into 80 columns
         console = Console(file=sys.stdout, soft_wrap=False, width=160)
@@ -69,6 +83,8 @@ def _print_table(result: ConversionResult, verbose: int) -> None:
     counts = Counter(s.code for s in result.skipped)
     summary = ", ".join(f"{n} {code}" for code, n in sorted(counts.items())) or "none"
     console.print(f"{len(result.timers)} timer(s); skipped: {summary}", markup=False)
+    if zone_note:
+        console.print(zone_note, markup=False)
     for skipped in result.skipped:
         if verbose or skipped.warnings:  # an event's own problem is shown without -v
             codes = ", ".join(dict.fromkeys(w.code for w in skipped.warnings))
@@ -130,15 +146,16 @@ def convert_command(
     if tz is not None and iana_name(tz) is None:
         raise click.BadParameter(f"{tz!r} is not a known time zone", param_hint="--tz")
     at = parse_all_day_time(all_day_time)
+    local = system_zone()
     options = ImportOptions(
         now=now, default_tz=iana_name(tz) if tz else None, strategy=strategy, window=window,
         all_day_time=at, include_todos=include_todos, source_key=source_key_for(source),
-        pin_priority=pin_priority,
+        pin_priority=pin_priority, local_tz=local,
     )  # fmt: skip
     result = convert_calendar(read_calendar(source), options)
     if as_json:
         echo_json(to_json(result))
         return
     verbose += getattr(ctx.obj, "verbose", 0) if ctx.obj is not None else 0
-    _print_table(result, verbose)
+    _print_table(result, verbose, _zone_note(result, options.default_tz, local))
 

@@ -32,6 +32,7 @@ from ical_bridge.cli.common import (
 )
 from ical_bridge.cli.context import open_client
 from ical_bridge.cli.convert import parse_all_day_time
+from ical_bridge.clock import system_zone
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.store import StateStore, default_state_url
@@ -242,6 +243,7 @@ def import_command(
         pin_priority=pin_priority,
         all_day_time=at,
         include_todos=include_todos,
+        local_timezone=system_zone(),
     )
     rc = asyncio.run(_run(ctx, settings, data, options, state_url(state),
                           dry_run=dry_run, yes=yes, as_json=as_json))

@@ -11,7 +11,7 @@ one VALARM per reminder.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import metadata
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -159,13 +159,16 @@ class _Event:
         self.tz = _zone_or_none(timer.get("timezone"))
         self.recurrence = _recurrence(timer)
         self.wall: datetime | None = None  # naive local DTSTART, None → UTC
+        self.day: date | None = None  # an all-day event (VALUE=DATE): see _all_day
         if self.tz is None:
             if self.recurrence is not None:  # a UTC slot: drop seconds like tickward does
                 self.target = first_slot(self.target, ZoneInfo("UTC"), *self.recurrence)
                 self.target = self.target.replace(tzinfo=UTC)
+            self.day = _all_day(timer, self.target.replace(tzinfo=None))
             return
         if self.recurrence is not None:
             self.wall = first_slot(self.target, self.tz, *self.recurrence)
+            self.day = _all_day(timer, self.wall)
             return
         local = self.target.astimezone(self.tz).replace(tzinfo=None, microsecond=0)
         # A one-off in the second half of a fall-back overlap cannot be said
@@ -174,9 +177,11 @@ class _Event:
             microsecond=0
         ):
             self.wall = local
+            self.day = _all_day(timer, local)
 
     @property
     def zone_name(self) -> str | None:
+        # all-day events keep their zone's VTIMEZONE too: X-TICKWARD-TIMEZONE names it
         return str(self.timer["timezone"]) if self.wall is not None else None
 
     def year(self) -> int:
@@ -192,13 +197,18 @@ class _Event:
     ) -> list[str]:
         t = self.timer
         lines = ["BEGIN:VEVENT", f"UID:{t['id']}@{project_id}.tickward", f"DTSTAMP:{stamp}"]
-        if self.wall is not None:
+        if self.day is not None:
+            lines.append(f"DTSTART;VALUE=DATE:{self.day:%Y%m%d}")
+            lines.append(f"X-TICKWARD-TIMEZONE:{t['timezone']}")  # whose midnight it is
+            lines.append("DURATION:P1D")
+        elif self.wall is not None:
             lines.append(f"DTSTART;TZID={t['timezone']}:{_local(self.wall)}")
         else:
             lines.append(f"DTSTART:{_utc(self.target)}")
             if self.tz is not None:  # a UTC DTSTART for an overlap instant: keep the zone too
                 lines.append(f"X-TICKWARD-TIMEZONE:{t['timezone']}")
-        lines.append(f"DURATION:{duration}")
+        if self.day is None:
+            lines.append(f"DURATION:{duration}")
         if self.recurrence is not None:
             kind, last_day = self.recurrence
             anchor = self.wall if self.wall is not None else self.target
@@ -228,6 +238,19 @@ class _Event:
             lines += _alarms(t.get("reminders") or (), str(t.get("label") or ""))
         lines.append("END:VEVENT")
         return lines
+
+
+def _all_day(timer: Mapping[str, Any], wall: datetime) -> date | None:
+    """The day of a timer that came from an all-day event, else ``None``.
+
+    tickward has no all-day flag; the import puts an all-day date at 00:00 in its
+    zone, so a timer at exactly local midnight is written back as ``VALUE=DATE``
+    (a countdown to midnight is the start of that day either way). A count-up
+    anchor stays an instant.
+    """
+    if timer.get("mode") == "since" or wall.time() != datetime.min.time():
+        return None
+    return wall.date()
 
 
 def _instant(value: object) -> datetime | None:

@@ -24,7 +24,9 @@ __all__ = [
     "listify",
     "pinned_of",
     "reminders_of",
+    "server_trim",
     "space_of",
+    "text_length",
     "text_of",
 ]
 
@@ -34,6 +36,30 @@ MAX_REMINDERS = 5
 MAX_REMINDER_MINUTES = 40320
 UNTITLED = "(untitled)"
 _ELLIPSIS = "…"
+# What tickward (Node) trims: String.prototype.trim's WhiteSpace and LineTerminator sets.
+_JS_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+def server_trim(text: str) -> str:
+    """``text`` trimmed exactly as tickward trims ``label``/``description`` before storing."""
+    return text.strip(_JS_SPACE)
+
+
+def text_length(text: str) -> int:
+    """Length as a JavaScript server counts it (UTF-16 code units): the stricter limit."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut (with …) so that its trimmed form fits ``limit`` UTF-16 units."""
+    room = limit - 1
+    text = text[:room]  # a code point is at least one UTF-16 unit
+    while text and text_length(text) > room:
+        text = text[:-1]
+    return server_trim(text) + _ELLIPSIS
 
 
 def listify(value: object) -> list[Any]:
@@ -58,41 +84,43 @@ def text_of(comp: Component, name: str) -> str:
 
 def fit_label(base: str, suffix: str, warnings: list[Notice]) -> str:
     """``base + suffix`` cut to ≤ 200 chars (the cut goes into ``base``, with …)."""
-    room = MAX_LABEL - len(suffix)
-    if len(base) > room:
+    room = MAX_LABEL - text_length(suffix)
+    if text_length(base) > room:
         warnings.append(
             Notice("label_truncated", f"label cut from {len(base)} to {MAX_LABEL} characters")
         )
-        base = base[: room - 1].rstrip() + _ELLIPSIS
-    return base + suffix
+        base = _cut(base, room)
+    return server_trim(base + suffix)
 
 
 def label_of(comp: Component, warnings: list[Notice], suffix: str = "") -> str:
-    """SUMMARY trimmed and whitespace-folded, ≤ 200 chars; ``(untitled)`` when missing."""
-    label = " ".join(text_of(comp, "SUMMARY").split())
+    """SUMMARY trimmed and whitespace-folded, ≤ 200 chars; ``(untitled)`` when empty."""
+    raw = text_of(comp, "SUMMARY")
+    label = server_trim(" ".join(raw.split()))
     if not label:
-        warnings.append(Notice("untitled", f"no SUMMARY; labelled {UNTITLED!r}"))
+        said = "no SUMMARY" if not raw else "the SUMMARY is only blanks"
+        warnings.append(Notice("untitled", f"{said}; labelled {UNTITLED}"))
         label = UNTITLED
     return fit_label(label, suffix, warnings)
 
 
 def description_of(comp: Component, warnings: list[Notice]) -> str | None:
-    """DESCRIPTION ≤ 200 chars; LOCATION and URL appended when they fit."""
-    text = text_of(comp, "DESCRIPTION").strip()
-    if len(text) > MAX_DESCRIPTION:
+    """DESCRIPTION trimmed, ≤ 200 chars; LOCATION and URL appended when they fit."""
+    text = server_trim(text_of(comp, "DESCRIPTION"))
+    if text_length(text) > MAX_DESCRIPTION:
         warnings.append(
             Notice(
                 "description_truncated",
                 f"description cut from {len(text)} to {MAX_DESCRIPTION} characters",
             )
         )
-        text = text[: MAX_DESCRIPTION - 1].rstrip() + _ELLIPSIS
-    for extra in (text_of(comp, "LOCATION").strip(), text_of(comp, "URL").strip()):
+        text = _cut(text, MAX_DESCRIPTION)
+    for extra in (server_trim(text_of(comp, "LOCATION")), server_trim(text_of(comp, "URL"))):
         if extra and extra not in text:
             joined = f"{text}\n{extra}" if text else extra
-            if len(joined) <= MAX_DESCRIPTION:
+            if text_length(joined) <= MAX_DESCRIPTION:
                 text = joined
-    return text or None
+    return server_trim(text) or None
 
 
 def color_of(comp: Component, fallback: str | None, warnings: list[Notice]) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from icalendar import Component
@@ -31,11 +31,11 @@ from ical_bridge.convert.model import (
 )
 from ical_bridge.convert.series import Series, convert_series
 from ical_bridge.convert.timing import Clockwork
-from ical_bridge.convert.zones import ZoneResolver
+from ical_bridge.convert.zones import ZoneResolver, iana_name
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.decode import ParsedFeed, parse_feed
 from ical_bridge.ingest.feed import DecodedFeed
-from ical_bridge.recurrence import format_utc
+from ical_bridge.recurrence import format_utc, zone
 from ical_bridge.vocabulary import STRATEGY_CHOICES
 
 __all__ = ["Converter", "convert_calendar"]
@@ -84,6 +84,7 @@ class Converter:
                 x_wr_timezone=x_wr,
                 default_tz=options.default_tz,
                 all_day_time=options.all_day_time,
+                local_tz=options.local_tz,
             )
         except KeyError as exc:
             raise UserError(f"unknown time zone {options.default_tz!r}") from exc
@@ -156,8 +157,10 @@ class Converter:
         if color:
             timer["color"] = color
         reminders = reminders_of(comp, alarm_start, warnings)
+        # Always explicit: the real tickward defaults an omitted notify to true, the
+        # contract to false; only a VALARM turns it on (MAPPING.md).
+        timer["notify"] = bool(reminders)
         if reminders:
-            timer["notify"] = True
             timer["reminders"] = reminders
         pinned = pinned_of(comp, use_priority=self.options.pin_priority)
         if pinned is not None:
@@ -194,6 +197,7 @@ class Converter:
                 continue
             if comp.name not in ("VEVENT", "VTODO"):
                 continue
+            self._exported_all_day(comp)
             uid = text_of(comp, "UID").strip()
             if not uid:
                 uid = _synthetic_uid(comp)
@@ -208,6 +212,25 @@ class Converter:
         self.timers.sort(key=lambda d: (d.next_occurrence, d.timer["id"]))
         dropped = dict(sorted(self.dropped.items()))
         return ConversionResult(self.timers, self.skipped, self.warnings, self.calendar, dropped)
+
+    def _exported_all_day(self, comp: Component) -> None:
+        """Our export's all-day event (``VALUE=DATE`` + ``X-TICKWARD-TIMEZONE``) → the timer
+        it came from: the all-day time in that zone, as a zoned ``DTSTART``."""
+        raw = comp.get("X-TICKWARD-TIMEZONE")
+        if raw is None:
+            return
+        try:
+            value = getattr(comp.get("DTSTART"), "dt", None)
+        except Exception:  # icalendar raises its own errors on a broken DTSTART
+            return
+        if not isinstance(value, date) or isinstance(value, datetime):
+            return
+        name = iana_name(str(raw).strip())
+        if name is None:
+            return
+        del comp["DTSTART"]
+        comp.add("DTSTART", datetime.combine(value, self.options.all_day_time, zone(name)))
+        comp.pop("DURATION", None)  # P1D of a date; the timer has no length
 
     def _count_dropped(self, comp: Component) -> None:
         """Note the properties of ``comp`` that no timer field carries (for ``--verbose``)."""

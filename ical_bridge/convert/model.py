@@ -39,7 +39,7 @@ class ImportOptions:
     """How to convert: ``now`` is injected, never read from a clock."""
 
     now: datetime
-    default_tz: str | None = None
+    default_tz: str | None = None  # --tz / a feed's timezone: floating and all-day times
     strategy: str = "auto"
     window: timedelta = timedelta(days=90)
     all_day_time: time = time(0, 0)
@@ -48,6 +48,7 @@ class ImportOptions:
     source_key: str = ""
     split_cap: int = 7
     pin_priority: bool = False  # PRIORITY 1–4 pins the timer (X-TICKWARD-PINNED always does)
+    local_tz: str | None = None  # the user's own zone, a guess used after default_tz; else UTC
 
 
 @dataclass(frozen=True)

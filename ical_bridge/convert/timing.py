@@ -39,6 +39,7 @@ class Clockwork:
         x_wr_timezone: str | None,
         default_tz: str | None,
         all_day_time: time,
+        local_tz: str | None = None,
     ) -> None:
         self.resolver = resolver
         self.all_day_time = all_day_time
@@ -50,26 +51,42 @@ class Clockwork:
             name = iana_name(default_tz)
             if name is None:
                 raise KeyError(default_tz)
-            self.default = ResolvedZone(name, zone(name))
+            self.default = resolver.named(name, default_tz)
+        local = iana_name(local_tz) if local_tz else None
+        self.local: ResolvedZone | None = resolver.named(local, local_tz or "") if local else None
 
     @property
     def calendar_zone(self) -> ResolvedZone:
-        """The zone of all-day dates: X-WR-TIMEZONE, else the default, else UTC."""
-        return self.x_wr or self.default or _UTC
+        """The zone of all-day dates and floating times: X-WR-TIMEZONE, else the default
+        (``--tz``, a feed's ``timezone``), else the local zone, else UTC."""
+        return self.x_wr or self.default or self.local or _UTC
+
+    @property
+    def guessed(self) -> bool:
+        """True when neither the calendar nor the user named the zone of floating times."""
+        return self.x_wr is None and self.default is None
+
+    def _guess(self, warnings: list[Notice], code: str, what: str) -> ResolvedZone:
+        chosen = self.calendar_zone
+        if chosen.warning is not None:  # e.g. --tz Etc/GMT-12 sent as an accepted substitute
+            warnings.append(chosen.warning)
+        if self.guessed:
+            whose = "the local zone" if self.local is not None else "no local zone is known"
+            warnings.append(
+                Notice(code, f"{what} read in {chosen.label} ({whose}; --tz or a feed's "
+                              "timezone sets another)")
+            )
+        return chosen
 
     def floating_zone(self, warnings: list[Notice], what: str) -> ResolvedZone:
-        """The zone of a floating time; warns when it falls back to UTC."""
-        chosen = self.x_wr or self.default
-        if chosen is None:
-            warnings.append(Notice("floating_time", f"{what}: floating time read as UTC"))
-            return _UTC
-        return chosen
+        """The zone of a floating time; warns when it is a guess (local zone or UTC)."""
+        return self._guess(warnings, "floating_time", f"{what}: a floating time is")
 
     def when(self, value: date | datetime, tzid: str | None, what: str = "DTSTART") -> When:
         """Resolve a DTSTART-like value (``tzid`` from its TZID parameter)."""
         warnings: list[Notice] = []
         if not isinstance(value, datetime):
-            resolved = self.calendar_zone
+            resolved = self._guess(warnings, "all_day_zone_guessed", f"{what}: an all-day date is")
             wall = datetime.combine(value, self.all_day_time)
             return self._at(wall, resolved, True, warnings)
         if tzid:
@@ -98,12 +115,12 @@ class Clockwork:
             )
         key = getattr(value.tzinfo, "key", None)
         if isinstance(value.tzinfo, ZoneInfo) and key:
-            name = iana_name(key) or "UTC"
-            return self._at(
-                value.replace(tzinfo=None), ResolvedZone(name, zone(name)), False, warnings
-            )
+            resolved = self.resolver.named(iana_name(key) or "UTC", key)
+            if resolved.warning is not None:
+                warnings.append(resolved.warning)
+            return self._at(value.replace(tzinfo=None), resolved, False, warnings)
         instant = value.astimezone(UTC)
-        shown = self.x_wr or self.default or _UTC
+        shown = self.x_wr or self.default or self.local or _UTC
         return When(
             instant.astimezone(shown.tz).replace(tzinfo=None), shown, instant, False, warnings
         )
@@ -153,8 +170,7 @@ class Clockwork:
         found = self.when(value, str(tzid) if tzid else None, name)
         return self._tickward_zone(comp, found) if name == "DTSTART" else found
 
-    @staticmethod
-    def _tickward_zone(comp: Component, found: When) -> When:
+    def _tickward_zone(self, comp: Component, found: When) -> When:
         """Honour our exporter's ``X-TICKWARD-TIMEZONE`` on a UTC ``DTSTART``.
 
         The exporter writes an instant in the second half of a fall-back hour in
@@ -166,9 +182,9 @@ class Clockwork:
         name = iana_name(str(raw).strip())
         if name is None or name == "UTC":
             return found
-        tz = zone(name)
-        wall = found.instant.astimezone(tz).replace(tzinfo=None)
-        return When(wall, ResolvedZone(name, tz), found.instant, False, found.warnings)
+        resolved = self.resolver.named(name)
+        wall = found.instant.astimezone(resolved.tz).replace(tzinfo=None)
+        return When(wall, resolved, found.instant, False, found.warnings)
 
     @staticmethod
     def _at(wall: datetime, resolved: ResolvedZone, is_date: bool, warnings: list[Notice]) -> When:

@@ -1,10 +1,16 @@
-"""Time zones: TZID → IANA name, custom VTIMEZONE matching, wall clock → UTC.
+"""Time zones: TZID → a zone tickward accepts, custom VTIMEZONE matching, wall clock → UTC.
 
-tickward only accepts IANA names. A TZID is resolved in this order: an IANA
-name (vendor prefixes such as ``/mozilla.org/…/`` stripped, case and spaces
-forgiven), a Windows name (CLDR table shipped with icalendar), the
-``X-LIC-LOCATION`` of its VTIMEZONE, and finally the IANA zone whose offsets
-match the custom VTIMEZONE over a horizon around ``now``.
+A TZID is resolved in this order: an IANA name (vendor prefixes such as
+``/mozilla.org/…/`` stripped, case and spaces forgiven) when the file has no
+VTIMEZONE for it or names it exactly; a Windows name (CLDR table shipped with
+icalendar); otherwise the file's own VTIMEZONE rules decide: the forgiven
+name or ``X-LIC-LOCATION`` when their rules agree, else the IANA zone whose
+offsets match over a horizon around ``now``.
+
+What is sent is always a name the real tickward accepts (``ical_bridge.timezones``):
+an alias with the same rules silently (``Asia/Kolkata`` → ``Asia/Calcutta``), an
+accepted zone with the same offsets over the horizon with ``timezone_substituted``,
+else ``UTC`` at the exact instant with ``timezone_fallback`` (a series then rolls).
 """
 
 from __future__ import annotations
@@ -25,10 +31,13 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from ical_bridge.convert.model import Notice
 from ical_bridge.recurrence import zone
+from ical_bridge.timezones import accepted_name, describe_zone, equivalent_zone, is_accepted
 
 __all__ = [
+    "SUBSTITUTE_YEARS",
     "ResolvedZone",
     "ZoneResolver",
+    "accepted_zone",
     "iana_name",
     "local_to_utc",
     "transition_dates",
@@ -36,6 +45,8 @@ __all__ = [
 
 _HORIZON_BACK = timedelta(days=366)
 _HORIZON_AHEAD = timedelta(days=3 * 366)
+SUBSTITUTE_YEARS = 20
+"""A substitute zone must match the source's offsets from last year to this many years ahead."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +56,54 @@ class ResolvedZone:
     name: str
     tz: tzinfo
     warning: Notice | None = None
+    source: str = ""  # the zone as the file or user named it, for messages
+
+    @property
+    def label(self) -> str:
+        """How messages name the zone: as written, with ``Etc/GMT-12`` explained."""
+        return describe_zone(self.source or self.name)
 
     @property
     def exact(self) -> bool:
         """True when ``name`` describes the source zone exactly."""
         return isinstance(self.tz, ZoneInfo) and self.tz.key == self.name
+
+
+def accepted_zone(resolved: ResolvedZone, now: datetime) -> ResolvedZone:
+    """``resolved`` under a name tickward accepts, with the same instants (see the docstring)."""
+    name = resolved.name
+    if is_accepted(name):
+        return resolved
+    source = resolved.source or name
+    exact = resolved.exact
+    alias = accepted_name(name)
+    if alias is not None:
+        return ResolvedZone(alias, zone(alias) if exact else resolved.tz, resolved.warning, source)
+    first, last = now.year - 1, now.year + SUBSTITUTE_YEARS
+    substitute = equivalent_zone(name, first, last) if exact else None
+    if substitute is not None:
+        return ResolvedZone(
+            substitute,
+            zone(substitute),
+            resolved.warning
+            or Notice(
+                "timezone_substituted",
+                f"{describe_zone(name)} is not a zone tickward accepts; sent as {substitute}, "
+                f"which has the same UTC offsets from {first} to {last}",
+            ),
+            source,
+        )
+    return ResolvedZone(
+        "UTC",
+        resolved.tz,
+        resolved.warning
+        or Notice(
+            "timezone_fallback",
+            f"no zone tickward accepts has the offsets of {describe_zone(name)}; "
+            "times are kept exact and shown in UTC",
+        ),
+        source,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -210,15 +264,24 @@ class ZoneResolver:
     def resolve(self, tzid: str) -> ResolvedZone | None:
         """The zone of ``tzid``; ``None`` when it is unknown and has no usable VTIMEZONE."""
         if tzid not in self._cache:
-            self._cache[tzid] = self._resolve(tzid)
+            found = self._resolve(tzid)
+            if found is not None:
+                source = found.source or tzid.strip()[:60]
+                found = ResolvedZone(found.name, found.tz, found.warning, source)
+                found = accepted_zone(found, self._now)
+            self._cache[tzid] = found
         return self._cache[tzid]
+
+    def named(self, name: str, source: str = "") -> ResolvedZone:
+        """IANA zone ``name`` (as given by the user or our own export) under an accepted name."""
+        return accepted_zone(ResolvedZone(name, zone(name), None, source or name), self._now)
 
     def _resolve(self, tzid: str) -> ResolvedZone | None:
         comp = self._components.get(tzid.strip())
         name = iana_name(tzid)
-        windows = tzid.strip().strip('"') in WINDOWS_TO_OLSON
-        if comp is None or (name and not windows):
-            # An IANA name is trusted over the VTIMEZONE beside it (as calendar apps do).
+        if comp is None or (name is not None and _exactly_named(tzid, name)):
+            # An IANA name written exactly is trusted over the VTIMEZONE beside it (as
+            # calendar apps do); a forgiven one (case, spaces, Windows) only if its rules agree.
             return ResolvedZone(name, zone(name)) if name else None
         lic = comp.get("X-LIC-LOCATION")
         hints = [h for h in (name, iana_name(str(lic)) if lic else None) if h]
@@ -234,21 +297,27 @@ class ZoneResolver:
                 return ResolvedZone(hint, zone(hint))
         match = self._match(tzid, offset_at, days)
         if match is not None:
+            shown = accepted_zone(ResolvedZone(match, zone(match)), self._now).name
+            differs = f" (its rules are not those of {name})" if name and name != match else ""
             return ResolvedZone(
                 match,
                 zone(match),
-                Notice("timezone_guessed", f"custom zone {tzid!r} treated as {match}"),
+                Notice(
+                    "timezone_guessed",
+                    f"zone {_quoted(tzid)} is defined in the file{differs}; "
+                    f"treated as {describe_zone(shown)}, which has the same rules",
+                ),
             )
         custom = self._custom_tz(comp)
         if custom is None:
             return ResolvedZone(hints[0], zone(hints[0])) if hints else None
-        fallback = _etc_name(offset_at(self._now)) or "UTC"
         return ResolvedZone(
-            fallback,
+            "UTC",
             custom,
             Notice(
                 "timezone_approximated",
-                f"custom zone {tzid!r} matches no IANA zone; shown as {fallback}",
+                f"zone {_quoted(tzid)} defined in the file matches no known zone; "
+                "times are kept exact and shown in UTC",
             ),
         )
 
@@ -310,7 +379,22 @@ def local_to_utc(local: datetime, tz: tzinfo) -> tuple[datetime, Notice | None]:
 
 
 def _tzname(tz: tzinfo) -> str:
-    return getattr(tz, "key", None) or str(tz)
+    """A zone's name for messages; never a Python repr such as ``<tzicalvtz 'X'>``."""
+    name = getattr(tz, "key", None) or getattr(tz, "_tzid", None)
+    return describe_zone(str(name)) if name else "its zone"
+
+
+def _quoted(tzid: str) -> str:
+    return '"' + tzid.strip().strip('"')[:60] + '"'
+
+
+def _exactly_named(tzid: str, name: str) -> bool:
+    """True when ``tzid`` spells IANA zone ``name`` exactly (a vendor prefix allowed)."""
+    text = tzid.strip().strip('"')
+    return text == name or text.endswith("/" + name) or (name == "UTC" and text in _UTC_NAMES)
+
+
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "Z"})
 
 
 @lru_cache(maxsize=256)

@@ -20,7 +20,7 @@ from functools import partial
 
 import httpx
 
-from ical_bridge.clock import Clock, SystemClock
+from ical_bridge.clock import Clock, SystemClock, system_zone
 from ical_bridge.config import BridgeConfig, FeedConfig
 from ical_bridge.convert import BRIDGE_ID_PREFIX
 from ical_bridge.daemon.prune import prune_archived
@@ -39,7 +39,7 @@ log = logging.getLogger("ical_bridge.daemon")
 
 
 def _sync_options(feed: FeedConfig, limits: Limits | None, now: datetime) -> SyncOptions:
-    return feed.sync_options(now, limits)
+    return feed.sync_options(now, limits, local_timezone=system_zone())
 
 
 def display_source(feed: FeedConfig) -> str:

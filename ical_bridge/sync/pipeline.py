@@ -60,6 +60,7 @@ class SyncOptions:
     limits: Limits = field(default_factory=Limits)
     follow_calendar_color: bool = True
     pin_priority: bool = False
+    local_timezone: str | None = None  # the machine's zone: floating/all-day after ``timezone``
 
 
 def desired_from(result: ConversionResult, *, space: str | None = None) -> list[TimerDraft]:
@@ -103,6 +104,7 @@ async def plan_source(
         categories_to_spaces=options.categories_to_spaces,
         source_key=options.source_key,
         pin_priority=options.pin_priority,
+        local_tz=options.local_timezone,
     ))
     # tickward keeps 40 characters of a project name: look up what it would have kept.
     name = (options.project or result.calendar.name or "").strip()[:PROJECT_NAME_MAX]

@@ -255,9 +255,19 @@ def _expand(
 ) -> list[datetime]:
     cal = icalendar.Calendar.from_ical(data)
     end = max(now, start or now) + timedelta(days=SPANS[kind] * count)
-    found = recurring_ical_events.of(cal).between(now - timedelta(days=1), end)
-    starts = sorted(e["DTSTART"].dt.astimezone(UTC) for e in found)
+    found = recurring_ical_events.of(cal).between(now - timedelta(days=2), end)
+    starts = sorted(_start(e) for e in found)
     return [s for s in starts if s > now][:count]
+
+
+def _start(event: Any) -> datetime:
+    """An occurrence's instant; an all-day one (a timer at local midnight is exported as
+    VALUE=DATE) starts at midnight in the zone its X-TICKWARD-TIMEZONE names."""
+    value = event["DTSTART"].dt
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    tz = ZoneInfo(str(event["X-TICKWARD-TIMEZONE"]))
+    return datetime.combine(value, datetime.min.time(), tz).astimezone(UTC)
 
 
 def _check(target_date: str, zone_name: str, recurrence: dict[str, Any], now: datetime) -> None:

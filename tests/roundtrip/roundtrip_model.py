@@ -75,7 +75,7 @@ ZONES = (
     "Australia/Sydney",
     "Australia/Lord_Howe",
     "Pacific/Auckland",
-    "Asia/Kolkata",
+    "Asia/Calcutta",  # tickward holds accepted ids only (Asia/Kolkata is refused)
     "Asia/Tokyo",
 )
 _ONE_MS = timedelta(milliseconds=1)

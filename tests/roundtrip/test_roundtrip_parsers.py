@@ -96,6 +96,8 @@ def file_zones(text: bytes) -> dict[str, Any]:
 
 def _wall_and_tzid(event: Any) -> tuple[datetime, str | None]:
     start = event.dtstart.value
+    if not isinstance(start, datetime):  # all-day (a timer at local midnight): whose midnight
+        return datetime.combine(start, datetime.min.time()), event.x_tickward_timezone.value
     params = event.dtstart.params
     tzid = (params.get("TZID") or params.get("X-VOBJ-ORIGINAL-TZID") or [None])[0]
     wall = start.replace(tzinfo=None) if tzid else start.astimezone(UTC).replace(tzinfo=None)
@@ -158,7 +160,8 @@ def test_export_is_clean_for_icalendar_and_vobject_and_rrules_match_tickward(
             assert not hasattr(event, "rrule")
             # the wall time read with the file's own VTIMEZONE (vobject may swap in pytz)
             wall, tzid = _wall_and_tzid(event)
-            instant = wall.replace(tzinfo=zones[tzid] if tzid else UTC).astimezone(UTC)
+            own = (zones.get(tzid) or ZoneInfo(tzid)) if tzid else UTC
+            instant = wall.replace(tzinfo=own).astimezone(UTC)
             assert instant == parse_iso(timer["target_date"]).replace(microsecond=0)
             continue
         anchor = parse_iso(timer["target_date"])
