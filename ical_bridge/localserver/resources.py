@@ -37,6 +37,9 @@ _PROJECT_SQL = (
 )
 
 
+_NEWEST_FIRST = " ORDER BY p.created_at DESC, p.rowid DESC"
+
+
 def _project_obj(row: Row) -> dict[str, Any]:
     return project_json(row, int(row["timer_count"]), int(row["space_count"]))
 
@@ -58,28 +61,27 @@ class Resources:
     def list_projects(
         self, limit: int, after: str | None, before: str | None
     ) -> tuple[list[dict[str, Any]], bool]:
-        """One page of projects in creation order, and whether more follow."""
+        """One page of projects, newest first, and whether more follow.
+
+        tickward orders by position (nulls first; API-made projects have none),
+        then created desc, then id desc (its ids grow with time: here, rowid).
+        An unknown cursor gives an empty page, as measured.
+        """
         with self.db.transaction() as conn:
-            cursor = after or before
-            pivot = 0
-            if cursor is not None:
-                found = conn.execute(
-                    "SELECT rowid FROM projects WHERE id = ?", (cursor,)
-                ).fetchone()
-                if found is None:
-                    raise ApiProblem.at("#/after" if after else "#/before", "Unknown cursor.")
-                pivot = int(found[0])
+            rows = fetch_all(conn, _PROJECT_SQL + _NEWEST_FIRST)
+        cursor = after or before
+        if cursor is None:
+            page, more = rows[:limit], len(rows) > limit
+        else:
+            index = next((i for i, r in enumerate(rows) if r["id"] == cursor), None)
+            if index is None:
+                return [], False
             if before is not None:
-                sql = _PROJECT_SQL + " WHERE p.rowid < ? ORDER BY p.rowid DESC LIMIT ?"
-                rows = fetch_all(conn, sql, pivot, limit + 1)
-                more = len(rows) > limit
-                rows = list(reversed(rows[:limit]))
+                page, more = rows[max(0, index - limit) : index], index > limit
             else:
-                sql = _PROJECT_SQL + " WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?"
-                rows = fetch_all(conn, sql, pivot, limit + 1)
-                more = len(rows) > limit
-                rows = rows[:limit]
-        return [_project_obj(r) for r in rows], more
+                rest = rows[index + 1 :]
+                page, more = rest[:limit], len(rest) > limit
+        return [_project_obj(r) for r in page], more
 
     def get_project(self, project_id: str) -> dict[str, Any]:
         """One project."""
@@ -91,9 +93,9 @@ class Resources:
     ) -> dict[str, Any]:
         """Create a project with its nested spaces and timers, atomically."""
         expected = data.get("expected_plan_hash")
-        if expected is not None and expected != plan_hash(raw):
+        if expected is not None and expected != plan_hash(data):
             raise ApiProblem(
-                409, "plan_hash_mismatch", "The request body no longer matches the preview."
+                409, "plan_hash_mismatch", "expected_plan_hash does not match the request body."
             )
         self.check_create_caps(data)
         with self.db.transaction() as conn:
@@ -112,7 +114,7 @@ class Resources:
                     "color": data.get("color"),
                     "created_at": created,
                     "updated_at": created,
-                    "claimed_at": created,
+                    "claimed_at": None,  # API-made projects are unclaimed (measured)
                 },
             )
             spaces: list[Row] = []
@@ -133,16 +135,32 @@ class Resources:
         return result
 
     def check_create_caps(self, data: dict[str, Any]) -> None:
-        """Refuse a nested create larger than ``project_create_max_*``."""
-        count = len(data["timers"]) + sum(len(s["timers"]) for s in data["spaces"])
-        if count > self.plan.project_create_max_timers:
-            raise ApiProblem.at(
-                "#/timers", f"Maximum {self.plan.project_create_max_timers} timers allowed."
+        """Refuse an inconsistent or too large nested create, in tickward's order (text only)."""
+        spaces = [s.get("id") for s in data["spaces"] if s.get("id")]
+        timers = [(t, s.get("id")) for s in data["spaces"] for t in s["timers"]]
+        timers += [(t, t.get("space_id")) for t in data["timers"]]
+        for kind, ids in (("space", spaces), ("timer", [t.get("id") for t, _ in timers])):
+            seen: set[str] = set()
+            for value in ids:
+                if value in seen:
+                    raise ApiProblem.plain(f"Duplicate {kind} id: {value}.")
+                if value:
+                    seen.add(value)
+        if any(space and space not in spaces for t, space in timers if "space_id" in t):
+            raise ApiProblem.plain("space_id does not exist in this project.")
+        plan = self.plan
+        for cap in (plan.project_create_max_timers, plan.timers_per_project):
+            if len(timers) > cap:
+                raise ApiProblem.plain(f"Maximum {cap} timers allowed.")
+        per_space: dict[str | None, int] = {}
+        for _, space in timers:
+            per_space[space] = per_space.get(space, 0) + 1
+        if per_space and max(per_space.values()) > plan.active_timers_per_space:
+            raise ApiProblem.plain(
+                f"Maximum {plan.active_timers_per_space} active timers allowed per space."
             )
-        if len(data["spaces"]) > self.plan.project_create_max_spaces:
-            raise ApiProblem.at(
-                "#/spaces", f"Maximum {self.plan.project_create_max_spaces} spaces allowed."
-            )
+        if len(data["spaces"]) > plan.project_create_max_spaces:
+            raise ApiProblem.plain(f"Maximum {plan.project_create_max_spaces} spaces allowed.")
 
     def update_project(
         self, project_id: str, data: dict[str, Any], now: datetime
@@ -163,13 +181,7 @@ class Resources:
             name = row["name"]
             if not dry_run:
                 conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
-                return {
-                    "object": "project",
-                    "id": project_id,
-                    "name": name,
-                    "project_name": name,
-                    "deleted": True,
-                }
+                return {"object": "project", "id": project_id, "name": name, "deleted": True}
             spaces = fetch_all(conn, "SELECT * FROM spaces WHERE project_id=?", project_id)
             timers = fetch_all(conn, "SELECT * FROM timers WHERE project_id=?", project_id)
             shares = fetch_all(conn, "SELECT * FROM shares WHERE project_id=?", project_id)
@@ -188,10 +200,10 @@ class Resources:
         if fetch_one(
             conn, "SELECT id FROM spaces WHERE project_id=? AND id=?", project_id, space_id
         ):
-            raise ApiProblem.at(f"{base}/id", "Space id already exists.")
+            raise ApiProblem.plain(f"Duplicate space id: {space_id}.")
         count = conn.execute("SELECT COUNT(*) FROM spaces WHERE project_id=?", (project_id,))
         if count.fetchone()[0] >= self.plan.spaces_per_project:
-            raise ApiProblem.at(base, f"Maximum {self.plan.spaces_per_project} spaces allowed.")
+            raise ApiProblem.plain(f"Maximum {self.plan.spaces_per_project} spaces allowed.")
         row: Row = {
             "project_id": project_id,
             "id": space_id,
@@ -329,27 +341,19 @@ class Resources:
             return share_json(row, name, timer)
 
     def delete_share(self, project_id: str, share_id: str) -> dict[str, Any]:
-        """Delete a share link and clear the timer's shared state."""
+        """Delete a share link and clear the timer's shared state: the full share + deleted."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
-            row, timer = remove_share(conn, find_share(conn, project_id, share_id))
-        out = {
-            "object": "share",
-            "id": share_id,
-            "project_id": project_id,
-            "project_name": name,
-            "timer_id": row["timer_id"],
-            "deleted": True,
-        }
-        if timer is not None:
-            out["timer_label"] = timer["label"]
-        return out
+            share = find_share(conn, project_id, share_id)
+            out = share_json(share, name, share_timer(conn, share))
+            remove_share(conn, share)
+        return {**out, "deleted": True}
 
     # -- sync -----------------------------------------------------------------
     def snapshot(self, now: datetime) -> dict[str, list[dict[str, Any]]]:
         """Every project, space and timer (the body of ``/sync`` without ``synced_at``)."""
         with self.db.transaction() as conn:
-            projects = fetch_all(conn, _PROJECT_SQL + " ORDER BY p.rowid")
+            projects = fetch_all(conn, _PROJECT_SQL + _NEWEST_FIRST)
             names = {p["id"]: p["name"] for p in projects}
             spaces = fetch_all(conn, "SELECT * FROM spaces ORDER BY rowid")
             timers = fetch_all(conn, "SELECT * FROM timers ORDER BY rowid")
