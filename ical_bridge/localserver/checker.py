@@ -102,8 +102,10 @@ def _is_int(value: object) -> bool:
 
 def _trim(text: str) -> str:
     # JavaScript's String.prototype.trim: Unicode white space and line terminators
-    return text.strip(" \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-                      "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
+    return text.strip(
+        " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+        "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+    )
 
 
 _REMINDER_KEYS = frozenset({"offset_minutes"})
@@ -161,7 +163,7 @@ class Checker:
         nullable: bool = False,
         trim: bool = False,
     ) -> Any:
-        """A string member (``MISSING`` when absent, None when null and allowed; trimmed if asked)."""
+        """A string member (``MISSING`` if absent, None if null and allowed; trimmed on request)."""
         path = f"{base}/{key}"
         value = body.get(key, MISSING)
         if value is MISSING:

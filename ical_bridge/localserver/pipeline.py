@@ -98,6 +98,7 @@ class Op:
     auth: bool = True
     body: bool = False
     idempotent: bool = True
+    optional: bool = False  # an empty body is allowed (read as None)
 
 
 def ids_of(scope: Scope) -> tuple[str, str]:
@@ -246,7 +247,7 @@ class Gate:
     async def _call(self, request: Request, op: Op, raw: bytes) -> Reply:
         now = self.clock.now()
         try:
-            body = _parse(raw) if op.body else None
+            body = _parse(raw) if op.body and (raw.strip() or not op.optional) else None
             return op.handler(Call(request, now, body, body if isinstance(body, dict) else None))
         except ApiProblem as problem:
             if not problem.type:  # a bare answer, as the real server gives in a few places
@@ -310,7 +311,9 @@ class Envelope:
             return
         request_id = "req_" + secrets.token_hex(12)
         incoming = Request(scope).headers.get("x-correlation-id", "").strip()
-        correlation = incoming if _CORRELATION.fullmatch(incoming) else "corr_" + secrets.token_hex(12)
+        correlation = (
+            incoming if _CORRELATION.fullmatch(incoming) else "corr_" + secrets.token_hex(12)
+        )
         scope["ical_bridge.ids"] = (request_id, correlation)
         seen: dict[str, Any] = {"status": 500, "started": False, "replayed": False}
 

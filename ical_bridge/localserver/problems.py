@@ -37,7 +37,9 @@ _HINTS: dict[str, str] = {
         "Call the preview endpoint again with the current request body, then retry with the"
         " returned plan_hash."
     ),
-    "limit_exceeded": "Remove or disable an existing resource of this type, then retry the request.",
+    "limit_exceeded": (
+        "Remove or disable an existing resource of this type, then retry the request."
+    ),
     "storage_unavailable": "Try again later.",
 }
 

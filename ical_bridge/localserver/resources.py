@@ -88,9 +88,7 @@ class Resources:
         with self.db.transaction() as conn:
             return _project_obj(self._project(conn, project_id))
 
-    def create_project(
-        self, raw: dict[str, Any], data: dict[str, Any], now: datetime
-    ) -> dict[str, Any]:
+    def create_project(self, data: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Create a project with its nested spaces and timers, atomically."""
         expected = data.get("expected_plan_hash")
         if expected is not None and expected != plan_hash(data):

@@ -10,10 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ical_bridge.localserver.problems import ApiProblem
 from ical_bridge.localserver.checker import (
     MISSING,
-    NESTED_TIMER_KEYS,
     PLAN_HASH,
     SPACE_ID,
     TIMER_ID,
@@ -23,12 +21,13 @@ from ical_bridge.localserver.checker import (
     kind_of,
     parse_instant,
 )
+from ical_bridge.localserver.problems import ApiProblem
 
 __all__ = [
     "project_create_body",
-    "since_anchor",
     "project_update_body",
     "share_create_body",
+    "since_anchor",
     "space_create_body",
     "space_update_body",
     "timer_create_body",
