@@ -198,7 +198,7 @@ class Resources:
         if fetch_one(
             conn, "SELECT id FROM spaces WHERE project_id=? AND id=?", project_id, space_id
         ):
-            raise ApiProblem.plain(f"Duplicate space id: {space_id}.")
+            raise ApiProblem.plain("Space id already exists.")
         count = conn.execute("SELECT COUNT(*) FROM spaces WHERE project_id=?", (project_id,))
         if count.fetchone()[0] >= self.plan.spaces_per_project:
             raise ApiProblem.plain(f"Maximum {self.plan.spaces_per_project} spaces allowed.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ical_bridge.tickward._errors import LocalValidationError, ResponseFormatError
 from ical_bridge.tickward._idempotency import derive_key
+from ical_bridge.tickward._pacing import Pacer
 from ical_bridge.tickward.client import DEFAULT_PAGE_SIZE, ClientStats, SyncResult, TickwardClient
 from ical_bridge.tickward.models import (
     Body,
@@ -50,6 +51,7 @@ __all__ = [
     "MilestoneRule",
     "NestedProjectSpaceCreateRequest",
     "NestedProjectTimerCreateRequest",
+    "Pacer",
     "Project",
     "ProjectCreateRequest",
     "ProjectCreateResult",

@@ -128,6 +128,9 @@ def test_errors_outside_field_validation_have_no_errors_list(api: Harness) -> No
     api.timer(pid, id="only_once")
     twice = api.post(timers, json=timer_body(id="only_once"))
     assert plain_error(twice) == "Timer id already exists."
+    api.space(pid, "box")
+    space_twice = api.post(f"/projects/{pid}/spaces", json={"id": "box", "name": "Again"})
+    assert plain_error(space_twice) == "Space id already exists."
 
 
 def test_api_created_projects_are_unclaimed_and_carry_no_project_name(api: Harness) -> None:
