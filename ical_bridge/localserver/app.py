@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from ical_bridge.localserver.config import (
     RecordedRequest,
 )
 from ical_bridge.localserver.database import Database, stamp
+from ical_bridge.localserver.delivery import Deliverer
 from ical_bridge.localserver.idempotency import TTL, IdempotencyStore
 from ical_bridge.localserver.pipeline import PREFIX, Call, Envelope, Gate, Op, Reply
 from ical_bridge.localserver.pipeline import problem_response as _problem_response
@@ -186,7 +188,7 @@ class _Handlers:
 
     def delete_timer(self, call: Call) -> Reply:
         pid, tid = call.param("project_id"), call.param("timer_id")
-        return Reply(200, self.res.delete_timer(pid, tid))
+        return Reply(200, self.res.delete_timer(pid, tid, call.now))
 
     def list_shares(self, call: Call) -> Reply:
         return Reply(200, _listing(self.res.list_shares(call.param("project_id"))))
@@ -331,11 +333,20 @@ def create_app(
     limiter = RateLimiter(rate_limit, clock) if rate_limit is not None else None
     gate = Gate(keys, limiter, IdempotencyStore(db), clock)
     hooks = Webhooks(db, allow_private=allow_private_webhooks)
-    handlers = _Handlers(Resources(db, plan), plan, hooks)
+    deliverer = Deliverer(db, clock)
+    handlers = _Handlers(Resources(db, plan, emit=hooks.emit), plan, hooks)
     requests: list[RecordedRequest] = []
     # an API answers a trailing slash with 404, not a redirect
     api = Router(routes=_routes(gate, handlers), redirect_slashes=False)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # under a real server (the emulator), webhooks go out in the background
+        async with deliverer.running():
+            yield
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[Mount(PREFIX, app=api)],
         middleware=[Middleware(Envelope, sink=requests)],
         exception_handlers={HTTPException: _http_error},
@@ -346,4 +357,5 @@ def create_app(
     app.state.clock = clock
     app.state.plan = plan
     app.state.webhooks = hooks
+    app.state.deliverer = deliverer
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -47,9 +48,27 @@ def _project_obj(row: Row) -> dict[str, Any]:
 class Resources:
     """Reads and writes of the account behind every API key of this server."""
 
-    def __init__(self, db: Database, plan: PlanLimits) -> None:
+    def __init__(
+        self,
+        db: Database,
+        plan: PlanLimits,
+        emit: Callable[[str, dict[str, Any], datetime], None] | None = None,
+    ) -> None:
         self.db = db
         self.plan = plan
+        self.emit = emit  # webhook events, queued after the write commits
+
+    def _timer_event(self, kind: str, timer: dict[str, Any], now: datetime) -> None:
+        if self.emit is not None:
+            obj = {
+                "id": timer["id"],
+                "object": "timer",
+                "project_id": timer["project_id"],
+                "project_name": timer["project_name"],
+                "timer_id": timer["id"],
+                "timer_label": timer["label"],
+            }
+            self.emit(kind, obj, now)
 
     # -- projects -------------------------------------------------------------
     def _project(self, conn: sqlite3.Connection, project_id: str) -> Row:
@@ -130,6 +149,8 @@ class Resources:
         name = data["name"]
         result["spaces"] = [space_json(s, name) for s in spaces]
         result["timers"] = [timer_json(t, name, now) for t in timers]
+        for timer in result["timers"]:
+            self._timer_event("timer.created", timer, now)
         return result
 
     def check_create_caps(self, data: dict[str, Any]) -> None:
@@ -290,23 +311,33 @@ class Resources:
         """Create a timer."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
-            return timer_json(add_timer(conn, project_id, data, now, self.plan), name, now)
+            out = timer_json(add_timer(conn, project_id, data, now, self.plan), name, now)
+        self._timer_event("timer.created", out, now)
+        return out
 
     def update_timer(
         self, project_id: str, timer_id: str, data: dict[str, Any], now: datetime
     ) -> dict[str, Any]:
-        """Patch a timer."""
+        """Patch a timer; every PATCH emits an event, even one that changes nothing (measured)."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
+            before = find_timer(conn, project_id, timer_id)["archived_at"]
             row = change_timer(conn, project_id, timer_id, data, now, self.plan)
-            return timer_json(row, name, now)
+            out = timer_json(row, name, now)
+        kind = "timer.updated"
+        if not before and out["archived_at"]:
+            kind = "timer.archived"
+        elif before and not out["archived_at"]:
+            kind = "timer.restored"
+        self._timer_event(kind, out, now)
+        return out
 
-    def delete_timer(self, project_id: str, timer_id: str) -> dict[str, Any]:
+    def delete_timer(self, project_id: str, timer_id: str, now: datetime) -> dict[str, Any]:
         """Delete a timer."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
             row = remove_timer(conn, project_id, timer_id)
-        return {
+        out = {
             "object": "timer",
             "id": timer_id,
             "project_id": project_id,
@@ -314,6 +345,8 @@ class Resources:
             "label": row["label"],
             "deleted": True,
         }
+        self._timer_event("timer.deleted", out, now)
+        return out
 
     # -- shares ---------------------------------------------------------------
     def list_shares(self, project_id: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ __all__ = [
     "Webhooks",
     "check_url",
     "endpoint_json",
+    "envelope",
     "webhook_create_body",
     "webhook_update_body",
 ]
@@ -48,6 +49,7 @@ EVENT_TYPES = (
     "share.deleted",
 )
 MAX_ENDPOINTS = 3
+EVENT_VERSION = "2026-06-10"
 _SECRET_PREFIX = "whsec_"
 
 _SCHEMA = """
@@ -154,6 +156,22 @@ def webhook_update_body(c: Checker, body: object) -> dict[str, Any]:
     if not c.issues and not out:
         c.fail("#", "Provide at least one webhook field to update.")
     return out
+
+
+_TEST_MESSAGE = "Test webhook delivery."
+
+
+def envelope(kind: str, obj: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The event body tickward POSTs (``data.object`` names what changed; no actor)."""
+    return {
+        "object": "event",
+        "id": "evt_" + secrets.token_hex(12),
+        "type": kind,
+        "created": stamp(now),
+        "environment": "development",
+        "event_version": EVENT_VERSION,
+        "data": {"object": obj},
+    }
 
 
 def endpoint_json(row: Row) -> dict[str, Any]:
@@ -282,12 +300,22 @@ class Webhooks:
             conn.execute("DELETE FROM webhook_endpoints WHERE id=?", (endpoint_id,))
         return {"object": "webhook_endpoint", "id": endpoint_id, "deleted": True}
 
+    def emit(self, kind: str, obj: dict[str, Any], now: datetime) -> None:
+        """Queue one event for every active endpoint subscribed to ``kind``."""
+        event = envelope(kind, obj, now)
+        with self.db.transaction() as conn:
+            rows = fetch_all(conn, "SELECT * FROM webhook_endpoints WHERE status='active'")
+            for row in (_decode(r) for r in rows):
+                if row is not None and kind in row["event_types"]:
+                    self._queue(conn, row, event, now)
+
     def test(self, endpoint_id: str, event_type: str | None, now: datetime) -> dict[str, Any]:
         """Queue a test event for one endpoint; returns the endpoint and the delivery."""
         with self.db.transaction() as conn:
             endpoint = self._endpoint(conn, endpoint_id)
             kind = event_type or "timer.updated"
-            delivery = self._queue(conn, endpoint, kind, {"test": True}, now)
+            obj = {"id": endpoint_id, "object": "webhook_endpoint", "message": _TEST_MESSAGE}
+            delivery = self._queue(conn, endpoint, envelope(kind, obj, now), now)
             return {
                 "object": "webhook_test",
                 "endpoint": endpoint_json(endpoint),
@@ -309,17 +337,15 @@ class Webhooks:
         self,
         conn: sqlite3.Connection,
         endpoint: Row,
-        kind: str,
-        data: dict[str, Any],
+        event: dict[str, Any],
         now: datetime,
     ) -> Row:
-        event_id = "evt_" + secrets.token_hex(12)
         row: Row = {
             "id": "whd_" + secrets.token_hex(12),
             "endpoint_id": endpoint["id"],
-            "event_id": event_id,
-            "event_type": kind,
-            "payload": {"id": event_id, "type": kind, "created_at": stamp(now), "data": data},
+            "event_id": event["id"],
+            "event_type": event["type"],
+            "payload": json.dumps(event, separators=(",", ":"), ensure_ascii=False),
             "status": "pending",
             "attempt_count": 0,
             "next_attempt_at": stamp(now),
