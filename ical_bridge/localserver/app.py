@@ -258,7 +258,9 @@ def _routes(gate: Gate, h: _Handlers) -> list[Route]:
             "GET": Op(h.list_projects),
             "POST": Op(h.create_project, body=True),
         },
-        "/projects/preview": {"POST": Op(h.preview_project, body=True, idempotent=False)},
+        "/projects/preview": {
+            "POST": Op(h.preview_project, body=True, idempotent=False, changes=False)
+        },
         "/projects/{project_id}": {
             "GET": Op(h.get_project),
             "PATCH": Op(h.update_project, body=True),

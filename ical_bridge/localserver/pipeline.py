@@ -99,6 +99,7 @@ class Op:
     body: bool = False
     idempotent: bool = True
     optional: bool = False  # an empty body is allowed (read as None)
+    changes: bool = True  # False: a write method that only previews (a read key may call it)
 
 
 def ids_of(scope: Scope) -> tuple[str, str]:
@@ -167,7 +168,12 @@ class Gate:
                 )
                 problem.headers["Allow"] = ", ".join(sorted(ops))
                 raise problem
-            if write and api_key is not None and self.api_keys[api_key] != "full_access":
+            # previews change nothing: a read key may call them (DELETE ?dry_run=true too)
+            preview = not op.changes or (
+                method == "DELETE" and request.query_params.get("dry_run") == "true"
+            )
+            restricted = api_key is not None and self.api_keys[api_key] != "full_access"
+            if write and restricted and not preview:
                 raise ApiProblem(401, "restricted_api_key", "This API key is read-only.")
             return await self._run(request, op, write, api_key, headers)
         except ApiProblem as problem:

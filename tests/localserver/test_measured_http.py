@@ -90,6 +90,19 @@ def test_a_read_key_write_is_401_restricted_before_any_404(method: str, path: st
     assert (error["type"], error["message"]) == ("restricted_api_key", "This API key is read-only.")
 
 
+def test_a_read_key_may_preview() -> None:
+    api = Harness(api_keys={KEY: "full_access", READ_KEY: "read"})
+    pid = api.project()["id"]
+    api.space(pid, "box")
+    preview = api.post("/projects/preview", json={"name": "P"}, key=READ_KEY)
+    assert preview.status_code == 200
+    dry = {"dry_run": "true"}
+    assert api.delete(f"/projects/{pid}", params=dry, key=READ_KEY).status_code == 200
+    assert api.delete(f"/projects/{pid}/spaces/box", params=dry, key=READ_KEY).status_code == 200
+    assert api.delete(f"/projects/{pid}", key=READ_KEY).status_code == 401
+    assert api.get(f"/projects/{pid}").status_code == 200
+
+
 def test_origin_guard_only_for_foreign_post_and_delete(api: Harness) -> None:
     foreign = {"Origin": "https://evil.example"}
     project = api.project()
