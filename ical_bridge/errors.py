@@ -13,9 +13,10 @@ The tree::
         ├── ResponseFormatError      tickward answered 2xx with a body the client cannot read
         ├── SnapshotUnavailable      no /sync snapshot was ever read and tickward is unreachable
         └── APIError                 tickward answered with an error body
-            ├── AuthenticationError  401 / 403 (missing, invalid or read-only key)
+            ├── AuthenticationError  401 / 403 (missing, invalid or read-only key:
+            │                        401 restricted_api_key, see ``read_only``)
             ├── NotFoundError        404
-            ├── ValidationError      400 validation_error (see ``field_errors``)
+            ├── ValidationError      400/422 validation_error (``field_errors``, ``cap``)
             │   └── LocalValidationError  refused by the client before sending (same shape)
             ├── ConflictError        409 (idempotency conflict, plan hash mismatch, limit exceeded)
             ├── RateLimitedError     429 after the retry budget was spent
@@ -39,6 +40,7 @@ __all__ = [
     "LocalValidationError",
     "NotACalendarError",
     "NotFoundError",
+    "PlanCap",
     "RateLimitedError",
     "ResponseFormatError",
     "ServerError",
@@ -112,8 +114,16 @@ class FieldError:
     path: str
 
 
+@dataclass(frozen=True)
+class PlanCap:
+    """A plan cap an error reports ("Maximum 40 timers allowed." → ``timers``, 40)."""
+
+    kind: str  # "timers", "active_timers_per_space", "spaces", "projects"
+    limit: int
+
+
 class APIError(TickwardError):
-    """tickward answered with an error body."""
+    """tickward answered with an error body (``cap`` is set when it names a plan cap)."""
 
     def __init__(
         self,
@@ -127,6 +137,7 @@ class APIError(TickwardError):
         retryable: bool = False,
         retry_after: float | None = None,
         field_errors: tuple[FieldError, ...] = (),
+        cap: PlanCap | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -137,6 +148,7 @@ class APIError(TickwardError):
         self.retryable = retryable
         self.retry_after = retry_after
         self.field_errors = field_errors
+        self.cap = cap
 
     def __str__(self) -> str:
         text = f"{self.status} {self.code or self.type}: {self.args[0]}"
@@ -150,13 +162,18 @@ class APIError(TickwardError):
 class AuthenticationError(APIError):
     """Missing, invalid or insufficient API key (401/403)."""
 
+    @property
+    def read_only(self) -> bool:
+        """True when the key is valid but may only read (401 ``restricted_api_key``)."""
+        return self.code == "restricted_api_key" or self.type == "restricted_api_key"
+
 
 class NotFoundError(APIError):
     """The resource does not exist (404)."""
 
 
 class ValidationError(APIError):
-    """The request body was refused (400)."""
+    """The request was refused (400, or 422 for since-timer rules)."""
 
 
 class LocalValidationError(ValidationError):

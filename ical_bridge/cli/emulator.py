@@ -48,6 +48,11 @@ def _limit(flag: str, field: str) -> click.Option:
     help="Full-access API key to accept (default: a new random key, printed once).",
 )
 @click.option("--no-rate-limit", is_flag=True, help="Turn tickward's rate limits off.")
+@click.option(
+    "--allow-private-webhooks",
+    is_flag=True,
+    help="Accept http:// and loopback/private webhook URLs (off, as on the hosted server).",
+)
 @click.pass_context
 def emulator(
     ctx: click.Context,
@@ -57,6 +62,7 @@ def emulator(
     db: Path | None,
     key: str | None,
     no_rate_limit: bool,
+    allow_private_webhooks: bool,
     **limits: int,
 ) -> None:
     """Serve a local tickward-compatible API at http://HOST:PORT/api/v1."""
@@ -67,6 +73,7 @@ def emulator(
         api_keys={api_key: "full_access"},
         rate_limit=None if no_rate_limit else RateLimitConfig(),
         plan=PlanLimits(**limits),
+        allow_private_webhooks=allow_private_webhooks,
     )
     click.echo(f"tickward emulator: http://{host}:{port}/api/v1 (data: {path})")
     if key is None:

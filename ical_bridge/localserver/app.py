@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from ical_bridge.localserver.config import (
     RecordedRequest,
 )
 from ical_bridge.localserver.database import Database, stamp
+from ical_bridge.localserver.delivery import Deliverer
 from ical_bridge.localserver.idempotency import TTL, IdempotencyStore
 from ical_bridge.localserver.pipeline import PREFIX, Call, Envelope, Gate, Op, Reply
 from ical_bridge.localserver.pipeline import problem_response as _problem_response
@@ -36,10 +38,17 @@ from ical_bridge.localserver.validation import (
     project_create_body,
     project_update_body,
     share_create_body,
+    since_anchor,
     space_create_body,
     space_update_body,
     timer_create_body,
     timer_update_body,
+)
+from ical_bridge.localserver.webhooks import (
+    EVENT_TYPES,
+    Webhooks,
+    webhook_create_body,
+    webhook_update_body,
 )
 
 __all__ = ["create_app"]
@@ -57,8 +66,13 @@ def _dry_run(call: Call) -> bool:
     if value is None:
         return False
     if value != "true":
-        raise ApiProblem.at("#/dry_run", "dry_run accepts only true.")
+        raise ApiProblem.plain("dry_run accepts only true.")
     return True
+
+
+def _project_anchors(data: dict[str, Any], call: Call) -> None:
+    for timer in [*data["timers"], *(t for s in data["spaces"] for t in s["timers"])]:
+        since_anchor(timer, call.now)
 
 
 def _checked(fn: Any, call: Call, *args: Any) -> dict[str, Any]:
@@ -71,9 +85,10 @@ def _checked(fn: Any, call: Call, *args: Any) -> dict[str, Any]:
 class _Handlers:
     """One method per operation (``Call -> Reply``)."""
 
-    def __init__(self, res: Resources, plan: PlanLimits) -> None:
+    def __init__(self, res: Resources, plan: PlanLimits, hooks: Webhooks) -> None:
         self.res = res
         self.plan = plan
+        self.hooks = hooks
 
     def capabilities(self, call: Call) -> Reply:
         return Reply(
@@ -90,9 +105,9 @@ class _Handlers:
                     "project_preview": True,
                     "nested_project_create": True,
                     "mcp": {"remote_oauth": False},
-                    "timer_webhooks": False,
+                    "timer_webhooks": True,
                     "timer_reminders": True,
-                    "webhook_management": False,
+                    "webhook_management": True,
                 },
                 "limits": {
                     "project_create_max_spaces": self.plan.project_create_max_spaces,
@@ -105,25 +120,25 @@ class _Handlers:
     def list_projects(self, call: Call) -> Reply:
         raw_limit = call.query.get("limit", str(self.plan.page_size_max))
         if not _DIGITS.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= self.plan.page_size_max:
-            raise ApiProblem.at(
-                "#/limit", f"limit must be an integer from 1 to {self.plan.page_size_max}."
+            raise ApiProblem.plain(
+                f"limit must be an integer between 1 and {self.plan.page_size_max}."
             )
         after, before = call.query.get("after"), call.query.get("before")
         if after is not None and before is not None:
-            raise ApiProblem.at("#/before", "after and before cannot be combined.")
+            raise ApiProblem.plain("after and before cannot be combined.")
         data, more = self.res.list_projects(int(raw_limit), after, before)
         return Reply(200, _listing(data, more))
 
     def preview_project(self, call: Call) -> Reply:
         data = _checked(project_create_body, call, call.now)
+        _project_anchors(data, call)
         self.res.check_create_caps(data)
-        assert call.raw is not None
-        return Reply(200, create_preview(call.raw, data))
+        return Reply(200, create_preview(data))
 
     def create_project(self, call: Call) -> Reply:
         data = _checked(project_create_body, call, call.now)
-        assert call.raw is not None
-        return Reply(201, self.res.create_project(call.raw, data, call.now))
+        _project_anchors(data, call)
+        return Reply(201, self.res.create_project(data, call.now))
 
     def get_project(self, call: Call) -> Reply:
         return Reply(200, self.res.get_project(call.param("project_id")))
@@ -159,6 +174,7 @@ class _Handlers:
 
     def create_timer(self, call: Call) -> Reply:
         data = _checked(timer_create_body, call, "#", call.now)
+        since_anchor(data, call.now)
         return Reply(201, self.res.create_timer(call.param("project_id"), data, call.now))
 
     def get_timer(self, call: Call) -> Reply:
@@ -172,7 +188,7 @@ class _Handlers:
 
     def delete_timer(self, call: Call) -> Reply:
         pid, tid = call.param("project_id"), call.param("timer_id")
-        return Reply(200, self.res.delete_timer(pid, tid))
+        return Reply(200, self.res.delete_timer(pid, tid, call.now))
 
     def list_shares(self, call: Call) -> Reply:
         return Reply(200, _listing(self.res.list_shares(call.param("project_id"))))
@@ -188,6 +204,39 @@ class _Handlers:
 
     def delete_share(self, call: Call) -> Reply:
         return Reply(200, self.res.delete_share(call.param("project_id"), call.param("share_id")))
+
+    def list_webhooks(self, call: Call) -> Reply:
+        return Reply(200, _listing(self.hooks.endpoints()))
+
+    def create_webhook(self, call: Call) -> Reply:
+        return Reply(201, self.hooks.create(_checked(webhook_create_body, call), call.now))
+
+    def get_webhook(self, call: Call) -> Reply:
+        return Reply(200, self.hooks.get(call.param("webhook_id")))
+
+    def update_webhook(self, call: Call) -> Reply:
+        data = _checked(webhook_update_body, call)
+        return Reply(200, self.hooks.update(call.param("webhook_id"), data, call.now))
+
+    def delete_webhook(self, call: Call) -> Reply:
+        return Reply(200, self.hooks.delete(call.param("webhook_id")))
+
+    def test_webhook(self, call: Call) -> Reply:
+        body = call.body if call.body is not None else {}
+        checker = Checker()
+        obj = checker.obj(body, "#") or {}
+        checker.strict(obj, frozenset({"event_type"}), "#")
+        kind = obj.get("event_type")
+        if kind is not None and kind not in EVENT_TYPES:
+            checker.fail("#/event_type", "Invalid enum value.")
+        checker.done()
+        return Reply(200, self.hooks.test(call.param("webhook_id"), kind, call.now))
+
+    def list_deliveries(self, call: Call) -> Reply:
+        raw = call.query.get("limit", "10")
+        if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= 100:
+            raise ApiProblem.plain("limit must be an integer between 1 and 100.")
+        return Reply(200, _listing(self.hooks.deliveries(call.param("webhook_id"), int(raw))))
 
     def sync(self, call: Call) -> Reply:
         snapshot = self.res.snapshot(call.now)
@@ -209,7 +258,9 @@ def _routes(gate: Gate, h: _Handlers) -> list[Route]:
             "GET": Op(h.list_projects),
             "POST": Op(h.create_project, body=True),
         },
-        "/projects/preview": {"POST": Op(h.preview_project, body=True, idempotent=False)},
+        "/projects/preview": {
+            "POST": Op(h.preview_project, body=True, idempotent=False, changes=False)
+        },
         "/projects/{project_id}": {
             "GET": Op(h.get_project),
             "PATCH": Op(h.update_project, body=True),
@@ -241,6 +292,16 @@ def _routes(gate: Gate, h: _Handlers) -> list[Route]:
             "GET": Op(h.get_share),
             "DELETE": Op(h.delete_share),
         },
+        "/webhooks": {"GET": Op(h.list_webhooks), "POST": Op(h.create_webhook, body=True)},
+        "/webhooks/{webhook_id}": {
+            "GET": Op(h.get_webhook),
+            "PATCH": Op(h.update_webhook, body=True),
+            "DELETE": Op(h.delete_webhook),
+        },
+        "/webhooks/{webhook_id}/test": {"POST": Op(h.test_webhook, body=True, optional=True)},
+        "/webhooks/{webhook_id}/deliveries": {"GET": Op(h.list_deliveries)},
+        # no route matched: still authenticated and rate limited, then 404 (measured)
+        "/{rest:path}": {},
     }
     return [Route(path, gate.endpoint(ops), methods=_ALL_METHODS) for path, ops in table.items()]
 
@@ -261,18 +322,33 @@ def create_app(
     rate_limit: RateLimitConfig | None = RateLimitConfig(),  # noqa: B008 - frozen, shared
     plan: PlanLimits = PlanLimits(),  # noqa: B008 - frozen, shared
     clock: Clock | None = None,
+    allow_private_webhooks: bool = False,
 ) -> Starlette:
-    """A faithful local tickward API (mounted at ``/api/v1``) over SQLite (None = in memory)."""
+    """A faithful local tickward API (mounted at ``/api/v1``) over SQLite (None = in memory).
+
+    ``allow_private_webhooks`` lets webhook endpoints use ``http://`` and
+    loopback or private targets (off by default, as on the hosted server).
+    """
     clock = clock or SystemClock()
     keys = dict(api_keys) if api_keys is not None else {EMBEDDED_API_KEY: "full_access"}
     db = Database(db_path)
     limiter = RateLimiter(rate_limit, clock) if rate_limit is not None else None
     gate = Gate(keys, limiter, IdempotencyStore(db), clock)
-    handlers = _Handlers(Resources(db, plan), plan)
+    hooks = Webhooks(db, allow_private=allow_private_webhooks)
+    deliverer = Deliverer(db, clock)
+    handlers = _Handlers(Resources(db, plan, emit=hooks.emit), plan, hooks)
     requests: list[RecordedRequest] = []
     # an API answers a trailing slash with 404, not a redirect
     api = Router(routes=_routes(gate, handlers), redirect_slashes=False)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # under a real server (the emulator), webhooks go out in the background
+        async with deliverer.running():
+            yield
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[Mount(PREFIX, app=api)],
         middleware=[Middleware(Envelope, sink=requests)],
         exception_handlers={HTTPException: _http_error},
@@ -282,4 +358,6 @@ def create_app(
     app.state.db = db
     app.state.clock = clock
     app.state.plan = plan
+    app.state.webhooks = hooks
+    app.state.deliverer = deliverer
     return app

@@ -1,6 +1,9 @@
 """Field-level checks with tickward's rules; problems collect under JSON-pointer paths.
 
 Lengths count UTF-16 code units, as tickward's JavaScript validators do.
+Dates are loose as measured on the real server: ``target_date`` is checked
+only against the ``YYYY-MM-DDTHH:MM:SS`` prefix, and out-of-range fields roll
+over (``2026-02-30`` reads as March 2, month 13 as January of the next year).
 """
 
 from __future__ import annotations
@@ -8,19 +11,21 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from itertools import pairwise
 from typing import Any
-from zoneinfo import available_timezones
 
 from ical_bridge.localserver.problems import ApiProblem, FieldIssue
+from ical_bridge.timezones import is_accepted
 
 __all__ = [
     "MISSING",
     "NESTED_TIMER_KEYS",
     "PLAN_HASH",
+    "SINCE_MESSAGES",
     "SPACE_ID",
     "TIMER_ID",
+    "TIMER_KEYS",
+    "TIMER_PATCH_KEYS",
     "Checker",
     "kind_of",
     "parse_instant",
@@ -29,9 +34,8 @@ __all__ = [
 TIMER_ID = re.compile(r"[A-Za-z0-9_-]{6,128}")
 SPACE_ID = re.compile(r"[A-Za-z0-9_-]{3,64}")
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
-_ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|z|[+-]\d{2}:?\d{2})?"
-)
+_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})")
+_TAIL = re.compile(r"(\.\d{1,9})?(Z|z|[+-]\d{2}:?\d{2})?")
 PLAN_HASH = re.compile(r"sha256:[a-f0-9]{64}")
 _UNSPLASH = "https://images.unsplash.com/"
 MISSING: Any = object()  # "absent", as opposed to null
@@ -40,24 +44,36 @@ NESTED_TIMER_KEYS = frozenset(
     "id label target_date timezone color description notify mode milestones recurrence "
     "pinned image reminders".split()
 )
+TIMER_KEYS = NESTED_TIMER_KEYS | {"space_id"}
+TIMER_PATCH_KEYS = (TIMER_KEYS - {"id"}) | {"archived_at"}
 
-
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones() | {"UTC"})
+# since-timer rules answer 422 instead of 400 (measured)
+SINCE_MESSAGES = frozenset(
+    {
+        "Milestone rules must be unique.",
+        "Only since timers can define milestones.",
+        "Since timers cannot recur.",
+        "Since timers need at least one milestone rule.",
+    }
+)
 
 
 def parse_instant(value: str) -> datetime | None:
-    """Parse tickward's IsoDateTime (offset-less = the server's zone, UTC); None if invalid."""
-    match = _ISO.fullmatch(value)
+    """Read a date the way tickward does (loose; offset-less = UTC); None if unreadable."""
+    match = _PREFIX.match(value)
     if not match:
         return None
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    fraction, offset = match.group(7), match.group(8)
+    year, month, day, hour, minute, second = (int(g) for g in match.groups())
+    tail = _TAIL.match(value, match.end())
+    fraction, offset = (tail.group(1), tail.group(2)) if tail else (None, None)
     micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
     try:
-        parsed = datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
-    except ValueError:
+        # out-of-range fields roll over, as JavaScript's Date fields do
+        year += (month - 1) // 12
+        parsed = datetime(year, (month - 1) % 12 + 1, 1, tzinfo=UTC) + timedelta(
+            days=day - 1, hours=hour, minutes=minute, seconds=second, microseconds=micro
+        )
+    except (ValueError, OverflowError):
         return None
     if offset and offset not in ("Z", "z"):
         digits = offset[1:].replace(":", "")
@@ -84,6 +100,15 @@ def _is_int(value: object) -> bool:
     return isinstance(value, float) and math.isfinite(value) and value.is_integer()
 
 
+def _trim(text: str) -> str:
+    # JavaScript's String.prototype.trim: Unicode white space and line terminators
+    return text.strip(
+        " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+        "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+    )
+
+
+_REMINDER_KEYS = frozenset({"offset_minutes"})
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
 
 
@@ -105,10 +130,18 @@ class Checker:
         """Record one problem."""
         self.issues.append(FieldIssue(path, message))
 
+    def strict(self, body: dict[str, Any], allowed: frozenset[str], path: str) -> None:
+        """Refuse unknown keys, reported at the object's own path (zod's ``.strict()``)."""
+        extra = [key for key in body if key not in allowed]
+        if extra:
+            names = ", ".join(f"'{key}'" for key in extra)
+            self.fail(path, f"Unrecognized key(s) in object: {names}")
+
     def done(self) -> None:
-        """Raise the collected problems, if any."""
+        """Raise the collected problems, if any (422 when a since-timer rule is among them)."""
         if self.issues:
-            raise ApiProblem.invalid(self.issues)
+            since = any(issue.message in SINCE_MESSAGES for issue in self.issues)
+            raise ApiProblem.invalid(self.issues, 422 if since else 400)
 
     def obj(self, value: object, path: str) -> dict[str, Any] | None:
         """``value`` if it is a JSON object."""
@@ -128,8 +161,9 @@ class Checker:
         max_len: int | None = None,
         pattern: re.Pattern[str] | None = None,
         nullable: bool = False,
+        trim: bool = False,
     ) -> Any:
-        """A string member (``MISSING`` when absent, None when null and allowed)."""
+        """A string member (``MISSING`` if absent, None if null and allowed; trimmed on request)."""
         path = f"{base}/{key}"
         value = body.get(key, MISSING)
         if value is MISSING:
@@ -141,6 +175,8 @@ class Checker:
         if not isinstance(value, str):
             self.fail(path, f"Expected string, received {kind_of(value)}.")
             return MISSING
+        if trim:
+            value = _trim(value)
         if _units(value) < min_len:
             self.fail(path, f"String must contain at least {min_len} character(s).")
         elif max_len is not None and _units(value) > max_len:
@@ -160,18 +196,18 @@ class Checker:
         return MISSING
 
     def instant(self, body: dict[str, Any], key: str, base: str, *, required: bool = False) -> Any:
-        """An IsoDateTime member, kept as the string sent."""
+        """A target date: only its ``YYYY-MM-DDTHH:MM:SS`` prefix is checked; kept as sent."""
         value = self.string(body, key, base, required=required)
-        if isinstance(value, str) and parse_instant(value) is None:
-            self.fail(f"{base}/{key}", "Invalid ISO datetime.")
+        if isinstance(value, str) and not _PREFIX.match(value):
+            self.fail(f"{base}/{key}", "Invalid")
             return MISSING
         return value
 
     def timezone(self, body: dict[str, Any], key: str, base: str, *, required: bool) -> Any:
-        """An IANA zone name (or UTC)."""
+        """``"UTC"`` or one of the CLDR-canonical zone ids the real server accepts."""
         value = self.string(body, key, base, required=required)
-        if isinstance(value, str) and value not in _zones():
-            self.fail(f"{base}/{key}", "Invalid IANA timezone.")
+        if isinstance(value, str) and not is_accepted(value):
+            self.fail(f"{base}/{key}", "Invalid input")
             return MISSING
         return value
 
@@ -228,8 +264,7 @@ class Checker:
             entry = self.obj(item, where)
             if entry is None:
                 continue
-            for extra in sorted(set(entry) - {"offset_minutes"}):
-                self.fail(f"{where}/{extra}", "Unrecognized key.")
+            self.strict(entry, _REMINDER_KEYS, where)
             offset = entry.get("offset_minutes", MISSING)
             if offset is MISSING:
                 self.fail(f"{where}/offset_minutes", "Required")

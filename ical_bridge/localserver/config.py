@@ -11,11 +11,20 @@ EMBEDDED_API_KEY = "tw_local_embedded"
 
 @dataclass(frozen=True)
 class RateLimitConfig:
-    """Sliding-window request limits (tickward's hosted values by default)."""
+    """Sliding-window request limits (tickward's hosted values by default).
 
-    per_key: int = 120
+    ``per_user`` is one bucket shared by every API key of the account (as
+    measured on the real server); ``per_key`` is its older name, still accepted.
+    """
+
+    per_user: int = 120
     per_ip: int = 300
     window_seconds: float = 60.0
+    per_key: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.per_key is not None:
+            object.__setattr__(self, "per_user", self.per_key)
 
 
 @dataclass(frozen=True)

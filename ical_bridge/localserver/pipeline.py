@@ -35,6 +35,7 @@ from ical_bridge.localserver.problems import ApiProblem, error_body
 from ical_bridge.localserver.ratelimit import RateLimiter
 
 __all__ = [
+    "ACCOUNT_USER",
     "PREFIX",
     "RECORD_LIMIT",
     "Call",
@@ -50,7 +51,14 @@ PREFIX = "/api/v1"
 MAX_BODY = 1 << 20
 RECORD_LIMIT = 100_000
 _WRITES = frozenset({"POST", "PATCH", "DELETE"})
-_CORRELATION = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# the methods the real server's route exports; anything else is the framework's bare 405
+_ROUTED = frozenset({"GET", "HEAD", "POST", "PATCH", "DELETE"})
+# Origin is checked only on these (a PATCH with a foreign Origin passes, as measured)
+_GUARDED = frozenset({"POST", "DELETE"})
+_CORRELATION = re.compile(r"[A-Za-z0-9._:-]{6,128}")
+_BARE = "ical_bridge.bare"  # scope flag: answer without Request-Id/Correlation-Id
+# every API key of this server belongs to its one account: one rate-limit bucket (per user)
+ACCOUNT_USER = "usr_local"
 _log = logging.getLogger(__name__)
 
 
@@ -90,6 +98,8 @@ class Op:
     auth: bool = True
     body: bool = False
     idempotent: bool = True
+    optional: bool = False  # an empty body is allowed (read as None)
+    changes: bool = True  # False: a write method that only previews (a read key may call it)
 
 
 def ids_of(scope: Scope) -> tuple[str, str]:
@@ -105,7 +115,9 @@ def _json(payload: Any) -> bytes:
 def problem_response(
     problem: ApiProblem, scope: Scope, headers: Mapping[str, str] = {}
 ) -> Response:
-    """An error answer in the documented shape."""
+    """An error answer in the documented shape (an empty body for a bare one)."""
+    if not problem.type:
+        return Response(None, problem.status, dict(headers))
     body = error_body(problem, *ids_of(scope))
     merged = {**headers, **problem.headers}
     return Response(_json(body), problem.status, merged, "application/json")
@@ -135,46 +147,56 @@ class Gate:
         return serve
 
     async def _serve(self, request: Request, ops: Mapping[str, Op]) -> Response:
+        if request.method not in _ROUTED:
+            request.scope[_BARE] = True
+            return Response(None, 405)
         method = "GET" if request.method == "HEAD" else request.method
-        op = ops.get(method)
-        if op is None:
-            allow = ", ".join(sorted(ops))
-            problem = ApiProblem(
-                405, "method_not_allowed", f"{request.method} is not allowed here."
-            )
-            return problem_response(problem, request.scope, {"Allow": allow})
         write = method in _WRITES
-        if write and "origin" in request.headers:
+        if method in _GUARDED and _foreign_origin(request):
+            request.scope[_BARE] = True
             return Response(_json({"error": "Forbidden"}), 403, media_type="application/json")
+        op = ops.get(method)
         headers: dict[str, str] = {}
         try:
-            api_key = self._authenticate(request, op, write, headers)
+            # auth and rate limiting run before routing: 404/405 carry the rate-limit headers
+            api_key = self._authenticate(request, op is None or op.auth, headers)
+            if op is None:
+                if not ops:
+                    raise ApiProblem(404, "not_found", "No API route matches this path.")
+                problem = ApiProblem(
+                    405, "method_not_allowed", f"{request.method} is not allowed here."
+                )
+                problem.headers["Allow"] = ", ".join(sorted(ops))
+                raise problem
+            # previews change nothing: a read key may call them (DELETE ?dry_run=true too)
+            preview = not op.changes or (
+                method == "DELETE" and request.query_params.get("dry_run") == "true"
+            )
+            restricted = api_key is not None and self.api_keys[api_key] != "full_access"
+            if write and restricted and not preview:
+                raise ApiProblem(401, "restricted_api_key", "This API key is read-only.")
             return await self._run(request, op, write, api_key, headers)
         except ApiProblem as problem:
             return problem_response(problem, request.scope, headers)
 
-    def _authenticate(
-        self, request: Request, op: Op, write: bool, headers: dict[str, str]
-    ) -> str | None:
-        if not op.auth:
+    def _authenticate(self, request: Request, auth: bool, headers: dict[str, str]) -> str | None:
+        if not auth:
             return None
-        auth = request.headers.get("authorization", "")
-        scheme, _, key = auth.partition(" ")
+        raw = request.headers.get("authorization", "")
+        scheme, _, key = raw.partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
             raise ApiProblem(401, "missing_api_key", "An API key is required.")
-        scope = self.api_keys.get(key)
-        if scope is None:
+        if key not in self.api_keys:
             raise ApiProblem(403, "invalid_api_key", "The API key is invalid or revoked.")
         if self.limiter is not None:
             client = request.client.host if request.client else "unknown"
-            verdict = self.limiter.hit(key, client)
+            verdict = self.limiter.hit(ACCOUNT_USER, client)
             headers.update(verdict.headers())
             if not verdict.allowed:
                 raise ApiProblem(429, "rate_limited", "Too many requests.")
-        if write and scope != "full_access":
-            raise ApiProblem(403, "insufficient_scope", "This API key cannot write.")
         if "scope" in request.query_params:
+            write = request.method in _WRITES
             if request.query_params["scope"] == "all" and not write:
                 raise ApiProblem(403, "insufficient_scope", "scope=all needs an admin API key.")
             raise ApiProblem.at("#/scope", "scope=all is only accepted on reads.")
@@ -189,8 +211,8 @@ class Gate:
             reply = await self._call(request, op, await _read(request))
             return self._respond(reply, headers)
         if not KEY_PATTERN.fullmatch(key):
-            raise ApiProblem.at(
-                "#/headers/Idempotency-Key", "Use 8–128 characters from A-Z a-z 0-9 . _ : -."
+            raise ApiProblem.plain(
+                "Idempotency-Key must be 8-128 characters from A-Z a-z 0-9 . _ : -."
             )
         scope = self.idempotency.scope(api_key, key)
         if not self.idempotency.begin(scope):
@@ -231,9 +253,11 @@ class Gate:
     async def _call(self, request: Request, op: Op, raw: bytes) -> Reply:
         now = self.clock.now()
         try:
-            body = _parse(raw) if op.body else None
+            body = _parse(raw) if op.body and (raw.strip() or not op.optional) else None
             return op.handler(Call(request, now, body, body if isinstance(body, dict) else None))
         except ApiProblem as problem:
+            if not problem.type:  # a bare answer, as the real server gives in a few places
+                return Reply(problem.status, None, dict(problem.headers))
             payload = error_body(problem, *ids_of(request.scope))
             return Reply(problem.status, payload, dict(problem.headers))
 
@@ -251,9 +275,17 @@ async def _read(request: Request) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise ApiProblem.at("#", "The request body is too large.")
+            raise ApiProblem.plain("The request body is too large.")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _foreign_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    host = request.headers.get("host", "")
+    return origin.partition("://")[2].rstrip("/").lower() != host.lower()
 
 
 def _refuse_constant(name: str) -> Any:
@@ -262,13 +294,13 @@ def _refuse_constant(name: str) -> Any:
 
 def _parse(raw: bytes) -> Any:
     if not raw.strip():
-        raise ApiProblem.at("#", "Required: send a JSON object body.")
+        raise ApiProblem.plain("Request body must be valid JSON.")
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
         # lone surrogates ("\ud800") parse, but can be neither stored nor sent back
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError):  # UnicodeError is a ValueError
-        raise ApiProblem.at("#", "Malformed JSON body.") from None
+        raise ApiProblem.plain("Request body must be valid JSON.") from None
     return body
 
 
@@ -283,17 +315,20 @@ class Envelope:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = "req_" + secrets.token_hex(13)
-        incoming = Request(scope).headers.get("correlation-id", "")
-        correlation = incoming if _CORRELATION.fullmatch(incoming) else "corr_" + request_id[4:]
+        request_id = "req_" + secrets.token_hex(12)
+        incoming = Request(scope).headers.get("x-correlation-id", "").strip()
+        correlation = (
+            incoming if _CORRELATION.fullmatch(incoming) else "corr_" + secrets.token_hex(12)
+        )
         scope["ical_bridge.ids"] = (request_id, correlation)
         seen: dict[str, Any] = {"status": 500, "started": False, "replayed": False}
 
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["Request-Id"] = request_id
-                headers["Correlation-Id"] = correlation
+                if not scope.get(_BARE):
+                    headers["Request-Id"] = request_id
+                    headers["Correlation-Id"] = correlation
                 seen.update(
                     status=message["status"],
                     started=True,

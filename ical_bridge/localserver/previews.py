@@ -10,19 +10,57 @@ from ical_bridge.localserver.database import Row
 
 __all__ = ["create_preview", "plan_hash", "project_delete_preview", "space_delete_preview"]
 
-_NOTIFY_MESSAGE = "Notifications for this timer follow the account's notification settings."
-_NOTIFY_FIX = "Check the account's notification settings if reminders should reach you."
+_NOTIFY_MESSAGE = "notify=true uses account-level notification settings."
+_NOTIFY_FIX = "Use notify=true only when account alert settings should decide delivery."
 
 
-def plan_hash(body: dict[str, Any]) -> str:
-    """``sha256:<hex>`` of the canonical create body (``expected_plan_hash`` left out)."""
-    payload = {k: v for k, v in body.items() if k != "expected_plan_hash"}
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _timer_plan(timer: dict[str, Any], space_id: str | None) -> dict[str, Any]:
+    return {
+        "color": timer.get("color") or None,
+        "description": timer.get("description") or None,
+        "id": timer.get("id"),
+        "image": timer.get("image"),
+        "label": timer["label"],
+        "mode": timer.get("mode", "until"),
+        "milestones": timer.get("milestones"),
+        "notify": timer.get("notify", True),
+        "pinned": timer.get("pinned", False),
+        "recurrence": timer.get("recurrence"),
+        "reminders": timer.get("reminders", []),
+        "space_id": space_id or None,
+        "target_date": timer["target_date"],
+        "timezone": timer["timezone"],
+    }
+
+
+def plan_hash(data: dict[str, Any]) -> str:
+    """``sha256:<hex>`` of the normalised plan of a checked create body (defaults filled in).
+
+    As on the real server: sorted keys, compact JSON; ``notify`` true, ``pinned``
+    false, ``mode`` "until", ``reminders`` [] when omitted; null for an empty
+    colour or description; nested timers with ``space_id`` null. Bodies that
+    differ only in defaults hash the same.
+    """
+    plan = {
+        "color": data.get("color") or None,
+        "name": data["name"],
+        "spaces": [
+            {
+                "color": space.get("color") or None,
+                "id": space.get("id"),
+                "name": space["name"],
+                "timers": [_timer_plan(t, None) for t in space["timers"]],
+            }
+            for space in data["spaces"]
+        ],
+        "timers": [_timer_plan(t, t.get("space_id")) for t in data["timers"]],
+    }
+    canonical = json.dumps(plan, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def create_preview(raw: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """The ProjectPreview for a checked create body (``raw`` is the body as sent)."""
+def create_preview(data: dict[str, Any]) -> dict[str, Any]:
+    """The ProjectPreview for a checked create body."""
     changes: list[dict[str, Any]] = [
         {"action": "create", "type": "project", "path": "#", "name": data["name"]}
     ]
@@ -41,7 +79,7 @@ def create_preview(raw: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
                 "label": body["label"],
             }
         )
-        if body.get("notify"):
+        if body.get("notify") is not False:  # omitted means true
             warnings.append(
                 {
                     "code": "timer_notify_uses_account_settings",
@@ -66,7 +104,9 @@ def create_preview(raw: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
             timer(f"{path}/timers/{j}", path, body)
     for k, body in enumerate(data["timers"]):
         timer(f"#/timers/{k}", "#", body)
-    digest = plan_hash(raw)
+    # the real server lists top-level timers' warnings before nested ones
+    warnings.sort(key=lambda w: not str(w["path"]).startswith("#/timers/"))
+    digest = plan_hash(data)
     return {
         "object": "project_preview",
         "dry_run": True,
@@ -123,21 +163,10 @@ def project_delete_preview(
                 "type": kind,
                 "id": r["id"],
                 title: r[title],
-                "project_id": pid,
                 "reason": "cascade",
             }
             for r in rows
         ]
-    changes += [
-        {
-            "action": "delete",
-            "type": "share_link",
-            "id": s["id"],
-            "project_id": pid,
-            "reason": "cascade",
-        }
-        for s in shares
-    ]
     summary = {
         "projects": {"delete": 1},
         "spaces": {"delete": len(spaces)},
@@ -166,10 +195,15 @@ def space_delete_preview(project: Row, space: Row, timers: list[Row]) -> dict[st
             "id": t["id"],
             "label": t["label"],
             "project_id": pid,
-            "reason": "unassign_space",
+            "project_name": name,
+            "reason": "space_removed",
         }
         for t in timers
     ]
-    summary = {"spaces": {"delete": 1}, "timers": {"update": len(timers)}}
+    summary = {
+        "share_links": {"delete": 0},
+        "spaces": {"delete": 1},
+        "timers": {"update": len(timers)},
+    }
     path = f"/api/v1/projects/{pid}/spaces/{space['id']}"
     return _delete_preview("delete_space", target, summary, changes, path)

@@ -7,22 +7,48 @@ from typing import Any
 
 __all__ = ["ApiProblem", "FieldIssue", "error_body"]
 
+# tickward's own remediation hints, per error type
 _HINTS: dict[str, str] = {
-    "validation_error": "Fix the fields listed in errors and retry the request.",
-    "missing_api_key": "Send your API key as 'Authorization: Bearer <key>'.",
-    "invalid_api_key": "Check the API key; it may have been revoked.",
-    "insufficient_scope": "Use a full-access API key for this request.",
-    "not_found": "Check the id; the resource may have been deleted.",
-    "method_not_allowed": "Use one of the methods listed in the Allow header.",
-    "rate_limited": "Wait for the number of seconds in Retry-After, then retry.",
-    "idempotency_conflict": "Use a new Idempotency-Key for a different request.",
-    "idempotency_key_in_progress": "Wait for the first request to finish, then retry.",
-    "plan_hash_mismatch": "Call POST /projects/preview again and send the new plan hash.",
-    "limit_exceeded": "Delete something you no longer need, then retry.",
-    "storage_unavailable": "Retry the request later.",
+    "validation_error": "Fix the fields listed in details or errors and retry the request.",
+    "missing_api_key": (
+        "Create an API key or connect an MCP client, then send the credential as an"
+        " Authorization Bearer token."
+    ),
+    "invalid_api_key": (
+        "Create an API key or connect an MCP client, then send the credential as an"
+        " Authorization Bearer token."
+    ),
+    "insufficient_scope": (
+        "Reconnect the MCP client with the required scope, or use credentials with broader access."
+    ),
+    "restricted_api_key": "Use a full-access API key for write requests.",
+    "not_found": "Check the resource id and confirm the API key can access it.",
+    "method_not_allowed": "Use one of the documented methods for this endpoint.",
+    "rate_limited": "Retry after the Retry-After header.",
+    "rate_limit_unavailable": "Try again later.",
+    "idempotency_conflict": (
+        "Use the original request with this Idempotency-Key, or generate a new key for a new"
+        " operation."
+    ),
+    "idempotency_key_in_progress": (
+        "Retry the same request with the same Idempotency-Key after a short delay."
+    ),
+    "plan_hash_mismatch": (
+        "Call the preview endpoint again with the current request body, then retry with the"
+        " returned plan_hash."
+    ),
+    "limit_exceeded": (
+        "Remove or disable an existing resource of this type, then retry the request."
+    ),
+    "storage_unavailable": "Try again later.",
 }
 
-_RETRYABLE = {"rate_limited", "idempotency_key_in_progress", "storage_unavailable"}
+_RETRYABLE = {
+    "rate_limited",
+    "rate_limit_unavailable",
+    "idempotency_key_in_progress",
+    "storage_unavailable",
+}
 
 
 @dataclass(frozen=True)
@@ -49,10 +75,10 @@ class ApiProblem(Exception):
         super().__init__(self.message)
 
     @classmethod
-    def invalid(cls, issues: list[FieldIssue]) -> ApiProblem:
-        """400 validation_error carrying field errors."""
+    def invalid(cls, issues: list[FieldIssue], status: int = 400) -> ApiProblem:
+        """400 (or 422 for since-timer rules) validation_error carrying field errors."""
         return cls(
-            400,
+            status,
             "validation_error",
             "We found an error with one or more fields in the request.",
             issues=issues,
@@ -62,6 +88,11 @@ class ApiProblem(Exception):
     def at(cls, path: str, message: str) -> ApiProblem:
         """400 validation_error for one field."""
         return cls.invalid([FieldIssue(path, message)])
+
+    @classmethod
+    def plain(cls, message: str, status: int = 400) -> ApiProblem:
+        """validation_error outside field validation: the text only, no ``errors[]``."""
+        return cls(status, "validation_error", message)
 
     @classmethod
     def not_found(cls, what: str) -> ApiProblem:
@@ -90,7 +121,7 @@ def error_body(problem: ApiProblem, request_id: str, correlation_id: str) -> dic
                 "code": issue.code,
                 "message": issue.message,
                 "path": issue.path,
-                "remediation": "Fix the fields listed in details or errors and retry the request.",
+                "remediation": _HINTS["validation_error"],
             }
             for issue in problem.issues
         ]

@@ -1,4 +1,4 @@
-"""Sliding-window rate limits per API key and per client IP."""
+"""Sliding-window rate limits per user (all of its API keys together) and per client IP."""
 
 from __future__ import annotations
 
@@ -56,12 +56,12 @@ class RateLimiter:
             return math.ceil(self._config.window_seconds)
         return max(1, math.ceil(hits[0] + self._config.window_seconds - now))
 
-    def hit(self, key_id: str, client_ip: str) -> Verdict:
-        """Count one request of ``key_id`` from ``client_ip`` (refused ones are not counted)."""
+    def hit(self, user_id: str, client_ip: str) -> Verdict:
+        """Count one request of ``user_id`` from ``client_ip`` (refused ones are not counted)."""
         with self._lock:
             now = self._clock.monotonic()
             buckets = [
-                (self._window(f"key:{key_id}", now), self._config.per_key),
+                (self._window(f"user:{user_id}", now), self._config.per_user),
                 (self._window(f"ip:{client_ip}", now), self._config.per_ip),
             ]
             over = [(hits, limit) for hits, limit in buckets if len(hits) >= limit]

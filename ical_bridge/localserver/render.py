@@ -21,12 +21,11 @@ __all__ = ["effective_date", "project_json", "share_json", "space_json", "timer_
 
 
 def project_json(row: Row, timer_count: int, space_count: int) -> dict[str, Any]:
-    """A Project object."""
+    """A Project object (unlike timers, spaces and shares: no ``project_name``)."""
     return {
         "object": "project",
         "id": row["id"],
         "name": row["name"],
-        "project_name": row["name"],
         "color": row["color"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],

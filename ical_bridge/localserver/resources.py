@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,9 @@ _PROJECT_SQL = (
 )
 
 
+_NEWEST_FIRST = " ORDER BY p.created_at DESC, p.rowid DESC"
+
+
 def _project_obj(row: Row) -> dict[str, Any]:
     return project_json(row, int(row["timer_count"]), int(row["space_count"]))
 
@@ -44,9 +48,27 @@ def _project_obj(row: Row) -> dict[str, Any]:
 class Resources:
     """Reads and writes of the account behind every API key of this server."""
 
-    def __init__(self, db: Database, plan: PlanLimits) -> None:
+    def __init__(
+        self,
+        db: Database,
+        plan: PlanLimits,
+        emit: Callable[[str, dict[str, Any], datetime], None] | None = None,
+    ) -> None:
         self.db = db
         self.plan = plan
+        self.emit = emit  # webhook events, queued after the write commits
+
+    def _timer_event(self, kind: str, timer: dict[str, Any], now: datetime) -> None:
+        if self.emit is not None:
+            obj = {
+                "id": timer["id"],
+                "object": "timer",
+                "project_id": timer["project_id"],
+                "project_name": timer["project_name"],
+                "timer_id": timer["id"],
+                "timer_label": timer["label"],
+            }
+            self.emit(kind, obj, now)
 
     # -- projects -------------------------------------------------------------
     def _project(self, conn: sqlite3.Connection, project_id: str) -> Row:
@@ -58,42 +80,39 @@ class Resources:
     def list_projects(
         self, limit: int, after: str | None, before: str | None
     ) -> tuple[list[dict[str, Any]], bool]:
-        """One page of projects in creation order, and whether more follow."""
+        """One page of projects, newest first, and whether more follow.
+
+        tickward orders by position (nulls first; API-made projects have none),
+        then created desc, then id desc (its ids grow with time: here, rowid).
+        An unknown cursor gives an empty page, as measured.
+        """
         with self.db.transaction() as conn:
-            cursor = after or before
-            pivot = 0
-            if cursor is not None:
-                found = conn.execute(
-                    "SELECT rowid FROM projects WHERE id = ?", (cursor,)
-                ).fetchone()
-                if found is None:
-                    raise ApiProblem.at("#/after" if after else "#/before", "Unknown cursor.")
-                pivot = int(found[0])
+            rows = fetch_all(conn, _PROJECT_SQL + _NEWEST_FIRST)
+        cursor = after or before
+        if cursor is None:
+            page, more = rows[:limit], len(rows) > limit
+        else:
+            index = next((i for i, r in enumerate(rows) if r["id"] == cursor), None)
+            if index is None:
+                return [], False
             if before is not None:
-                sql = _PROJECT_SQL + " WHERE p.rowid < ? ORDER BY p.rowid DESC LIMIT ?"
-                rows = fetch_all(conn, sql, pivot, limit + 1)
-                more = len(rows) > limit
-                rows = list(reversed(rows[:limit]))
+                page, more = rows[max(0, index - limit) : index], index > limit
             else:
-                sql = _PROJECT_SQL + " WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?"
-                rows = fetch_all(conn, sql, pivot, limit + 1)
-                more = len(rows) > limit
-                rows = rows[:limit]
-        return [_project_obj(r) for r in rows], more
+                rest = rows[index + 1 :]
+                page, more = rest[:limit], len(rest) > limit
+        return [_project_obj(r) for r in page], more
 
     def get_project(self, project_id: str) -> dict[str, Any]:
         """One project."""
         with self.db.transaction() as conn:
             return _project_obj(self._project(conn, project_id))
 
-    def create_project(
-        self, raw: dict[str, Any], data: dict[str, Any], now: datetime
-    ) -> dict[str, Any]:
+    def create_project(self, data: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Create a project with its nested spaces and timers, atomically."""
         expected = data.get("expected_plan_hash")
-        if expected is not None and expected != plan_hash(raw):
+        if expected is not None and expected != plan_hash(data):
             raise ApiProblem(
-                409, "plan_hash_mismatch", "The request body no longer matches the preview."
+                409, "plan_hash_mismatch", "expected_plan_hash does not match the request body."
             )
         self.check_create_caps(data)
         with self.db.transaction() as conn:
@@ -112,7 +131,7 @@ class Resources:
                     "color": data.get("color"),
                     "created_at": created,
                     "updated_at": created,
-                    "claimed_at": created,
+                    "claimed_at": None,  # API-made projects are unclaimed (measured)
                 },
             )
             spaces: list[Row] = []
@@ -130,19 +149,37 @@ class Resources:
         name = data["name"]
         result["spaces"] = [space_json(s, name) for s in spaces]
         result["timers"] = [timer_json(t, name, now) for t in timers]
+        for timer in result["timers"]:
+            self._timer_event("timer.created", timer, now)
         return result
 
     def check_create_caps(self, data: dict[str, Any]) -> None:
-        """Refuse a nested create larger than ``project_create_max_*``."""
-        count = len(data["timers"]) + sum(len(s["timers"]) for s in data["spaces"])
-        if count > self.plan.project_create_max_timers:
-            raise ApiProblem.at(
-                "#/timers", f"Maximum {self.plan.project_create_max_timers} timers allowed."
+        """Refuse an inconsistent or too large nested create, in tickward's order (text only)."""
+        spaces = [s.get("id") for s in data["spaces"] if s.get("id")]
+        timers = [(t, s.get("id")) for s in data["spaces"] for t in s["timers"]]
+        timers += [(t, t.get("space_id")) for t in data["timers"]]
+        for kind, ids in (("space", spaces), ("timer", [t.get("id") for t, _ in timers])):
+            seen: set[str] = set()
+            for value in ids:
+                if value in seen:
+                    raise ApiProblem.plain(f"Duplicate {kind} id: {value}.")
+                if value:
+                    seen.add(value)
+        if any(space and space not in spaces for t, space in timers if "space_id" in t):
+            raise ApiProblem.plain("space_id does not exist in this project.")
+        plan = self.plan
+        for cap in (plan.project_create_max_timers, plan.timers_per_project):
+            if len(timers) > cap:
+                raise ApiProblem.plain(f"Maximum {cap} timers allowed.")
+        per_space: dict[str | None, int] = {}
+        for _, space in timers:
+            per_space[space] = per_space.get(space, 0) + 1
+        if per_space and max(per_space.values()) > plan.active_timers_per_space:
+            raise ApiProblem.plain(
+                f"Maximum {plan.active_timers_per_space} active timers allowed per space."
             )
-        if len(data["spaces"]) > self.plan.project_create_max_spaces:
-            raise ApiProblem.at(
-                "#/spaces", f"Maximum {self.plan.project_create_max_spaces} spaces allowed."
-            )
+        if len(data["spaces"]) > plan.project_create_max_spaces:
+            raise ApiProblem.plain(f"Maximum {plan.project_create_max_spaces} spaces allowed.")
 
     def update_project(
         self, project_id: str, data: dict[str, Any], now: datetime
@@ -163,13 +200,7 @@ class Resources:
             name = row["name"]
             if not dry_run:
                 conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
-                return {
-                    "object": "project",
-                    "id": project_id,
-                    "name": name,
-                    "project_name": name,
-                    "deleted": True,
-                }
+                return {"object": "project", "id": project_id, "name": name, "deleted": True}
             spaces = fetch_all(conn, "SELECT * FROM spaces WHERE project_id=?", project_id)
             timers = fetch_all(conn, "SELECT * FROM timers WHERE project_id=?", project_id)
             shares = fetch_all(conn, "SELECT * FROM shares WHERE project_id=?", project_id)
@@ -188,10 +219,10 @@ class Resources:
         if fetch_one(
             conn, "SELECT id FROM spaces WHERE project_id=? AND id=?", project_id, space_id
         ):
-            raise ApiProblem.at(f"{base}/id", "Space id already exists.")
+            raise ApiProblem.plain("Space id already exists.")
         count = conn.execute("SELECT COUNT(*) FROM spaces WHERE project_id=?", (project_id,))
         if count.fetchone()[0] >= self.plan.spaces_per_project:
-            raise ApiProblem.at(base, f"Maximum {self.plan.spaces_per_project} spaces allowed.")
+            raise ApiProblem.plain(f"Maximum {self.plan.spaces_per_project} spaces allowed.")
         row: Row = {
             "project_id": project_id,
             "id": space_id,
@@ -280,23 +311,33 @@ class Resources:
         """Create a timer."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
-            return timer_json(add_timer(conn, project_id, data, now, self.plan), name, now)
+            out = timer_json(add_timer(conn, project_id, data, now, self.plan), name, now)
+        self._timer_event("timer.created", out, now)
+        return out
 
     def update_timer(
         self, project_id: str, timer_id: str, data: dict[str, Any], now: datetime
     ) -> dict[str, Any]:
-        """Patch a timer."""
+        """Patch a timer; every PATCH emits an event, even one that changes nothing (measured)."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
+            before = find_timer(conn, project_id, timer_id)["archived_at"]
             row = change_timer(conn, project_id, timer_id, data, now, self.plan)
-            return timer_json(row, name, now)
+            out = timer_json(row, name, now)
+        kind = "timer.updated"
+        if not before and out["archived_at"]:
+            kind = "timer.archived"
+        elif before and not out["archived_at"]:
+            kind = "timer.restored"
+        self._timer_event(kind, out, now)
+        return out
 
-    def delete_timer(self, project_id: str, timer_id: str) -> dict[str, Any]:
+    def delete_timer(self, project_id: str, timer_id: str, now: datetime) -> dict[str, Any]:
         """Delete a timer."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
             row = remove_timer(conn, project_id, timer_id)
-        return {
+        out = {
             "object": "timer",
             "id": timer_id,
             "project_id": project_id,
@@ -304,6 +345,8 @@ class Resources:
             "label": row["label"],
             "deleted": True,
         }
+        self._timer_event("timer.deleted", out, now)
+        return out
 
     # -- shares ---------------------------------------------------------------
     def list_shares(self, project_id: str) -> list[dict[str, Any]]:
@@ -329,27 +372,19 @@ class Resources:
             return share_json(row, name, timer)
 
     def delete_share(self, project_id: str, share_id: str) -> dict[str, Any]:
-        """Delete a share link and clear the timer's shared state."""
+        """Delete a share link and clear the timer's shared state: the full share + deleted."""
         with self.db.transaction() as conn:
             name = self._project(conn, project_id)["name"]
-            row, timer = remove_share(conn, find_share(conn, project_id, share_id))
-        out = {
-            "object": "share",
-            "id": share_id,
-            "project_id": project_id,
-            "project_name": name,
-            "timer_id": row["timer_id"],
-            "deleted": True,
-        }
-        if timer is not None:
-            out["timer_label"] = timer["label"]
-        return out
+            share = find_share(conn, project_id, share_id)
+            out = share_json(share, name, share_timer(conn, share))
+            remove_share(conn, share)
+        return {**out, "deleted": True}
 
     # -- sync -----------------------------------------------------------------
     def snapshot(self, now: datetime) -> dict[str, list[dict[str, Any]]]:
         """Every project, space and timer (the body of ``/sync`` without ``synced_at``)."""
         with self.db.transaction() as conn:
-            projects = fetch_all(conn, _PROJECT_SQL + " ORDER BY p.rowid")
+            projects = fetch_all(conn, _PROJECT_SQL + _NEWEST_FIRST)
             names = {p["id"]: p["name"] for p in projects}
             spaces = fetch_all(conn, "SELECT * FROM spaces ORDER BY rowid")
             timers = fetch_all(conn, "SELECT * FROM timers ORDER BY rowid")

@@ -17,7 +17,8 @@ from ical_bridge.localserver.database import (
     stamp,
     update,
 )
-from ical_bridge.localserver.problems import ApiProblem
+from ical_bridge.localserver.problems import ApiProblem, FieldIssue
+from ical_bridge.localserver.validation import since_anchor
 
 __all__ = ["add_timer", "change_timer", "find_timer", "remove_timer"]
 
@@ -57,9 +58,11 @@ def _check_space(
             space_id,
         )
         if active >= plan.active_timers_per_space:
-            raise ApiProblem.at(path, f"Maximum {plan.active_timers_per_space} timers allowed.")
+            raise ApiProblem.plain(
+                f"Maximum {plan.active_timers_per_space} active timers allowed per space."
+            )
         return
-    raise ApiProblem.at(path, "Space not found in this project.")
+    raise ApiProblem.plain("space_id does not exist in this project.")
 
 
 def add_timer(
@@ -75,10 +78,10 @@ def add_timer(
     if _count(
         conn, "SELECT COUNT(*) FROM timers WHERE project_id=? AND id=?", project_id, timer_id
     ):
-        raise ApiProblem.at(f"{base}/id", "Timer id already exists.")
+        raise ApiProblem.plain("Timer id already exists.")
     total = _count(conn, "SELECT COUNT(*) FROM timers WHERE project_id=?", project_id)
     if total >= plan.timers_per_project:
-        raise ApiProblem.at(base, f"Maximum {plan.timers_per_project} timers allowed.")
+        raise ApiProblem.plain(f"Maximum {plan.timers_per_project} timers allowed.")
     space_id = data.get("space_id")
     if space_id is not None:
         _check_space(conn, project_id, space_id, plan, f"{base}/space_id")
@@ -92,7 +95,7 @@ def add_timer(
         "color": data.get("color"),
         "description": data.get("description"),
         "space_id": space_id,
-        "notify": data.get("notify", False),
+        "notify": data.get("notify", True),  # the real server's default (measured)
         "mode": data.get("mode", "until"),
         "milestones": data.get("milestones"),
         "recurrence": data.get("recurrence"),
@@ -119,22 +122,20 @@ def change_timer(
     """Apply a checked PATCH body; ``updated_at`` moves only when something changed."""
     row = find_timer(conn, project_id, timer_id)
     mode = row["mode"]
+    # checked after the body and the lookup, answered 422 with the text only (measured)
     if "mode" in data and data["mode"] != mode:
-        raise ApiProblem.at("#/mode", "Timer mode cannot be changed.")
-    if mode == "since" and "recurrence" in data:
-        raise ApiProblem.at("#/recurrence", "Recurrence cannot be combined with mode 'since'.")
+        raise ApiProblem.plain("Timer mode cannot be changed.", 422)
     if mode != "since" and "milestones" in data:
-        raise ApiProblem.at("#/milestones", "Milestones are only valid when mode is 'since'.")
-    if mode == "since" and "target_date" in data:
-        anchor = parse_instant(data["target_date"])
-        if anchor is not None and (anchor - now).total_seconds() > 60:
-            raise ApiProblem.at("#/target_date", "A since anchor must not be in the future.")
+        raise ApiProblem.plain("Only since timers can define milestones.", 422)
+    if mode == "since":
+        since_anchor({"mode": mode, **data}, now)
+        if data.get("recurrence") is not None:
+            issue = FieldIssue("#/recurrence", "Since timers cannot recur.")
+            raise ApiProblem.invalid([issue], 422)
     changes = {k: v for k, v in data.items() if k != "mode" and row.get(k) != v}
-    if "archived_at" in changes and changes["archived_at"] is not None:
-        parsed = parse_instant(changes["archived_at"])
-        changes["archived_at"] = stamp(parsed) if parsed else stamp(now)
-        if row["archived_at"] is not None:  # already archived: keep the first stamp
-            del changes["archived_at"]
+    if changes.get("archived_at") is not None and parse_instant(changes["archived_at"]) is None:
+        # the real server stores archived_at as sent and fails on a non-date with a bare 500
+        raise ApiProblem(500, "", "")
     space_id = changes.get("space_id", row["space_id"])
     archived = changes.get("archived_at", row["archived_at"])
     entering = "space_id" in changes or ("archived_at" in changes and archived is None)

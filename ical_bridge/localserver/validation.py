@@ -12,19 +12,22 @@ from typing import Any
 
 from ical_bridge.localserver.checker import (
     MISSING,
-    NESTED_TIMER_KEYS,
     PLAN_HASH,
     SPACE_ID,
     TIMER_ID,
+    TIMER_KEYS,
+    TIMER_PATCH_KEYS,
     Checker,
     kind_of,
     parse_instant,
 )
+from ical_bridge.localserver.problems import ApiProblem
 
 __all__ = [
     "project_create_body",
     "project_update_body",
     "share_create_body",
+    "since_anchor",
     "space_create_body",
     "space_update_body",
     "timer_create_body",
@@ -44,17 +47,17 @@ def timer_create_body(
     obj = c.obj(body, base)
     if obj is None:
         return {}
-    if nested:
-        for extra in sorted(set(obj) - NESTED_TIMER_KEYS):
-            c.fail(f"{base}/{extra}", "Unrecognized key.")
+    if nested and "space_id" in obj:
+        c.fail(f"{base}/space_id", "Expected never, received " + kind_of(obj["space_id"]) + ".")
+    c.strict(obj, TIMER_KEYS, base)
     out: dict[str, Any] = {}
     _keep(out, "id", c.string(obj, "id", base, pattern=TIMER_ID))
-    _keep(out, "label", c.string(obj, "label", base, required=True, min_len=1, max_len=200))
+    label = c.string(obj, "label", base, required=True, min_len=1, max_len=200, trim=True)
+    _keep(out, "label", label)
     _keep(out, "target_date", c.instant(obj, "target_date", base, required=True))
     _keep(out, "timezone", c.timezone(obj, "timezone", base, required=True))
     _keep(out, "color", c.color(obj, "color", base, nullable=False))
-    description = c.string(obj, "description", base, max_len=200)
-    _keep(out, "description", description or None if description is not MISSING else MISSING)
+    _keep(out, "description", _description(c, obj, base))
     if not nested:
         _keep(
             out, "space_id", c.string(obj, "space_id", base, min_len=1, max_len=64, nullable=True)
@@ -73,19 +76,32 @@ def timer_create_body(
     return out
 
 
+def _description(c: Checker, obj: dict[str, Any], base: str) -> Any:
+    # trimmed; empty (or only spaces) reads back null
+    description = c.string(obj, "description", base, max_len=200, trim=True)
+    return description or None if description is not MISSING else MISSING
+
+
 def _mode_rules(
     c: Checker, obj: dict[str, Any], out: dict[str, Any], base: str, now: datetime, mode: object
 ) -> None:
+    # zod's refinements: answered 422 (with errors[]) by Checker.done
     if mode == "since":
-        if "recurrence" in obj:
-            c.fail(f"{base}/recurrence", "Recurrence cannot be combined with mode 'since'.")
         if "milestones" not in obj:
-            c.fail(f"{base}/milestones", "Milestones are required when mode is 'since'.")
-        anchor = parse_instant(out["target_date"]) if "target_date" in out else None
-        if anchor is not None and anchor > now + timedelta(seconds=60):
-            c.fail(f"{base}/target_date", "A since anchor must not be in the future.")
-    elif mode == "until" and "milestones" in obj:
-        c.fail(f"{base}/milestones", "Milestones are only valid when mode is 'since'.")
+            c.fail(f"{base}/milestones", "Since timers need at least one milestone rule.")
+        if "recurrence" in obj:
+            c.fail(f"{base}/recurrence", "Since timers cannot recur.")
+    elif "milestones" in obj:
+        c.fail(f"{base}/milestones", "Only since timers can define milestones.")
+
+
+def since_anchor(data: dict[str, Any], now: datetime) -> None:
+    """Refuse a since timer anchored in the future (422, text only, as measured)."""
+    if data.get("mode") != "since" or "target_date" not in data:
+        return
+    anchor = parse_instant(data["target_date"])
+    if anchor is None or anchor > now + timedelta(seconds=60):
+        raise ApiProblem.plain("Anchor must be in the past.", 422)
 
 
 def timer_update_body(c: Checker, body: object) -> dict[str, Any]:
@@ -93,17 +109,15 @@ def timer_update_body(c: Checker, body: object) -> dict[str, Any]:
     obj = c.obj(body, "#")
     if obj is None:
         return {}
+    c.strict(obj, TIMER_PATCH_KEYS, "#")
     out: dict[str, Any] = {}
-    _keep(out, "label", c.string(obj, "label", "#", min_len=1, max_len=200))
+    _keep(out, "label", c.string(obj, "label", "#", min_len=1, max_len=200, trim=True))
     _keep(out, "target_date", c.instant(obj, "target_date", "#"))
     _keep(out, "timezone", c.timezone(obj, "timezone", "#", required=False))
-    if "archived_at" in obj and obj["archived_at"] is None:
-        out["archived_at"] = None
-    else:
-        _keep(out, "archived_at", c.instant(obj, "archived_at", "#"))
+    # archived_at: any string, stored as sent (a non-date fails later, as on the real server)
+    _keep(out, "archived_at", c.string(obj, "archived_at", "#", nullable=True))
     _keep(out, "color", c.color(obj, "color", "#", nullable=False))
-    description = c.string(obj, "description", "#", max_len=200)
-    _keep(out, "description", description or None if description is not MISSING else MISSING)
+    _keep(out, "description", _description(c, obj, "#"))
     _keep(out, "space_id", c.string(obj, "space_id", "#", min_len=1, max_len=64, nullable=True))
     for key in ("notify", "pinned"):
         _keep(out, key, c.boolean(obj, key, "#"))
@@ -119,6 +133,11 @@ def timer_update_body(c: Checker, body: object) -> dict[str, Any]:
     _keep(out, "milestones", c.milestones(obj, "#"))
     _keep(out, "image", c.image(obj, "#"))
     _keep(out, "reminders", c.reminders(obj, "#"))
+    mode = obj.get("mode")
+    if mode == "since" and "recurrence" in out:
+        c.fail("#/recurrence", "Since timers cannot recur.")
+    elif mode == "until" and "milestones" in obj:
+        c.fail("#/milestones", "Only since timers can define milestones.")
     return out
 
 
@@ -129,7 +148,7 @@ def space_create_body(c: Checker, body: object, base: str = "#") -> dict[str, An
         return {}
     out: dict[str, Any] = {}
     _keep(out, "id", c.string(obj, "id", base, pattern=SPACE_ID))
-    _keep(out, "name", c.string(obj, "name", base, required=True, min_len=1, max_len=30))
+    _keep(out, "name", c.string(obj, "name", base, required=True, min_len=1, max_len=30, trim=True))
     _keep(out, "color", c.color(obj, "color", base, nullable=False))
     return out
 
@@ -140,7 +159,7 @@ def space_update_body(c: Checker, body: object) -> dict[str, Any]:
     if obj is None:
         return {}
     out: dict[str, Any] = {}
-    _keep(out, "name", c.string(obj, "name", "#", min_len=1, max_len=30))
+    _keep(out, "name", c.string(obj, "name", "#", min_len=1, max_len=30, trim=True))
     _keep(out, "color", c.color(obj, "color", "#", nullable=True))
     return out
 
@@ -151,7 +170,7 @@ def project_update_body(c: Checker, body: object) -> dict[str, Any]:
     if obj is None:
         return {}
     out: dict[str, Any] = {}
-    _keep(out, "name", c.string(obj, "name", "#", min_len=1, max_len=40))
+    _keep(out, "name", c.string(obj, "name", "#", min_len=1, max_len=40, trim=True))
     _keep(out, "color", c.color(obj, "color", "#", nullable=True))
     return out
 
@@ -162,7 +181,7 @@ def project_create_body(c: Checker, body: object, now: datetime) -> dict[str, An
     if obj is None:
         return {}
     out: dict[str, Any] = {"spaces": [], "timers": []}
-    _keep(out, "name", c.string(obj, "name", "#", required=True, min_len=1, max_len=40))
+    _keep(out, "name", c.string(obj, "name", "#", required=True, min_len=1, max_len=40, trim=True))
     _keep(out, "color", c.color(obj, "color", "#", nullable=False))
     _keep(out, "expected_plan_hash", c.string(obj, "expected_plan_hash", "#", pattern=PLAN_HASH))
     for key in ("spaces", "timers"):

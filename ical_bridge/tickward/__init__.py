@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ical_bridge.tickward._errors import LocalValidationError, ResponseFormatError
 from ical_bridge.tickward._idempotency import change_key, derive_key
+from ical_bridge.tickward._pacing import Pacer
 from ical_bridge.tickward.client import DEFAULT_PAGE_SIZE, ClientStats, SyncResult, TickwardClient
 from ical_bridge.tickward.lookup import PROJECT_NAME_MAX, find_project, find_space
 from ical_bridge.tickward.models import (
@@ -53,6 +54,7 @@ __all__ = [
     "MilestoneRule",
     "NestedProjectSpaceCreateRequest",
     "NestedProjectTimerCreateRequest",
+    "Pacer",
     "Project",
     "ProjectCreateRequest",
     "ProjectCreateResult",

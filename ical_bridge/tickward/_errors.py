@@ -16,6 +16,7 @@ from ical_bridge.errors import (
     FieldError,
     LocalValidationError,
     NotFoundError,
+    PlanCap,
     RateLimitedError,
     ResponseFormatError,
     ServerError,
@@ -29,6 +30,7 @@ __all__ = [
     "api_error",
     "local_validation_error",
     "parse_retry_after",
+    "plan_cap",
 ]
 
 # Hints for codes whose body may lack one (or for plain-text answers).
@@ -36,12 +38,16 @@ _DEFAULT_HINTS = {
     "missing_api_key": "set an API key with --api-key or TICKWARD_API_KEY",
     "invalid_api_key": "check the API key: it is unknown or revoked",
     "insufficient_scope": "this needs a full_access API key, not a read key",
+    "restricted_api_key": "use a full_access API key for writes; this one can only read",
     "forbidden": "the request was refused before reaching the API (is an Origin header sent?)",
     "rate_limited": "wait a minute, or lower the number of requests per minute",
     "limit_exceeded": "delete unused projects or timers, or raise the plan limit",
     "plan_hash_mismatch": "preview the project again and send the new plan hash",
     "idempotency_conflict": "the same Idempotency-Key was used for a different request",
 }
+_READ_ONLY = "this API key is read-only"
+# "Maximum 40 timers allowed." / "Maximum 40 active timers allowed per space." / "… spaces …"
+_CAP = re.compile(r"Maximum (\d+) (active )?(timers|spaces|projects) allowed( per space)?\.")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -75,6 +81,18 @@ def _plain_message(response: httpx.Response) -> tuple[str, str, str]:
     text = " ".join(_TAG.sub(" ", text).split())[:200]
     code = re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_") or "http_error"
     return "http_error", code, text or reason or f"HTTP {response.status_code}"
+
+
+def plan_cap(texts: list[str]) -> PlanCap | None:
+    """The plan cap named in an error's message or field errors (tickward puts it in either)."""
+    for text in texts:
+        match = _CAP.search(text)
+        if match:
+            kind = match.group(3)
+            if kind == "timers" and (match.group(2) or match.group(4)):
+                kind = "active_timers_per_space"
+            return PlanCap(kind, int(match.group(1)))
+    return None
 
 
 def _class_for(status: int) -> type[APIError]:
@@ -114,8 +132,15 @@ def api_error(response: httpx.Response, *, suffix: str = "") -> APIError:
         type_, code, message = _plain_message(response)
         hint, fields = None, ()
         retryable = status in (429, 502, 503, 504)
+    if "restricted_api_key" in (code, type_):
+        # a valid key that may only read: say so plainly, whatever the server's wording
+        hint = _DEFAULT_HINTS["restricted_api_key"]
+        if _READ_ONLY.lower() not in message.lower():
+            message = f"{_READ_ONLY} ({message})"
     if not isinstance(hint, str) or not hint:
         hint = _DEFAULT_HINTS.get(code) or _DEFAULT_HINTS.get(type_)
+    # caps come in error.message when there is no errors[] (measured), else in a field error
+    cap = plan_cap([message, *(f.message for f in fields)]) if status in (400, 409) else None
     return _class_for(status)(
         message + suffix,
         status=status,
@@ -126,6 +151,7 @@ def api_error(response: httpx.Response, *, suffix: str = "") -> APIError:
         retryable=retryable,
         retry_after=retry_after,
         field_errors=fields,
+        cap=cap,
     )
 
 

@@ -1,5 +1,9 @@
 """Client-side pacing from ``RateLimit-*`` headers, so a long run never meets a 429.
 
+tickward's budget is per user (120 requests a minute shared by every key of
+that user, reads and writes together), so one ``Pacer`` is the budget of one
+user: clients acting for the same user share it.
+
 tickward reports, on every authenticated answer, how many requests are left
 (``RateLimit-Remaining``) out of ``RateLimit-Limit`` and in how many seconds the
 window frees up (``RateLimit-Reset``). While plenty remain, requests go out at

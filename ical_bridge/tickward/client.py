@@ -87,6 +87,7 @@ class TickwardClient:
         rng: random.Random | None = None,
         pacing: bool = True,
         on_close: Callable[[], None] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key  # never logged, never in repr or messages
@@ -107,7 +108,9 @@ class TickwardClient:
             clock=self.clock,
             sleep=sleep or asyncio.sleep,
             policy=policy,
-            pacer=Pacer(self.clock) if pacing else None,
+            # tickward counts requests per user, across all of that user's keys: clients
+            # whose keys belong to one user pass the same ``pacer`` to share one budget
+            pacer=(pacer or Pacer(self.clock)) if pacing else None,
             where=urlsplit(self.base_url).netloc or self.base_url,
         )
         self._capabilities: Capabilities | None = None

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from ical_bridge.localserver import PlanLimits, RateLimitConfig
-from tests.localserver.ls_harness import KEY, Harness, check_response, field_errors, timer_body
+from tests.localserver.ls_harness import KEY, Harness, check_response, plain_error, timer_body
 
 READ_KEY = "tw_read_only_key"
 
@@ -42,13 +42,16 @@ def test_read_key_reads_but_cannot_write() -> None:
     project = api.project()
     assert api.get(f"/projects/{project['id']}", key=READ_KEY).status_code == 200
     refused = api.post("/projects", json={"name": "X"}, key=READ_KEY)
-    assert refused.status_code == 403 and _error(refused)["type"] == "insufficient_scope"
+    # measured: 401 restricted_api_key, not the contract's 403 insufficient_scope
+    assert refused.status_code == 401 and _error(refused)["type"] == "restricted_api_key"
+    assert _error(refused)["message"] == "This API key is read-only."
     assert len(api.get("/projects").json()["data"]) == 1
 
 
 def test_writes_with_an_origin_header_are_forbidden(api: Harness) -> None:
     response = api.post("/projects", json={"name": "X"}, headers={"Origin": "https://evil.test"})
     assert response.status_code == 403 and response.json() == {"error": "Forbidden"}
+    assert "request-id" not in response.headers and "correlation-id" not in response.headers
     assert api.get("/projects", headers={"Origin": "https://evil.test"}).status_code == 200
     assert api.get("/projects").json()["data"] == []
 
@@ -113,7 +116,7 @@ def test_timer_cap_counts_archived_timers() -> None:
     api.timer(pid)
     api.patch(f"/projects/{pid}/timers/{first['id']}", json={"archived_at": "2027-03-01T00:00:00Z"})
     refused = api.post(f"/projects/{pid}/timers", json=timer_body())
-    assert "Maximum 2 timers allowed." in field_errors(refused).values()
+    assert plain_error(refused) == "Maximum 2 timers allowed."
     api.delete(f"/projects/{pid}/timers/{first['id']}")
     assert api.post(f"/projects/{pid}/timers", json=timer_body()).status_code == 201
 
@@ -124,11 +127,11 @@ def test_space_cap_skips_archived_timers() -> None:
     api.space(pid, "box")
     first = api.timer(pid, space_id="box")
     refused = api.post(f"/projects/{pid}/timers", json=timer_body(space_id="box"))
-    assert field_errors(refused) == {"#/space_id": "Maximum 1 timers allowed."}
+    assert plain_error(refused) == "Maximum 1 active timers allowed per space."
     api.patch(f"/projects/{pid}/timers/{first['id']}", json={"archived_at": "2027-03-01T00:00:00Z"})
     second = api.timer(pid, space_id="box")
     restore = api.patch(f"/projects/{pid}/timers/{first['id']}", json={"archived_at": None})
-    assert field_errors(restore) == {"#/space_id": "Maximum 1 timers allowed."}
+    assert plain_error(restore) == "Maximum 1 active timers allowed per space."
     assert second["space_id"] == "box"
 
 
@@ -137,6 +140,6 @@ def test_space_and_project_caps() -> None:
     pid = api.project()["id"]
     api.space(pid, "one")
     refused = api.post(f"/projects/{pid}/spaces", json={"id": "two", "name": "Two"})
-    assert "Maximum 1 spaces allowed." in field_errors(refused).values()
+    assert plain_error(refused) == "Maximum 1 spaces allowed."
     over = api.post("/projects", json={"name": "Second"})
     assert over.status_code == 409 and _error(over)["type"] == "limit_exceeded"

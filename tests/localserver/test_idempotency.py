@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
-from tests.localserver.ls_harness import KEY, Harness, field_errors, timer_body
+from tests.localserver.ls_harness import KEY, Harness, plain_error, timer_body
 
 
 def test_same_key_same_request_replays_without_writing_twice(api: Harness) -> None:
@@ -145,9 +145,56 @@ NESTED = {
 }
 
 
+def _plan_timer(**fields: object) -> dict[str, object]:
+    """A timer of a normalised plan, written out by hand from SERVER-NOTES' recipe."""
+    defaults: dict[str, object] = {
+        "color": None,
+        "description": None,
+        "image": None,
+        "mode": "until",
+        "milestones": None,
+        "notify": True,
+        "pinned": False,
+        "recurrence": None,
+        "reminders": [],
+        "space_id": None,
+        "timezone": "Europe/Warsaw",
+    }
+    return {**defaults, **fields}
+
+
+# NESTED with every default filled in: the input of plan_hash (measured recipe)
+NESTED_PLAN = {
+    "color": None,
+    "name": "Subscriptions",
+    "spaces": [
+        {
+            "color": None,
+            "id": "ai-tools",
+            "name": "AI tools",
+            "timers": [
+                _plan_timer(
+                    id="gpt_pro_renewal",
+                    label="GPT Pro renewal",
+                    target_date="2027-07-11T00:00:00.000Z",
+                )
+            ],
+        }
+    ],
+    "timers": [
+        _plan_timer(
+            id="loose_timer",
+            label="Dentist",
+            target_date="2027-04-01T08:30:00.000Z",
+            space_id="ai-tools",
+        )
+    ],
+}
+
+
 def test_preview_then_create_with_the_plan_hash(api: Harness) -> None:
     preview = api.post("/projects/preview", json=NESTED).json()
-    assert preview["plan_hash"] == _hash(NESTED) == preview["apply"]["expected_plan_hash"]
+    assert preview["plan_hash"] == _hash(NESTED_PLAN) == preview["apply"]["expected_plan_hash"]
     assert preview["summary"] == {
         "projects": {"create": 1},
         "spaces": {"create": 1},
@@ -159,8 +206,10 @@ def test_preview_then_create_with_the_plan_hash(api: Harness) -> None:
         ("timer", "#/spaces/0/timers/0"),
         ("timer", "#/timers/0"),
     ]
+    # every timer whose notify is not false warns (omitted = true), top-level ones first
     assert [(w["code"], w["path"]) for w in preview["warnings"]] == [
-        ("timer_notify_uses_account_settings", "#/spaces/0/timers/0/notify")
+        ("timer_notify_uses_account_settings", "#/timers/0/notify"),
+        ("timer_notify_uses_account_settings", "#/spaces/0/timers/0/notify"),
     ]
     assert api.get("/projects").json()["data"] == []  # preview writes nothing
     created = api.post(
@@ -189,8 +238,7 @@ def test_nested_create_caps_and_duplicates(api: Harness) -> None:
 
     small = Harness(plan=PlanLimits(project_create_max_timers=1))
     too_many = small.post("/projects/preview", json=NESTED)
-    assert "Maximum 1 timers allowed." in field_errors(too_many).values()
+    assert plain_error(too_many) == "Maximum 1 timers allowed."
     twice = {**NESTED, "timers": [timer_body(id="gpt_pro_renewal")]}
-    errors = field_errors(api.post("/projects", json=twice))
-    assert errors == {"#/timers/0/id": "Timer id already exists."}
+    assert plain_error(api.post("/projects", json=twice)) == "Duplicate timer id: gpt_pro_renewal."
     assert api.get("/projects").json()["data"] == []  # rolled back as a whole
