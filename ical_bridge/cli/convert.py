@@ -10,8 +10,6 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from ical_bridge.clock import SystemClock
 from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
@@ -73,6 +71,9 @@ def _local(instant: datetime, zone_name: str) -> str:
 
 
 def _print_table(result: ConversionResult, verbose: int) -> None:
+    from rich.console import Console  # only the table needs rich (--json starts faster)
+    from rich.table import Table
+
     console = Console(file=sys.stdout, soft_wrap=False)
     if not console.is_terminal:  # piped or captured: do not squeeze labels into 80 columns
         console = Console(file=sys.stdout, soft_wrap=False, width=160)
@@ -172,8 +173,6 @@ def convert_command(
 
 def _source_key(source: str) -> str:
     """The same key ``import`` uses, so the printed ids are the ones it would write."""
-    try:
-        from ical_bridge.cli.import_ import source_key_for
-    except Exception:  # pragma: no cover - the import command is optional here
-        return ""
+    from ical_bridge.cli.sourcekey import source_key_for  # light: no import-command deps
+
     return source_key_for(source)

@@ -9,7 +9,6 @@ script never changes tickward by accident. A plan with nothing to do exits 0.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import sys
 from collections import Counter
@@ -25,6 +24,7 @@ from rich.text import Text
 
 from ical_bridge.cli import Settings
 from ical_bridge.cli.context import open_client
+from ical_bridge.cli.sourcekey import source_key_for
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import read_source
 from ical_bridge.plan import Limits, Plan
@@ -55,17 +55,6 @@ def parse_limits(text: str) -> Limits:
     timers, active, spaces = (int(p) for p in parts)
     return Limits(timers_per_project=timers, active_timers_per_space=active,
                   spaces_per_project=spaces)
-
-
-def source_key_for(source: str) -> str:
-    """A stable key for a source (hashed: URLs may carry secrets); the same file → same ids."""
-    if source == "-":
-        return "import:stdin"
-    if "://" in source:
-        canonical = re.sub(r"^webcal://", "https://", source.strip(), flags=re.I)
-    else:
-        canonical = "file:" + str(Path(source).expanduser().resolve())
-    return "import:" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 
 def state_url(value: str | None) -> str:
