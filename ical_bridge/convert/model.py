@@ -47,6 +47,7 @@ class ImportOptions:
     source_key: str = ""
     split_cap: int = 7
     pin_priority: bool = False  # PRIORITY 1–4 pins the timer (X-TICKWARD-PINNED always does)
+    fast_path: bool = True  # False: every series through the full expander (equivalence tests)
 
 
 @dataclass(frozen=True)
