@@ -145,6 +145,7 @@ class RuleExpander:
         until = self._rule._until  # type: ignore[attr-defined]
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
         self._with_start = until is None or not self._start > until
+        self._memo: tuple[tuple[datetime, datetime], list[tuple[datetime, datetime]]] | None = None
 
     def _occurrence(self, start: datetime, instant: datetime) -> Occurrence:
         from recurring_ical_events.occurrence import Occurrence as Raw
@@ -168,17 +169,17 @@ class RuleExpander:
     def iter_after(self, now: datetime, bound: datetime | None) -> Iterator[Occurrence]:
         """Occurrences with ``now < instant <= min(bound, now + 50 years)``, in order."""
         limit = now + _MAX_AHEAD if bound is None else min(bound, now + _MAX_AHEAD)
-        return self._between(now, limit)
+        for instant, start in self._timeline(now, limit):
+            yield self._occurrence(start, instant)
 
-    def _between(self, now: datetime, limit: datetime) -> Iterator[Occurrence]:
+    def _timeline(self, now: datetime, limit: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """(instant, start) with ``now < instant <= limit`` in instant order."""
         waiting: list[tuple[datetime, datetime]] = []
         for start in self._starts(now - _SLACK):
-            instant = self._instant_of_value(start)
-            if instant is None:
-                continue
             if start - _SLACK > limit:
                 break
-            if instant <= now or instant > limit:
+            instant = self._instant_of_value(start)
+            if instant is None or instant <= now or instant > limit:
                 continue
             if self._not_before is not None and instant < self._not_before:
                 continue
@@ -187,18 +188,25 @@ class RuleExpander:
             while waiting and min(waiting)[0] + _SLACK < instant:
                 first = min(waiting)
                 waiting.remove(first)
-                yield self._occurrence(first[1], first[0])
-        for instant, start in sorted(waiting):
-            yield self._occurrence(start, instant)
+                yield first
+        yield from sorted(waiting)
+
+    def _finite(self, now: datetime, bound: datetime) -> list[tuple[datetime, datetime]]:
+        """Every (instant, start) in ``(now, bound]``, computed once per series."""
+        if self._memo is None or self._memo[0] != (now, bound):
+            self._memo = ((now, bound), list(self._timeline(now, bound)))
+        return self._memo[1]
 
     def next_after(self, now: datetime, bound: datetime | None) -> Occurrence | None:
         """The first occurrence after ``now`` (a plain series cancels none)."""
-        return next(self.iter_after(now, bound), None)
+        if bound is None:
+            return next(self.iter_after(now, bound), None)
+        found = self._finite(now, bound)
+        if not found or found[0][0] > now + _MAX_AHEAD:
+            return None
+        return self._occurrence(found[0][1], found[0][0])
 
     def last_before(self, bound: datetime, now: datetime) -> Occurrence | None:
         """The last occurrence in ``(now, bound]``."""
-        last = None
-        for occurrence in self._between(now, bound):
-            last = occurrence
-        return last
-
+        found = self._finite(now, bound)
+        return self._occurrence(found[-1][1], found[-1][0]) if found else None
