@@ -1,7 +1,9 @@
 """Convert benchmark: CPU and peak RSS of ``convert`` next to the other Python readers.
 
 Run: ``.venv/bin/python tests/benchmarks/bench_convert.py [sizes…] [--repeat N] [--no-small]``
-(default sizes 1000 10000; add 100000 for the big one). Not collected by pytest.
+(default sizes 1000 10000; add 100000 for the big one; ``--only-small``;
+``--tree DIR`` measures another checkout of the package, e.g. the one before a change).
+Not collected by pytest.
 
 Workload (issue 12): a generated feed (fixed seed) of mostly *future* series —
 weekly/daily/monthly/yearly with BYDAY, BYMONTHDAY, INTERVAL, COUNT and UNTIL in
@@ -79,7 +81,7 @@ def _rule(rnd: random.Random, start: datetime) -> str:
     if kind < 0.40:
         parts = ["FREQ=WEEKLY"]
         if rnd.random() < 0.5:
-            days = sorted(rnd.sample(range(7), rnd.choice((1, 2, 3))) + [start.weekday()])
+            days = sorted([*rnd.sample(range(7), rnd.choice((1, 2, 3))), start.weekday()])
             parts.append("BYDAY=" + ",".join(dict.fromkeys(_WEEKDAYS[d] for d in days)))
         if rnd.random() < 0.2:
             parts.append("INTERVAL=2")
@@ -153,7 +155,8 @@ def make_feed(size: int, seed: int = 12) -> bytes:
             lines.append(f"EXDATE;TZID={zone}:{ex:%Y%m%dT%H%M%S}")
             moved = start + timedelta(weeks=weeks + rnd.randrange(4, 8))
             lines += ["END:VEVENT", "BEGIN:VEVENT", f"UID:bench-{i}@example.com",
-                      "DTSTAMP:20261101T000000Z", f"RECURRENCE-ID;TZID={zone}:{moved:%Y%m%dT%H%M%S}",
+                      "DTSTAMP:20261101T000000Z",
+                      f"RECURRENCE-ID;TZID={zone}:{moved:%Y%m%dT%H%M%S}",
                       f"DTSTART;TZID={zone}:{moved + timedelta(hours=2):%Y%m%dT%H%M%S}",
                       f"DTEND;TZID={zone}:{moved + timedelta(hours=3):%Y%m%dT%H%M%S}",
                       f"SUMMARY:Event number {i} (moved)"]  # fmt: skip
@@ -183,8 +186,25 @@ def make_feed(size: int, seed: int = 12) -> bytes:
 # -- the measured work (runs in a fresh child process) -----------------------------
 
 
+_TREE = os.environ.get("BENCH_TREE", "")
+"""``--tree DIR``: measure the ``ical_bridge`` package in DIR (e.g. a ``git archive`` of the
+commit before a change) instead of the installed one; set as env var for the children."""
+
+_PREFER_TREE = (
+    "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]; "
+    "sys.path.insert(0, {tree!r}); "
+)
+
+
+def _prefer_tree() -> None:
+    if _TREE:
+        exec(_PREFER_TREE.format(tree=_TREE))  # a fixed snippet; benchmark only
+
+
 def _work(tool: str, path: str) -> dict[str, object]:
     import warnings
+
+    _prefer_tree()
 
     warnings.simplefilter("ignore")
     started = time.process_time()
@@ -280,6 +300,9 @@ def measure(size: int, repeat: int, tmp: Path) -> None:
 
 
 def _bridge_command() -> list[str]:
+    if _TREE:
+        return [sys.executable, "-c",
+                _PREFER_TREE.format(tree=_TREE) + "from ical_bridge.cli import main; main()"]
     script = Path(sys.executable).with_name("ical-bridge")
     if script.exists():
         return [str(script)]
@@ -328,11 +351,14 @@ def _load() -> str:
 def main(argv: list[str]) -> None:
     """Measure the sizes given (default 1k and 10k) and the small-file command lines."""
     repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 3
+    if "--tree" in argv:
+        os.environ["BENCH_TREE"] = argv[argv.index("--tree") + 1]
+        print(f"measuring the package in {os.environ['BENCH_TREE']}")
     sizes = [int(a) for a in argv if a.isdigit() and argv[argv.index(a) - 1] != "--repeat"]
     print(f"load average at start: {_load()}; now = {NOW_TEXT}; {date.today()}")
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        for size in sizes or [1000, 10_000]:
+        for size in [] if "--only-small" in argv else sizes or [1000, 10_000]:
             measure(size, repeat, tmp)
         if "--no-small" not in argv:
             small_files(tmp)
@@ -340,6 +366,10 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    if "--tree" in sys.argv and "BENCH_TREE" not in os.environ:
+        # re-run with the tree in the environment so every child and command line sees it
+        os.environ["BENCH_TREE"] = sys.argv[sys.argv.index("--tree") + 1]
+        raise SystemExit(subprocess.call([sys.executable, *sys.argv]))
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         _child_main(sys.argv[2], sys.argv[3])
     else:
