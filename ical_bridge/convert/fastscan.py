@@ -17,6 +17,7 @@ which the equivalence tests use), takes ``SeriesExpander``.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from icalendar.prop import vRecur
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased
 
-__all__ = ["RuleExpander", "expander_for", "is_plain_series"]
+__all__ = ["RuleExpander", "build_plain_event", "expander_for", "is_plain_series"]
 
 _MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is looked for later
 _SLACK = timedelta(days=2)
@@ -145,7 +146,6 @@ class RuleExpander:
         until = self._rule._until  # type: ignore[attr-defined]
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
         self._with_start = until is None or not self._start > until
-        self._memo: tuple[tuple[datetime, datetime], list[tuple[datetime, datetime]]] | None = None
 
     def _occurrence(self, start: datetime, instant: datetime) -> Occurrence:
         from recurring_ical_events.occurrence import Occurrence as Raw
@@ -191,22 +191,96 @@ class RuleExpander:
                 yield first
         yield from sorted(waiting)
 
-    def _finite(self, now: datetime, bound: datetime) -> list[tuple[datetime, datetime]]:
-        """Every (instant, start) in ``(now, bound]``, computed once per series."""
-        if self._memo is None or self._memo[0] != (now, bound):
-            self._memo = ((now, bound), list(self._timeline(now, bound)))
-        return self._memo[1]
-
     def next_after(self, now: datetime, bound: datetime | None) -> Occurrence | None:
         """The first occurrence after ``now`` (a plain series cancels none)."""
-        if bound is None:
-            return next(self.iter_after(now, bound), None)
-        found = self._finite(now, bound)
-        if not found or found[0][0] > now + _MAX_AHEAD:
-            return None
-        return self._occurrence(found[0][1], found[0][0])
+        return next(self.iter_after(now, bound), None)
 
     def last_before(self, bound: datetime, now: datetime) -> Occurrence | None:
         """The last occurrence in ``(now, bound]``."""
-        found = self._finite(now, bound)
-        return self._occurrence(found[-1][1], found[-1][0]) if found else None
+        # A plain rule yields at most one start a day and instants follow the wall clock up
+        # to a DST shift, so the last of them lies among the final starts before the bound.
+        tail: deque[datetime] = deque(maxlen=16)
+        for start in self._starts(now - _SLACK):
+            if start - _SLACK > bound:
+                break
+            tail.append(start)
+        best: tuple[datetime, datetime] | None = None
+        for start in tail:
+            instant = self._instant_of_value(start)
+            if instant is None or instant <= now or instant > bound:
+                continue
+            if self._not_before is not None and instant < self._not_before:
+                continue
+            if best is None or instant >= best[0]:
+                best = (instant, start)
+        return self._occurrence(best[1], best[0]) if best else None
+
+
+# -- the line scanner: plain VEVENTs without icalendar's content-line parser ---------
+
+_EVENT_PROPS = frozenset({
+    "UID", "DTSTAMP", "SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART", "DTEND", "RRULE",
+    "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "TRANSP", "CLASS",
+})  # fmt: skip
+_ALARM_PROPS = frozenset({"ACTION", "TRIGGER", "DESCRIPTION", "SUMMARY"})
+_PARAM_KEYS = frozenset({"TZID", "VALUE"})
+_PARAM_VALUE = re.compile(r"^[A-Za-z0-9_/+\-]+$")
+_DATETIME_NAMES = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "DUE", "RDATE", "EXDATE"})
+
+
+def build_plain_event(lines: list[str]) -> Component | None:
+    """The VEVENT of ``lines`` (unfolded, BEGIN…END), or ``None`` unless it is plain.
+
+    Plain: only the properties above (and VALARMs of ACTION/TRIGGER/DESCRIPTION/
+    SUMMARY), parameters only TZID or VALUE with token values, no quotes or
+    backslashes before the value. Each value goes through the same icalendar
+    type factory, unescaping and ``add`` as icalendar's parser would use, so the
+    component is the one ``Calendar.from_ical`` builds; only the line splitting
+    is ours. Anything else returns ``None`` and is parsed by icalendar.
+    """
+    from icalendar.cal import Event
+    from icalendar.parser.parameter import Parameters
+    from icalendar.parser.property import unescape_backslash
+
+    if len(lines) < 2 or lines[0] != "BEGIN:VEVENT" or lines[-1] != "END:VEVENT":
+        return None
+    factory = Event.types_factory
+    event = Event()
+    current: Component = event
+    allowed = _EVENT_PROPS
+    for line in lines[1:-1]:
+        head, sep, value = line.partition(":")
+        if not sep or '"' in head or "\\" in head:
+            return None
+        if head == "BEGIN" or head == "END":
+            if head == "BEGIN" and value == "VALARM" and current is event:
+                current = Event.get_component_class("VALARM")()
+                allowed = _ALARM_PROPS
+            elif head == "END" and value == "VALARM" and current is not event:
+                event.add_component(current)
+                current, allowed = event, _EVENT_PROPS
+            else:
+                return None
+            continue
+        name, *raw_params = head.split(";")
+        if name not in allowed:
+            return None
+        params = Parameters()
+        for raw in raw_params:
+            key, eq, item = raw.partition("=")
+            if not eq or key not in _PARAM_KEYS or not _PARAM_VALUE.match(item):
+                return None
+            params[key] = item
+        kind: Any = factory.for_property(name, params.value)
+        if getattr(kind, "get_value_from_content_line", None) is not None:
+            return None
+        tzid = params.get("TZID") if name in _DATETIME_NAMES else None
+        try:
+            text = unescape_backslash(value)
+            parsed = kind.from_ical(text, tzid) if tzid else kind.from_ical(text)
+        except (ValueError, TypeError):
+            return None  # icalendar's own parser decides what a broken value becomes
+        prop = kind(parsed)
+        prop.params = params
+        current.add(name, prop, encode=False)
+    return event if current is event else None
