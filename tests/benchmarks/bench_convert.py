@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python tests/benchmarks/bench_convert.py [sizes…] [--repeat N] [--no-small]``
 (default sizes 1000 10000; add 100000 for the big one; ``--only-small``;
-``--tree DIR`` measures another checkout of the package, e.g. the one before a change).
+``--tree DIR`` measures another checkout of the package, e.g. the one before a change;
+``--readers bridge,ical`` limits the readers, e.g. at 100k where the expansion needs GBs).
 Not collected by pytest.
 
 Workload (issue 12): a generated feed (fixed seed) of mostly *future* series —
@@ -264,7 +265,7 @@ def _median(runs: list[dict[str, object]], key: str) -> float:
     return statistics.median(float(r[key]) for r in runs)  # type: ignore[arg-type]
 
 
-def measure(size: int, repeat: int, tmp: Path) -> None:
+def measure(size: int, repeat: int, tmp: Path, tools: tuple[str, ...] = TOOLS) -> None:
     """Print one block of figures for a feed of ``size`` events."""
     path = tmp / f"feed-{size}.ics"
     path.write_bytes(make_feed(size))
@@ -272,14 +273,14 @@ def measure(size: int, repeat: int, tmp: Path) -> None:
           " fresh-process runs", flush=True)  # fmt: skip
     print(f"  {'reader':<28} {'cpu s':>8} {'proc s':>8} {'rss MB':>8} "
           f"{'cpu ×':>7} {'proc ×':>7} {'rss ×':>6}  note")  # fmt: skip
-    results: dict[str, list[dict[str, object]]] = {t: [] for t in TOOLS}
+    results: dict[str, list[dict[str, object]]] = {t: [] for t in tools}
     for _ in range(repeat):
-        for tool in TOOLS:  # interleaved, so load changes hit every reader alike
+        for tool in tools:  # interleaved, so load changes hit every reader alike
             if results[tool] and ("missing" in results[tool][0] or "error" in results[tool][0]):
                 continue
             results[tool].append(_run_child(tool, path))
     base = results["icalendar"]
-    for tool in TOOLS:
+    for tool in tools:
         runs = results[tool]
         name = TOOL_NAMES[tool]
         if "missing" in runs[0]:
@@ -351,6 +352,10 @@ def _load() -> str:
 def main(argv: list[str]) -> None:
     """Measure the sizes given (default 1k and 10k) and the small-file command lines."""
     repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 3
+    tools = TOOLS
+    if "--readers" in argv:  # e.g. bridge,icalendar,ical (icalendar is always measured)
+        asked = argv[argv.index("--readers") + 1].split(",")
+        tools = tuple(t for t in TOOLS if t in asked or t == "icalendar")
     if "--tree" in argv:
         os.environ["BENCH_TREE"] = argv[argv.index("--tree") + 1]
         print(f"measuring the package in {os.environ['BENCH_TREE']}")
@@ -359,7 +364,7 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for size in [] if "--only-small" in argv else sizes or [1000, 10_000]:
-            measure(size, repeat, tmp)
+            measure(size, repeat, tmp, tools)
         if "--no-small" not in argv:
             small_files(tmp)
     print(f"\nload average at end: {_load()}")

@@ -160,3 +160,49 @@ def plain_series(draw: st.DrawFn) -> tuple[bytes, datetime]:
 def test_fast_and_full_path_agree_on_random_plain_series(case: tuple[bytes, datetime]) -> None:
     data, now = case
     _same(data, now)
+
+
+def _vevents(data: bytes) -> list[list[str]]:
+    from ical_bridge.ingest.decode import decode_text, scan_components
+
+    return [r.lines for r in scan_components(decode_text(data)).components if r.name == "VEVENT"]
+
+
+def test_the_scanner_builds_what_icalendar_parses() -> None:
+    """Every VEVENT the scanner accepts serialises exactly like icalendar's own parse of it."""
+    import warnings
+
+    from icalendar import Calendar
+
+    from ical_bridge.convert.fastscan import build_plain_event
+
+    built = 0
+    sources = [_bench().make_feed(300, seed=5), *(p.read_bytes() for p in FILES)]
+    for data in sources:
+        try:
+            events = _vevents(data)
+        except IcalBridgeError:
+            continue
+        for lines in events:
+            mine = build_plain_event(lines)
+            if mine is None:
+                continue
+            built += 1
+            text = "BEGIN:VCALENDAR\r\n" + "\r\n".join(lines) + "\r\nEND:VCALENDAR\r\n"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                theirs = Calendar.from_ical(text).subcomponents[0]
+            assert mine.to_ical() == theirs.to_ical()
+            assert {k: type(v) for k, v in mine.items()} == {k: type(v) for k, v in theirs.items()}
+    assert built > 150
+
+
+def test_the_scanner_leaves_unusual_events_to_icalendar() -> None:
+    from ical_bridge.convert.fastscan import build_plain_event
+
+    base = ["BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Europe/Berlin:20261201T090000"]
+    assert build_plain_event([*base, "END:VEVENT"]) is not None
+    for odd in ('SUMMARY;LANGUAGE="de":Hallo', "X-TICKWARD-MODE:since", "RDATE:20261202T090000Z",
+                "DTEND;TZID=Europe/Berlin,Europe/Paris:20261201T100000", "CATEGORIES:a,b",
+                "BEGIN:VTODO", "DTSTART;TZID=Europe/Berlin:2026-12-01"):  # fmt: skip
+        assert build_plain_event([*base, odd, "END:VEVENT"]) is None, odd
