@@ -122,6 +122,25 @@ def expander_for(
     )
 
 
+def _nearer(start: datetime, rule: Any, before: datetime) -> datetime:
+    """DTSTART moved forward by whole periods of a DAILY/WEEKLY rule to shortly before ``before``.
+
+    dateutil walks every period from DTSTART; a whole number of periods
+    (× INTERVAL) keeps every later occurrence (the weekday and WKST week too).
+    The moved start itself lies days before ``before``, so the extra occurrence
+    recurring-ical-events would add there can never be an answer. Rules with
+    COUNT are left alone: they count from the real DTSTART.
+    """
+    freq = str(rule.get("FREQ", [""])[0]).upper()
+    if rule.get("COUNT") or freq not in ("DAILY", "WEEKLY"):
+        return start
+    step = int(rule.get("INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
+    days = (before - _SLACK * 2 - start).days
+    if days < step:
+        return start
+    return start + timedelta(days=days // step * step)
+
+
 class RuleExpander:
     """Occurrences of a plain series (see ``is_plain_series``) from one dateutil rule."""
 
@@ -140,7 +159,7 @@ class RuleExpander:
         self._instant_of_value = instant_of_value
         core: Any = rebased(master, rebase_before)  # the same shift SeriesExpander makes
         self._adapter = EventAdapter(core)
-        self._start: datetime = core["DTSTART"].dt
+        self._start: datetime = _nearer(core["DTSTART"].dt, core["RRULE"], rebase_before)
         text = core["RRULE"].to_ical().decode()
         self._rule: rrule = rrulestr(text, dtstart=self._start, cache=False)  # type: ignore[assignment]
         until = self._rule._until  # type: ignore[attr-defined]
