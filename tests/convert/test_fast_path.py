@@ -159,6 +159,7 @@ def plain_series(draw: st.DrawFn) -> tuple[bytes, datetime]:
 @given(plain_series())
 def test_fast_and_full_path_agree_on_random_plain_series(case: tuple[bytes, datetime]) -> None:
     data, now = case
+    assert is_plain_series(parse_feed(data).components, None)  # the fast path is taken
     _same(data, now)
 
 
