@@ -7,14 +7,12 @@ from collections import Counter
 from datetime import UTC, datetime, time
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from ical_bridge.cli.common import echo_json, parse_window, read_calendar, strategy_option
 from ical_bridge.clock import SystemClock, system_zone
 from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
 from ical_bridge.convert.zones import iana_name
-from ical_bridge.ingest.fetch import source_key_for
+from ical_bridge.ingest.sourcekey import source_key_for
 from ical_bridge.recurrence import zone
 from ical_bridge.timezones import describe_zone
 
@@ -61,6 +59,9 @@ def _zone_note(result: ConversionResult, tz: str | None, local: str | None) -> s
 
 
 def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") -> None:
+    from rich.console import Console  # only the table needs rich (--json starts faster)
+    from rich.table import Table
+
     console = Console(file=sys.stdout, soft_wrap=False)
     if not console.is_terminal:  # piped or captured: do not squeeze labels into 80 columns
         console = Console(file=sys.stdout, soft_wrap=False, width=160)

@@ -5,7 +5,8 @@ Pure code: no network, no clock, no database; ``now`` is always a parameter.
 
 from __future__ import annotations
 
-from ical_bridge.convert.export import export_calendar
+from typing import TYPE_CHECKING, Any
+
 from ical_bridge.convert.importer import convert_calendar
 from ical_bridge.convert.jsonout import to_json
 from ical_bridge.convert.model import (
@@ -34,3 +35,15 @@ __all__ = [
     "timer_id",
     "to_json",
 ]
+
+if TYPE_CHECKING:
+    from ical_bridge.convert.export import export_calendar
+
+
+def __getattr__(name: str) -> Any:
+    """Import the export direction on first use (``convert`` does not need it)."""
+    if name == "export_calendar":
+        from ical_bridge.convert.export import export_calendar
+
+        return export_calendar
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

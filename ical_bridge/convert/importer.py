@@ -10,6 +10,7 @@ from typing import Any
 from icalendar import Component
 
 from ical_bridge.convert.colors import css_color_to_hex
+from ical_bridge.convert.fastscan import build_plain_event
 from ical_bridge.convert.fields import (
     color_of,
     description_of,
@@ -250,7 +251,8 @@ def convert_calendar(
     if it is no calendar."""
     text = data.text if isinstance(data, DecodedFeed) else data
     now = options.now if options.now.tzinfo is not None else None
-    return Converter(parse_feed(text, past_before=now), options).run()
+    prebuild = build_plain_event if options.fast_path else None
+    return Converter(parse_feed(text, past_before=now, prebuild=prebuild), options).run()
 
 
 def _synthetic_uid(comp: Component) -> str:

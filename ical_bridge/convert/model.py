@@ -49,6 +49,7 @@ class ImportOptions:
     split_cap: int = 7
     pin_priority: bool = False  # PRIORITY 1–4 pins the timer (X-TICKWARD-PINNED always does)
     local_tz: str | None = None  # the user's own zone, a guess used after default_tz; else UTC
+    fast_path: bool = True  # False: every series through the full expander (equivalence tests)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 from icalendar import Component
 
-from ical_bridge.convert.expander import Occurrence, SeriesExpander
+from ical_bridge.convert.expander import Occurrence
+from ical_bridge.convert.fastscan import expander_for
 from ical_bridge.convert.fields import listify
 from ical_bridge.convert.model import Notice
 from ical_bridge.convert.rules import RulePart, RuleShape, analyse_rule
@@ -55,8 +56,9 @@ class RecurringSeries:
             conv.skip(self.uid, "ended", "the series ended before now")
             return
         try:
-            self.expander = SeriesExpander(
+            self.expander = expander_for(
                 [self.master, *self.overrides],
+                fast=conv.options.fast_path,
                 x_wr_timezone=conv.x_wr_name,
                 instant_of=self._instant_of,
                 instant_of_value=self._instant_of_value,

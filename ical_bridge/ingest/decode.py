@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -331,11 +331,18 @@ def _plainly_past(raw: RawComponent, before: str, uids: Counter[str]) -> str | N
     return start
 
 
-def parse_feed(data: bytes | str, *, past_before: datetime | None = None) -> ParsedFeed:
+def parse_feed(
+    data: bytes | str,
+    *,
+    past_before: datetime | None = None,
+    prebuild: Callable[[list[str]], Component | None] | None = None,
+) -> ParsedFeed:
     """Decode, scan and parse ``data``; ``NotACalendarError`` when nothing usable is in it.
 
     With ``past_before`` (the conversion's ``now``), plain one-off events that
     start at least two days earlier are listed in ``past`` without being parsed.
+    ``prebuild`` may build a component from its unfolded lines (the converter's
+    fast scanner); where it returns ``None`` icalendar parses it.
     """
     text = decode_text(data)
     scan = scan_components(text)
@@ -364,11 +371,17 @@ def parse_feed(data: bytes | str, *, past_before: datetime | None = None) -> Par
         parsed = _parse_component(raw, problems)
         if parsed is not None:
             feed.timezones.append(parsed)
+    built = [prebuild(r.lines) for r in items] if prebuild else [None] * len(items)
+    rest = [r for r, comp in zip(items, built, strict=True) if comp is None]
+    others: list[Component | None] = []
     try:
-        feed.components = list(_parse(_wrap([ln for r in items for ln in r.lines])).subcomponents)
+        if rest:
+            others = list(_parse(_wrap([ln for r in rest for ln in r.lines])).subcomponents)
     except Exception:
-        for raw in items:
-            parsed = _parse_component(raw, problems)
-            if parsed is not None:
-                feed.components.append(parsed)
+        others = [_parse_component(raw, problems) for raw in rest]
+    remaining = iter(others)
+    for comp in built:  # the file's order: the converter groups and skips in it
+        found = comp if comp is not None else next(remaining, None)
+        if found is not None:
+            feed.components.append(found)
     return feed

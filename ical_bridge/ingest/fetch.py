@@ -12,17 +12,17 @@ produces contains a URL's credentials or query string (see ``redact_url``).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported where a URL is fetched: reading a file stays light
+    import httpx
 
 from ical_bridge.errors import SourceError
+from ical_bridge.ingest.sourcekey import source_key_for
 from ical_bridge.vocabulary import MAX_SOURCE_BYTES
 
 __all__ = [
@@ -67,17 +67,6 @@ def redact_url(url: str) -> str:
     netloc = f"{host}:{port}" if port is not None else host
     query = "…" if parts.query else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def source_key_for(source: str) -> str:
-    """A stable key for a source (hashed: URLs may carry secrets); the same file → same ids."""
-    if source == "-":
-        return "import:stdin"
-    if "://" in source:
-        canonical = re.sub(r"^webcal://", "https://", source.strip(), flags=re.I)
-    else:
-        canonical = "file:" + str(Path(source).expanduser().resolve())
-    return "import:" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 
 def scrub_secrets(text: str, url: str, *, shown: str | None = None) -> str:
@@ -156,6 +145,8 @@ async def _fetch_http(
     max_redirects: int,
     transport: httpx.AsyncBaseTransport | None,
 ) -> FetchResult:
+    import httpx
+
     headers = {"User-Agent": _USER_AGENT, "Accept": "text/calendar, text/plain;q=0.8, */*;q=0.5"}
     if etag:
         headers["If-None-Match"] = etag

@@ -11,12 +11,21 @@ Run: ``.venv/bin/python tests/benchmarks/bench_import.py [--quick]``
    (``floor((requests - 1) / 120) * 10 s``, a sliding window starting with a full
    burst; the steady-rate bound ``requests * 10 s / 120`` is printed too); target
    within 10 %, zero 429s.
+3. A 1,000-event first import into the embedded store (the local server's
+   on-disk SQLite database in-process, as ``import`` without an API key uses it,
+   plan limits raised) vs a ``convert`` of the same file: CPU and wall time,
+   medians of 3 fresh processes each, and the ratio (issue 12 target ≤ 1.5).
+   ``--embedded`` runs only this part; ``--tree DIR`` measures another checkout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +37,9 @@ from typing import Any
 import httpx
 import uvicorn
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(os.environ.get("BENCH_TREE") or Path(__file__).resolve().parents[2])
+if os.environ.get("BENCH_TREE"):  # an editable install would shadow the tree
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
 sys.path.insert(0, str(REPO))
 
 from ical_bridge.localserver import (  # noqa: E402
@@ -121,8 +132,60 @@ def rate_limited_import(n: int, tmp: Path, limit: int, window: float) -> dict[st
             "server_429": server_429, "paced": paced, "rate_bound": sent * window / limit}
 
 
+def _embedded_child(kind: str, source: Path, db: Path) -> None:
+    """One measured run in this (fresh) process; prints CPU and wall seconds as JSON."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    cpu, wall = time.process_time(), time.perf_counter()
+    data = source.read_bytes()
+    if kind == "convert":
+        from ical_bridge.convert import ImportOptions, convert_calendar, to_json
+
+        result = convert_calendar(data, ImportOptions(now=datetime.now(UTC), source_key="bench"))
+        json.dumps(to_json(result), ensure_ascii=False, indent=2)
+    else:
+        app = create_app(db, rate_limit=None, plan=RAISED_SERVER)
+
+        async def go() -> None:
+            async with TickwardClient("http://embedded.local/api/v1", EMBEDDED_API_KEY,
+                                      transport=httpx.ASGITransport(app=app),
+                                      pacing=False) as client:
+                with StateStore(f"sqlite:///{db.with_suffix('.state.sqlite3')}") as store:
+                    await one_import(client, store, data)
+
+        asyncio.run(go())
+    print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}))
+
+
+def embedded_vs_convert(tmp: Path, n: int = 1000, repeat: int = 3) -> None:
+    """Print the first-import-into-the-embedded-store vs convert figures."""
+    source = tmp / "embedded.ics"
+    source.write_bytes(calendar(n))
+    runs: dict[str, list[dict[str, float]]] = {"convert": [], "import": []}
+    for i in range(repeat):
+        for kind in runs:
+            db = tmp / f"embedded-{i}.sqlite3"
+            out = subprocess.run([sys.executable, __file__, "--child", kind, str(source), str(db)],
+                                 check=True, capture_output=True, text=True).stdout
+            runs[kind].append(json.loads(out.strip().splitlines()[-1]))
+    med = {k: {m: statistics.median(r[m] for r in v) for m in ("cpu", "wall")}
+           for k, v in runs.items()}  # fmt: skip
+    print(f"\n{n}-event first import into the embedded store vs convert "
+          f"(medians of {repeat} fresh processes, work only)")
+    for kind in runs:
+        print(f"  {kind:<8} cpu {med[kind]['cpu']:.2f} s   wall {med[kind]['wall']:.2f} s")
+    print(f"  ratio import/convert: cpu {med['import']['cpu'] / med['convert']['cpu']:.2f}, "
+          f"wall {med['import']['wall'] / med['convert']['wall']:.2f} (target ≤ 1.5); "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
+    if "--embedded" in sys.argv:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            embedded_vs_convert(Path(tmpdir))
+        return
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         print("requests per import (in-process local server, plan limits raised)")
@@ -140,7 +203,14 @@ def main() -> None:
         print(f"(client pacing waited {r['paced']:.2f} s; the steady-rate bound "
               f"requests × window / limit = {r['rate_bound']:.2f} s → ratio "
               f"{r['wall'] / r['rate_bound']:.3f})")
+        embedded_vs_convert(tmp, n=100 if quick else 1000)
 
 
 if __name__ == "__main__":
-    main()
+    if "--tree" in sys.argv and "BENCH_TREE" not in os.environ:
+        os.environ["BENCH_TREE"] = sys.argv[sys.argv.index("--tree") + 1]
+        raise SystemExit(subprocess.call([sys.executable, *sys.argv]))
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        _embedded_child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
+    else:
+        main()

@@ -1,0 +1,305 @@
+"""The fast path: plain series' occurrences straight from dateutil, no per-series library setup.
+
+``SeriesExpander`` builds a calendar, applies ``x_wr_timezone`` and sets up a
+recurring-ical-events query for every series, then expands it over widening
+windows just to find the next occurrence. For a *plain* series — one VEVENT,
+one RRULE of the simple parts, no overrides, RDATE, EXDATE or EXRULE, a
+date-time DTSTART in an IANA zone — that answer is exactly dateutil's
+``rrule`` from DTSTART (plus DTSTART itself), which recurring-ical-events runs
+underneath. ``RuleExpander`` computes it with one iteration and yields the same
+recurring-ical-events occurrence objects, so every decision that follows
+(strategy, fields, warnings) is made by the same code on the same inputs.
+
+Anything else, and every series when ``fast`` is off (``ImportOptions(fast_path=False)``,
+which the equivalence tests use), takes ``SeriesExpander``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+from icalendar import Component
+from icalendar.prop import vRecur
+
+from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased
+
+__all__ = ["RuleExpander", "build_plain_event", "expander_for", "is_plain_series"]
+
+_MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is looked for later
+_SLACK = timedelta(days=2)
+_PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "WKST"})
+_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
+_DAY = re.compile(r"^[+-]?(?:[1-9]|[1-4]\d|5[0-3])?(?:MO|TU|WE|TH|FR|SA|SU)$")
+_ONE_VALUE = ("DTSTART", "DTEND", "RRULE")
+_NOT_PLAIN = ("RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID", "DURATION")
+
+
+def _int_in(values: list[Any], low: int, high: int) -> bool:
+    try:
+        return all(low <= abs(int(v)) <= high and int(v) != 0 for v in values)
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain_rule(rule: object, start: datetime) -> bool:
+    if not isinstance(rule, vRecur):
+        return False
+    keys = {str(k).upper() for k in rule}
+    if not keys <= _PARTS or [str(f).upper() for f in rule.get("FREQ", [])] not in (
+        [f] for f in _FREQS
+    ):
+        return False
+    if not _int_in(rule.get("INTERVAL", [1]), 1, 1000) or not _int_in(rule.get("COUNT", [1]),
+                                                                      1, 1000):  # fmt: skip
+        return False
+    if not all(_DAY.match(str(d).upper()) for d in rule.get("BYDAY", [])):
+        return False
+    days, months = rule.get("BYMONTHDAY", []), rule.get("BYMONTH", [])
+    # 29–31 in a fixed month may never exist: dateutil would then search to year 9999.
+    if not _int_in(days, 1, 28 if months else 31) or not _int_in(months, 1, 12):
+        return False
+    if any(int(m) < 0 for m in months):
+        return False
+    until = rule.get("UNTIL")
+    if until is not None:
+        value = until[0] if len(until) == 1 else None
+        if not isinstance(value, datetime) or value.utcoffset() != timedelta(0):
+            return False
+    return True
+
+
+def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> bool:
+    """True when ``RuleExpander`` gives exactly what ``SeriesExpander`` would."""
+    if len(components) != 1:
+        return False
+    master = components[0]
+    if master.name != "VEVENT" or any(master.get(n) is not None for n in _NOT_PLAIN):
+        return False
+    if any(isinstance(master.get(n), list) for n in _ONE_VALUE):
+        return False
+    start = getattr(master.get("DTSTART"), "dt", None)
+    if not isinstance(start, datetime) or not isinstance(start.tzinfo, ZoneInfo):
+        return False
+    if x_wr_timezone and start.tzinfo.key in ("UTC", "Etc/UTC"):
+        return False  # Google's X-WR-TIMEZONE moves UTC times: the full path knows how
+    end_prop = master.get("DTEND")
+    if end_prop is not None:
+        end = getattr(end_prop, "dt", None)
+        if not isinstance(end, datetime) or end.tzinfo is not start.tzinfo:
+            return False
+    return _plain_rule(master.get("RRULE"), start)
+
+
+def expander_for(
+    components: list[Component],
+    *,
+    fast: bool,
+    x_wr_timezone: str | None,
+    instant_of: Callable[[Component], datetime | None],
+    instant_of_value: Callable[[date], datetime | None],
+    rebase_before: datetime | None = None,
+) -> SeriesExpander | RuleExpander:
+    """The expander of one series: ``RuleExpander`` for a plain one when ``fast``."""
+    if fast and rebase_before is not None and is_plain_series(components, x_wr_timezone):
+        return RuleExpander(
+            components[0],
+            instant_of=instant_of,
+            instant_of_value=instant_of_value,
+            rebase_before=rebase_before,
+        )
+    return SeriesExpander(
+        components,
+        x_wr_timezone=x_wr_timezone,
+        instant_of=instant_of,
+        instant_of_value=instant_of_value,
+        rebase_before=rebase_before,
+    )
+
+
+def _nearer(start: datetime, rule: Any, before: datetime) -> datetime:
+    """DTSTART moved forward by whole periods of a DAILY/WEEKLY rule to shortly before ``before``.
+
+    dateutil walks every period from DTSTART; a whole number of periods
+    (× INTERVAL) keeps every later occurrence (the weekday and WKST week too).
+    The moved start itself lies days before ``before``, so the extra occurrence
+    recurring-ical-events would add there can never be an answer. Rules with
+    COUNT are left alone: they count from the real DTSTART.
+    """
+    freq = str(rule.get("FREQ", [""])[0]).upper()
+    if rule.get("COUNT") or freq not in ("DAILY", "WEEKLY"):
+        return start
+    step = int(rule.get("INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
+    days = (before - _SLACK * 2 - start).days
+    if days < step:
+        return start
+    return start + timedelta(days=days // step * step)
+
+
+class RuleExpander:
+    """Occurrences of a plain series (see ``is_plain_series``) from one dateutil rule."""
+
+    def __init__(
+        self,
+        master: Component,
+        *,
+        instant_of: Callable[[Component], datetime | None],
+        instant_of_value: Callable[[date], datetime | None],
+        rebase_before: datetime,
+    ) -> None:
+        # Imported here: only the fast path builds recurring-ical-events objects this way.
+        from recurring_ical_events.adapters.event import EventAdapter
+
+        self._not_before = instant_of(master)
+        self._instant_of_value = instant_of_value
+        core: Any = rebased(master, rebase_before)  # the same shift SeriesExpander makes
+        self._adapter = EventAdapter(core)
+        self._start: datetime = _nearer(core["DTSTART"].dt, core["RRULE"], rebase_before)
+        text = core["RRULE"].to_ical().decode()
+        self._rule: rrule = rrulestr(text, dtstart=self._start, cache=False)  # type: ignore[assignment]
+        until = self._rule._until  # type: ignore[attr-defined]
+        # recurring-ical-events adds DTSTART itself unless the rule ended before it.
+        self._with_start = until is None or not self._start > until
+
+    def _occurrence(self, start: datetime, instant: datetime) -> Occurrence:
+        from recurring_ical_events.occurrence import Occurrence as Raw
+
+        adapter = self._adapter
+        raw = Raw(adapter, start, start + adapter.duration, sequence=adapter.sequence)
+        return Occurrence(raw, instant)
+
+    def _starts(self, after: datetime) -> Iterator[datetime]:
+        """Rule starts from ``after`` on (wall clock order), DTSTART merged in."""
+        pending = self._start if self._with_start and self._start >= after else None
+        for start in self._rule.xafter(after, inc=True):
+            if pending is not None and pending <= start:
+                if pending != start:
+                    yield pending
+                pending = None
+            yield start
+        if pending is not None:
+            yield pending
+
+    def iter_after(self, now: datetime, bound: datetime | None) -> Iterator[Occurrence]:
+        """Occurrences with ``now < instant <= min(bound, now + 50 years)``, in order."""
+        limit = now + _MAX_AHEAD if bound is None else min(bound, now + _MAX_AHEAD)
+        for instant, start in self._timeline(now, limit):
+            yield self._occurrence(start, instant)
+
+    def _timeline(self, now: datetime, limit: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """(instant, start) with ``now < instant <= limit`` in instant order."""
+        waiting: list[tuple[datetime, datetime]] = []
+        for start in self._starts(now - _SLACK):
+            if start - _SLACK > limit:
+                break
+            instant = self._instant_of_value(start)
+            if instant is None or instant <= now or instant > limit:
+                continue
+            if self._not_before is not None and instant < self._not_before:
+                continue
+            waiting.append((instant, start))
+            # instants follow the wall clock except by at most a DST shift: release safely
+            while waiting and min(waiting)[0] + _SLACK < instant:
+                first = min(waiting)
+                waiting.remove(first)
+                yield first
+        yield from sorted(waiting)
+
+    def next_after(self, now: datetime, bound: datetime | None) -> Occurrence | None:
+        """The first occurrence after ``now`` (a plain series cancels none)."""
+        return next(self.iter_after(now, bound), None)
+
+    def last_before(self, bound: datetime, now: datetime) -> Occurrence | None:
+        """The last occurrence in ``(now, bound]``."""
+        # A plain rule yields at most one start a day and instants follow the wall clock up
+        # to a DST shift, so the last of them lies among the final starts before the bound.
+        tail: deque[datetime] = deque(maxlen=16)
+        for start in self._starts(now - _SLACK):
+            if start - _SLACK > bound:
+                break
+            tail.append(start)
+        best: tuple[datetime, datetime] | None = None
+        for start in tail:
+            instant = self._instant_of_value(start)
+            if instant is None or instant <= now or instant > bound:
+                continue
+            if self._not_before is not None and instant < self._not_before:
+                continue
+            if best is None or instant >= best[0]:
+                best = (instant, start)
+        return self._occurrence(best[1], best[0]) if best else None
+
+
+# -- the line scanner: plain VEVENTs without icalendar's content-line parser ---------
+
+_EVENT_PROPS = frozenset({
+    "UID", "DTSTAMP", "SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART", "DTEND", "RRULE",
+    "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "TRANSP", "CLASS",
+})  # fmt: skip
+_ALARM_PROPS = frozenset({"ACTION", "TRIGGER", "DESCRIPTION", "SUMMARY"})
+_PARAM_KEYS = frozenset({"TZID", "VALUE"})
+_PARAM_VALUE = re.compile(r"^[A-Za-z0-9_/+\-]+$")
+_DATETIME_NAMES = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "DUE", "RDATE", "EXDATE"})
+
+
+def build_plain_event(lines: list[str]) -> Component | None:
+    """The VEVENT of ``lines`` (unfolded, BEGIN…END), or ``None`` unless it is plain.
+
+    Plain: only the properties above (and VALARMs of ACTION/TRIGGER/DESCRIPTION/
+    SUMMARY), parameters only TZID or VALUE with token values, no quotes or
+    backslashes before the value. Each value goes through the same icalendar
+    type factory, unescaping and ``add`` as icalendar's parser would use, so the
+    component is the one ``Calendar.from_ical`` builds; only the line splitting
+    is ours. Anything else returns ``None`` and is parsed by icalendar.
+    """
+    from icalendar.cal import Event
+    from icalendar.parser.parameter import Parameters
+    from icalendar.parser.property import unescape_backslash
+
+    if len(lines) < 2 or lines[0] != "BEGIN:VEVENT" or lines[-1] != "END:VEVENT":
+        return None
+    factory = Event.types_factory
+    event = Event()
+    current: Component = event
+    allowed = _EVENT_PROPS
+    for line in lines[1:-1]:
+        head, sep, value = line.partition(":")
+        if not sep or '"' in head or "\\" in head:
+            return None
+        if head == "BEGIN" or head == "END":
+            if head == "BEGIN" and value == "VALARM" and current is event:
+                current = Event.get_component_class("VALARM")()
+                allowed = _ALARM_PROPS
+            elif head == "END" and value == "VALARM" and current is not event:
+                event.add_component(current)
+                current, allowed = event, _EVENT_PROPS
+            else:
+                return None
+            continue
+        name, *raw_params = head.split(";")
+        if name not in allowed:
+            return None
+        params = Parameters()
+        for raw in raw_params:
+            key, eq, item = raw.partition("=")
+            if not eq or key not in _PARAM_KEYS or not _PARAM_VALUE.match(item):
+                return None
+            params[key] = item
+        kind: Any = factory.for_property(name, params.value)
+        if getattr(kind, "get_value_from_content_line", None) is not None:
+            return None
+        tzid = params.get("TZID") if name in _DATETIME_NAMES else None
+        try:
+            text = unescape_backslash(value)
+            parsed = kind.from_ical(text, tzid) if tzid else kind.from_ical(text)
+        except (ValueError, TypeError):
+            return None  # icalendar's own parser decides what a broken value becomes
+        prop = kind(parsed)
+        prop.params = params
+        current.add(name, prop, encode=False)
+    return event if current is event else None

@@ -1,0 +1,209 @@
+"""The fast path gives the same ``convert --json`` as the full path, on every file we have.
+
+``ImportOptions(fast_path=False)`` forces every series through the full
+expander (recurring-ical-events over widening windows); the default lets plain
+series take ``convert.fastscan``. Both outputs must be identical, byte for
+byte, on the shared corpus, ``sample_feeds/``, generated feeds and random
+plain series in DST zones.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ical_bridge.convert import ImportOptions, convert_calendar, to_json
+from ical_bridge.convert.fastscan import is_plain_series
+from ical_bridge.errors import IcalBridgeError
+from ical_bridge.ingest.decode import parse_feed
+from tests.conftest import CORPUS, REPO, SAMPLE_FEEDS
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+FILES = sorted([*CORPUS.rglob("*.ics"), *SAMPLE_FEEDS.rglob("*.ics")])
+
+
+def _json(data: bytes, *, fast: bool, now: datetime = NOW) -> str:
+    try:
+        result = convert_calendar(data, ImportOptions(now=now, fast_path=fast))
+    except IcalBridgeError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return json.dumps(to_json(result), ensure_ascii=False, indent=2)
+
+
+def _same(data: bytes, now: datetime = NOW) -> None:
+    assert _json(data, fast=True, now=now) == _json(data, fast=False, now=now)
+
+
+def _bench() -> ModuleType:
+    path = REPO / "tests" / "benchmarks" / "bench_convert.py"
+    spec = importlib.util.spec_from_file_location("bench_convert", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_files_exist() -> None:
+    assert len(FILES) > 400  # the corpus is there (a missing corpus fails, not skips)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(Path(p).relative_to(REPO.parent)))
+def test_fast_and_full_path_agree_on_every_file(path: Path) -> None:
+    _same(path.read_bytes())
+
+
+@pytest.mark.parametrize("seed", [1, 12, 77])
+def test_fast_and_full_path_agree_on_generated_feeds(seed: int) -> None:
+    _same(_bench().make_feed(400, seed=seed))
+
+
+def test_generated_feeds_mostly_take_the_fast_path() -> None:
+    """Not a vacuous comparison: most series of the benchmark workload are plain."""
+    feed = parse_feed(_bench().make_feed(400), past_before=NOW)
+    by_uid: dict[str, list[object]] = {}
+    for comp in feed.components:
+        by_uid.setdefault(str(comp["UID"]), []).append(comp)
+    series = [c for c in by_uid.values() if c[0].get("RRULE") is not None]  # type: ignore[attr-defined]
+    plain = [c for c in series if is_plain_series(c, None)]  # type: ignore[arg-type]
+    assert len(plain) > len(series) // 2
+
+
+def _event(body: str, header: str = "") -> bytes:
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n" + header
+        + "BEGIN:VEVENT\r\nUID:s@example.com\r\nDTSTAMP:20260101T000000Z\r\n"
+        + "SUMMARY:Stand-up\r\n" + body + "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )  # fmt: skip
+    return text.encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "plain"),
+    [
+        ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY\r\n", True),
+        ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY\r\n"
+         "EXDATE;TZID=Europe/Berlin:20261207T093000\r\n", False),
+        ("DTSTART;VALUE=DATE:20250106\r\nRRULE:FREQ=YEARLY\r\n", False),
+        ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=MONTHLY;BYSETPOS=1;"
+         "BYDAY=MO,TU\r\n", False),
+        ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY\r\n"
+         "RDATE;TZID=Europe/Berlin:20261208T093000\r\n", False),
+    ],
+)  # fmt: skip
+def test_only_plain_series_take_the_fast_path(body: str, plain: bool) -> None:
+    feed = parse_feed(_event(body))
+    assert is_plain_series(feed.components, None) is plain
+    _same(_event(body))
+
+
+def test_an_override_sends_the_series_to_the_full_path() -> None:
+    data = _event("DTSTART;TZID=America/New_York:20250106T093000\r\nRRULE:FREQ=DAILY\r\n"
+                  "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:s@example.com\r\n"
+                  "RECURRENCE-ID;TZID=America/New_York:20261123T093000\r\n"
+                  "DTSTART;TZID=America/New_York:20261123T120000\r\n")  # fmt: skip
+    feed = parse_feed(data)
+    assert not is_plain_series(feed.components, None)
+    _same(data)
+
+
+ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "America/Santiago",
+         "Asia/Tokyo", "UTC", "Europe/London"]  # fmt: skip
+DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+@st.composite
+def plain_series(draw: st.DrawFn) -> tuple[bytes, datetime]:
+    """One plain series: DST zones (times in gaps and overlaps too), simple rule parts."""
+    zone = draw(st.sampled_from(ZONES))
+    freq = draw(st.sampled_from(["DAILY", "WEEKLY", "MONTHLY", "YEARLY"]))
+    parts = [f"FREQ={freq}"]
+    if draw(st.integers(0, 3)) == 0:
+        parts.append(f"INTERVAL={draw(st.integers(2, 4))}")
+    if freq in ("DAILY", "WEEKLY") and draw(st.booleans()):
+        parts.append("BYDAY=" + ",".join(draw(st.lists(st.sampled_from(DAYS), min_size=1,
+                                                       max_size=3, unique=True))))  # fmt: skip
+    elif freq == "MONTHLY" and draw(st.booleans()):
+        if draw(st.booleans()):
+            ordinal = draw(st.sampled_from([1, 2, 3, 4, -1]))
+            parts.append(f"BYDAY={ordinal}{draw(st.sampled_from(DAYS))}")
+        else:
+            parts.append(f"BYMONTHDAY={draw(st.sampled_from([1, 5, 15, 28, 30, 31, -1]))}")
+    elif freq == "YEARLY" and draw(st.booleans()):
+        parts.append(f"BYMONTH={draw(st.integers(1, 12))};BYMONTHDAY={draw(st.integers(1, 28))}")
+    start = NOW - timedelta(days=draw(st.integers(-60, 1500)))
+    hour = draw(st.sampled_from([0, 1, 2, 3, 9, 17, 23]))
+    wall = start.replace(tzinfo=None, hour=hour, minute=draw(st.sampled_from([0, 30])))
+    end = draw(st.sampled_from(["none", "count", "until"]))
+    if end == "count":
+        parts.append(f"COUNT={draw(st.integers(1, 400))}")
+    elif end == "until":
+        until = NOW + timedelta(hours=draw(st.integers(-24 * 60, 24 * 500)))
+        parts.append(f"UNTIL={until:%Y%m%dT%H%M%SZ}")
+    if zone == "UTC":
+        start_line = f"DTSTART:{wall:%Y%m%dT%H%M%S}Z\r\n"
+    else:
+        start_line = f"DTSTART;TZID={zone}:{wall:%Y%m%dT%H%M%S}\r\n"
+    body = start_line + f"RRULE:{';'.join(parts)}\r\n"
+    now = NOW + timedelta(hours=draw(st.integers(0, 24 * 400)))
+    return _event(body), now
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plain_series())
+def test_fast_and_full_path_agree_on_random_plain_series(case: tuple[bytes, datetime]) -> None:
+    data, now = case
+    assert is_plain_series(parse_feed(data).components, None)  # the fast path is taken
+    _same(data, now)
+
+
+def _vevents(data: bytes) -> list[list[str]]:
+    from ical_bridge.ingest.decode import decode_text, scan_components
+
+    return [r.lines for r in scan_components(decode_text(data)).components if r.name == "VEVENT"]
+
+
+def test_the_scanner_builds_what_icalendar_parses() -> None:
+    """Every VEVENT the scanner accepts serialises exactly like icalendar's own parse of it."""
+    import warnings
+
+    from icalendar import Calendar
+
+    from ical_bridge.convert.fastscan import build_plain_event
+
+    built = 0
+    sources = [_bench().make_feed(300, seed=5), *(p.read_bytes() for p in FILES)]
+    for data in sources:
+        try:
+            events = _vevents(data)
+        except IcalBridgeError:
+            continue
+        for lines in events:
+            mine = build_plain_event(lines)
+            if mine is None:
+                continue
+            built += 1
+            text = "BEGIN:VCALENDAR\r\n" + "\r\n".join(lines) + "\r\nEND:VCALENDAR\r\n"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                theirs = Calendar.from_ical(text).subcomponents[0]
+            assert mine.to_ical() == theirs.to_ical()
+            assert {k: type(v) for k, v in mine.items()} == {k: type(v) for k, v in theirs.items()}
+    assert built > 150
+
+
+def test_the_scanner_leaves_unusual_events_to_icalendar() -> None:
+    from ical_bridge.convert.fastscan import build_plain_event
+
+    base = ["BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Europe/Berlin:20261201T090000"]
+    assert build_plain_event([*base, "END:VEVENT"]) is not None
+    for odd in ('SUMMARY;LANGUAGE="de":Hallo', "X-TICKWARD-MODE:since", "RDATE:20261202T090000Z",
+                "DTEND;TZID=Europe/Berlin,Europe/Paris:20261201T100000", "CATEGORIES:a,b",
+                "BEGIN:VTODO", "DTSTART;TZID=Europe/Berlin:2026-12-01"):  # fmt: skip
+        assert build_plain_event([*base, odd, "END:VEVENT"]) is None, odd
