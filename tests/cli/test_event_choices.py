@@ -82,7 +82,7 @@ def feed(tmp_path: Path) -> Path:
 def _convert(feed: Path, *args: str) -> dict[str, Any]:
     run = CliRunner().invoke(cli, ["convert", str(feed), "--json", "--window", "6000d", *args])
     assert run.exit_code == 0, run.output
-    out: dict[str, Any] = json.loads(run.output)
+    out: dict[str, Any] = json.loads(run.stdout)
     return out
 
 
