@@ -110,9 +110,26 @@ def test_an_override_cancels_one_instance(harness: Harness, override: str) -> No
     assert any(s.code == "cancelled" for s in plan.skipped)
 
 
-def test_a_cancelled_instance_moves_a_rolling_timer_to_the_next_one(harness: Harness) -> None:
-    plan, _ = harness.run(_weekly("SUMMARY:Abgesagt: Weekly"), strategy="rolling")
-    # The first occurrence is tomorrow; cancelling the second does not change that one.
-    nxt = (TODAY + timedelta(days=1, hours=9, minutes=30)).strftime("%Y-%m-%dT%H:%M:%S")
-    (timer,) = harness.timers().values()
-    assert timer["target_date"][:19] == nxt and not timer.get("archived_at")
+def _weekly_first_cancelled(override: str) -> bytes:
+    first = (TODAY + timedelta(days=1, hours=9, minutes=30)).strftime("%Y%m%dT%H%M%SZ")
+    second = (TODAY + timedelta(days=8, hours=9, minutes=30)).strftime("%Y%m%dT%H%M%SZ")
+    text = _weekly(override)
+    for name in ("RECURRENCE-ID", "DTSTART"):  # the override now names the first occurrence
+        text = text.replace(f"{name}:{second}".encode(), f"{name}:{first}".encode())
+    return text
+
+
+@pytest.mark.parametrize("override", ["SUMMARY:Weekly\r\nSTATUS:CANCELLED",
+                                      "SUMMARY:Abgesagt: Weekly"])
+def test_a_cancelled_next_instance_moves_the_rolling_timer_on(
+    harness: Harness, override: str
+) -> None:
+    harness.run(_weekly(), strategy="rolling")
+    (before,) = harness.timers().values()
+    assert before["target_date"][:10] == (TODAY + timedelta(days=1)).strftime("%Y-%m-%d")
+    plan, report = harness.run(_weekly_first_cancelled(override), strategy="rolling")
+    assert report is not None and report.ok
+    assert [c.action for c in plan.changes] == ["update"]  # the same timer, moved on
+    (after,) = harness.timers().values()
+    assert after["id"] == before["id"] and not after.get("archived_at")
+    assert after["target_date"][:10] == (TODAY + timedelta(days=8)).strftime("%Y-%m-%d")
