@@ -271,6 +271,8 @@ def convert_calendar(
     if it is no calendar."""
     text = data.text if isinstance(data, DecodedFeed) else data
     now = options.now if options.now.tzinfo is not None else None
+    if options.choices.target != "start":
+        now = None  # an event that started days ago may not have ended: parse every one
     return Converter(parse_feed(text, past_before=now), options).run()
 
 
