@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from ical_bridge.cli import Settings
-from ical_bridge.cli.common import echo_json
+from ical_bridge.cli.common import echo_json, read_calendar
 from ical_bridge.cli.context import open_client
 from ical_bridge.cli.import_ import state_url
 from ical_bridge.cli.sync import client_settings
-from ical_bridge.config import load_config
-from ical_bridge.errors import UserError
+from ical_bridge.clock import system_zone
+from ical_bridge.config import FeedConfig, load_config
+from ical_bridge.convert import ImportOptions, convert_calendar
+from ical_bridge.errors import IcalBridgeError, UserError
 from ical_bridge.store import StateStore
 from ical_bridge.sync import ProjectTarget, apply_plan, plan_unsync
 from ical_bridge.tickward import SyncSnapshot, find_project
@@ -27,9 +30,26 @@ from ical_bridge.tickward import SyncSnapshot, find_project
 __all__ = ["unsync_command"]
 
 
+def _current_ids(feed: FeedConfig, now: datetime) -> set[str]:
+    """The ids the feed's events have now (deterministic), to find timers whose state was
+    lost; filters are ignored on purpose (an event filtered out today may have a timer)."""
+    try:
+        data = read_calendar(feed.source)
+        result = convert_calendar(data, ImportOptions(
+            now=now, default_tz=feed.timezone, strategy=feed.strategy, window=feed.window,
+            include_todos=feed.include_todos, source_key=feed.source_key,
+            local_tz=system_zone(),
+        ))  # fmt: skip
+    except IcalBridgeError as exc:
+        click.echo(f"note: cannot read feed {feed.name!r} ({exc}); only timers the state "
+                   "store remembers are removed", err=True)
+        return set()
+    return {d.id for d in result.timers}
+
+
 async def _run(settings: Settings, store_url: str, project_ref: str, source_keys: set[str] | None,
                feeds: list[str], *, delete: bool, dry_run: bool, yes: bool,
-               as_json: bool) -> int:
+               as_json: bool, also: set[str]) -> int:
     def note(message: str) -> None:
         click.echo(message, err=True)
 
@@ -44,7 +64,7 @@ async def _run(settings: Settings, store_url: str, project_ref: str, source_keys
             plan = plan_unsync(
                 project=ProjectTarget(project.id, project.name, project.color),
                 timers=timers, records=store.timers(project.id), now=settings.clock.now(),
-                source_keys=source_keys, delete=delete,
+                source_keys=source_keys, delete=delete, also=also,
             )  # fmt: skip
             summary = {k: v for k, v in plan.summary.items() if k in ("archive", "delete")}
             body = {"project": {"id": project.id, "name": project.name}, "dry_run": dry_run,
@@ -107,6 +127,7 @@ def unsync_command(ctx: click.Context, project: str | None, feed: str | None,
         raise click.UsageError("give exactly one of --project NAME or --feed NAME")
     source_keys: set[str] | None = None
     feeds: list[str] = []
+    also: set[str] = set()
     store_url = state_url(state)
     if config_path is not None:
         config = load_config(config_path)
@@ -117,11 +138,12 @@ def unsync_command(ctx: click.Context, project: str | None, feed: str | None,
             if found is None:
                 raise click.UsageError(f"no feed {feed!r} in {config_path}")
             project, source_keys, feeds = found.project, {found.source_key}, [found.name]
+            also = _current_ids(found, settings.clock.now())
         else:
             feeds = [f.name for f in config.feeds if f.project == project]
     elif feed is not None:
         raise click.UsageError("--feed needs --config (the feed's project and state)")
     assert project is not None
     rc = asyncio.run(_run(settings, store_url, project, source_keys, feeds, delete=delete,
-                          dry_run=dry_run, yes=yes, as_json=as_json))
+                          dry_run=dry_run, yes=yes, as_json=as_json, also=also))
     ctx.exit(rc)

@@ -29,11 +29,13 @@ def plan_unsync(
     now: datetime,
     source_keys: Collection[str] | None = None,
     delete: bool = False,
+    also: Collection[str] = (),
 ) -> Plan:
     """Archive (or ``delete``) the project's bridge timers of ``source_keys`` (None: every
-    bridge timer of the project) and forget their records."""
+    bridge timer of the project) and forget their records. ``also``: ids the source's
+    drafts have now (its deterministic ids), found even when the state store lost them."""
     mine = [r for r in records if source_keys is None or r.source_key in source_keys]
-    wanted = {r.timer_id for r in mine}
+    wanted = {r.timer_id for r in mine} | set(also)
     if source_keys is None:  # a whole project: state or not, every id the bridge makes
         wanted |= {str(t["id"]) for t in timers if str(t["id"]).startswith(BRIDGE_ID_PREFIX)}
     plan = Plan(project=project, source_key="unsync")

@@ -152,3 +152,25 @@ def test_sync_full_replans_although_the_feed_did_not_change(tmp_path: Path) -> N
     assert result["outcome"] == "synced" and result["counts"]["unchanged"] == 3
     after = _cli("sync", "--config", str(config), "--once", "--json")
     assert json.loads(after.stdout)[0]["outcome"] == "unchanged"  # --full was for one pass
+
+
+def test_unsync_feed_finds_its_timers_after_the_state_was_lost(tmp_path: Path) -> None:
+    config = _setup(tmp_path)
+    assert _cli("sync", "--config", str(config), "--once").exit_code == 0
+    (tmp_path / "state.sqlite3").unlink()  # the state store is gone
+    done = _cli("unsync", "--feed", "team", "--config", str(config), "--yes", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["result"]["done"] == {"archive": 3}
+    assert all(t["archived_at"] for t in _timers(tmp_path).values())
+
+
+def test_unsync_feed_whose_source_is_gone_removes_what_the_state_remembers(
+    tmp_path: Path,
+) -> None:
+    config = _setup(tmp_path)
+    assert _cli("sync", "--config", str(config), "--once").exit_code == 0
+    (tmp_path / "team.ics").unlink()
+    done = _cli("unsync", "--feed", "team", "--config", str(config), "--yes", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["result"]["done"] == {"archive": 3}
+    assert "cannot read feed 'team'" in done.stderr
