@@ -5,6 +5,7 @@ Pure code: no network, no clock, no database; ``now`` is always a parameter.
 
 from __future__ import annotations
 
+from ical_bridge.convert.choices import EventChoices
 from ical_bridge.convert.export import export_calendar
 from ical_bridge.convert.importer import convert_calendar
 from ical_bridge.convert.jsonout import to_json
@@ -24,6 +25,7 @@ __all__ = [
     "BRIDGE_ID_PREFIX",
     "CalendarInfo",
     "ConversionResult",
+    "EventChoices",
     "ImportOptions",
     "Notice",
     "Skipped",
