@@ -13,7 +13,7 @@ import difflib
 import os
 import re
 import tomllib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,14 +35,17 @@ from pydantic_core import ErrorDetails
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from ical_bridge.errors import ConfigError
+from ical_bridge.convert.choices import EventChoices, parse_instant, parse_reminders
+from ical_bridge.errors import ConfigError, UserError
 from ical_bridge.store import default_state_url
 from ical_bridge.sync import Limits, SyncOptions
 from ical_bridge.vocabulary import (
     DEFAULT_API_URL,
+    Alarms,
     Conflict,
     OnDelete,
     Strategy,
+    Target,
     parse_duration,
 )
 
@@ -253,8 +256,44 @@ class FeedConfig(_Section):
     respect_feed_refresh: Flag = True
     mass_delete_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     allow_empty: Flag = False
+    reminders: list[str | int] = Field(default_factory=list)
+    all_day_reminders: list[str | int] | None = None
+    alarms: Alarms = "keep"
+    notify: Flag | None = None
+    include: str | None = None
+    exclude: str | None = None
+    include_categories: list[str] = Field(default_factory=list)
+    exclude_categories: list[str] = Field(default_factory=list)
+    after: datetime | date | str | None = None
+    before: datetime | date | str | None = None
+    target: Target = "start"
 
     _path = field_validator("path")(_relative_to_config)
+
+    @model_validator(mode="after")
+    def _valid_choices(self) -> FeedConfig:
+        try:
+            self.event_choices()
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def event_choices(self) -> EventChoices:
+        """The feed's reminders, notify, filters and target (the converter's choices)."""
+        return EventChoices(
+            reminders=parse_reminders(self.reminders),
+            all_day_reminders=(parse_reminders(self.all_day_reminders)
+                               if self.all_day_reminders is not None else None),
+            alarms=self.alarms,
+            notify=self.notify,
+            include=self.include,
+            exclude=self.exclude,
+            include_categories=tuple(self.include_categories),
+            exclude_categories=tuple(self.exclude_categories),
+            after=parse_instant(self.after),
+            before=parse_instant(self.before),
+            target=self.target,
+        )
 
     @field_validator("url")
     @classmethod
@@ -315,6 +354,7 @@ class FeedConfig(_Section):
             allow_empty=self.allow_empty,
             mass_delete_ratio=self.mass_delete_ratio,
             limits=limits or Limits(),
+            choices=self.event_choices(),
         )
 
 

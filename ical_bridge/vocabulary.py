@@ -13,15 +13,19 @@ from typing import Literal, get_args
 from ical_bridge.errors import ConfigError
 
 __all__ = [
+    "ALARM_CHOICES",
     "CONFLICT_CHOICES",
     "DEFAULT_API_URL",
     "MAX_SOURCE_BYTES",
     "ON_DELETE_CHOICES",
     "STRATEGIES",
     "STRATEGY_CHOICES",
+    "TARGET_CHOICES",
+    "Alarms",
     "Conflict",
     "OnDelete",
     "Strategy",
+    "Target",
     "parse_duration",
 ]
 
@@ -44,6 +48,14 @@ ON_DELETE_CHOICES: tuple[str, ...] = get_args(OnDelete)
 Conflict = Literal["feed-wins", "tickward-wins"]
 CONFLICT_CHOICES: tuple[str, ...] = get_args(Conflict)
 """``--conflict`` / ``conflict =``: who wins when a bridge timer was edited in tickward."""
+
+Alarms = Literal["keep", "drop", "merge"]
+ALARM_CHOICES: tuple[str, ...] = get_args(Alarms)
+"""``--alarms`` / ``alarms =``: the calendar's VALARMs kept (else defaults), dropped or merged."""
+
+Target = Literal["start", "end"]
+TARGET_CHOICES: tuple[str, ...] = get_args(Target)
+"""``--target`` / ``target =``: which instant of an event a countdown points at."""
 
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _COMPACT = re.compile(r"(?:\d+[wdhms])+")

@@ -7,6 +7,7 @@ limit, so a calendar ``convert`` shows is one ``import`` accepts.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,19 +15,23 @@ from typing import Any, TypeVar
 
 import click
 
+from ical_bridge.convert.choices import EventChoices, parse_instant, parse_reminders
 from ical_bridge.errors import ConfigError, SourceError, UserError
 from ical_bridge.ingest.fetch import read_source
 from ical_bridge.vocabulary import (
+    ALARM_CHOICES,
     CONFLICT_CHOICES,
     MAX_SOURCE_BYTES,
     ON_DELETE_CHOICES,
     STRATEGY_CHOICES,
+    TARGET_CHOICES,
     parse_duration,
 )
 
 __all__ = [
     "conflict_option",
     "echo_json",
+    "event_choice_options",
     "on_delete_option",
     "parse_window",
     "read_calendar",
@@ -83,3 +88,65 @@ def conflict_option(command: _F) -> _F:
 def echo_json(value: Any) -> None:
     """Print ``value`` as one line of UTF-8 JSON (every ``--json`` output, JSON Lines-friendly)."""
     click.echo(json.dumps(value, ensure_ascii=False))
+
+
+_CHOICE_OPTIONS = (
+    click.option("--reminders", "reminders_text", default=None,
+                 help="Default reminders before each target, e.g. 15m,1d."),
+    click.option("--all-day-reminders", "all_day_reminders_text", default=None,
+                 help="Default reminders for all-day events (default: --reminders)."),
+    click.option("--alarms", type=click.Choice(ALARM_CHOICES), default="keep",
+                 show_default=True, help="The calendar's VALARMs: keep (else the defaults), "
+                 "drop (only the defaults) or merge (both)."),
+    click.option("--notify/--no-notify", "notify", default=None,
+                 help="Notify for these timers (default: only when they have reminders)."),
+    click.option("--include", "include", default=None,
+                 help="Only events whose summary matches this regex (case-insensitive)."),
+    click.option("--exclude", "exclude", default=None,
+                 help="Leave out events whose summary matches this regex."),
+    click.option("--include-category", "include_categories", multiple=True,
+                 help="Only events with this category (repeatable)."),
+    click.option("--exclude-category", "exclude_categories", multiple=True,
+                 help="Leave out events with this category (repeatable)."),
+    click.option("--after", "after_text", default=None,
+                 help="Leave out countdowns whose target is before this date (ISO; UTC)."),
+    click.option("--before", "before_text", default=None,
+                 help="Leave out countdowns whose target is on/after this date (ISO; UTC)."),
+    click.option("--target", type=click.Choice(TARGET_CHOICES), default="start",
+                 show_default=True, help="Which instant of an event a countdown points at."),
+)
+
+
+def _choices_from(values: dict[str, Any]) -> EventChoices:
+    all_day = values.pop("all_day_reminders_text")
+    return EventChoices(
+        reminders=parse_reminders(values.pop("reminders_text")),
+        all_day_reminders=parse_reminders(all_day) if all_day is not None else None,
+        alarms=values.pop("alarms"),
+        notify=values.pop("notify"),
+        include=values.pop("include"),
+        exclude=values.pop("exclude"),
+        include_categories=tuple(values.pop("include_categories")),
+        exclude_categories=tuple(values.pop("exclude_categories")),
+        after=parse_instant(values.pop("after_text")),
+        before=parse_instant(values.pop("before_text")),
+        target=values.pop("target"),
+    )
+
+
+def event_choice_options(command: _F) -> _F:
+    """The per-event choices (reminders, notify, filters, target), defined once for ``convert``
+    and ``import``; the command receives them as one ``choices: EventChoices``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            kwargs["choices"] = _choices_from(kwargs)
+        except UserError as exc:
+            raise click.UsageError(str(exc)) from None
+        return command(*args, **kwargs)
+
+    decorated: Any = wrapper
+    for option in reversed(_CHOICE_OPTIONS):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]

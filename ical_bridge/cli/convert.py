@@ -8,9 +8,16 @@ from datetime import UTC, datetime, time
 
 import click
 
-from ical_bridge.cli.common import echo_json, parse_window, read_calendar, strategy_option
+from ical_bridge.cli.common import (
+    echo_json,
+    event_choice_options,
+    parse_window,
+    read_calendar,
+    strategy_option,
+)
 from ical_bridge.clock import SystemClock, system_zone
 from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
+from ical_bridge.convert.choices import EventChoices
 from ical_bridge.convert.zones import iana_name
 from ical_bridge.ingest.sourcekey import source_key_for
 from ical_bridge.recurrence import zone
@@ -126,6 +133,7 @@ def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") ->
 @click.option("--pin-priority", is_flag=True, help="Pin timers of events with PRIORITY 1-4.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON contract.")
 @click.option("-v", "--verbose", count=True, help="List skipped events and feed warnings.")
+@event_choice_options
 @click.pass_context
 def convert_command(
     ctx: click.Context,
@@ -139,6 +147,7 @@ def convert_command(
     pin_priority: bool,
     as_json: bool,
     verbose: int,
+    choices: EventChoices,
 ) -> None:
     """Show the timers FILE, URL or - (stdin) would become, without writing anything."""
     clock = getattr(ctx.obj, "clock", None) or SystemClock()
@@ -151,7 +160,7 @@ def convert_command(
     options = ImportOptions(
         now=now, default_tz=iana_name(tz) if tz else None, strategy=strategy, window=window,
         all_day_time=at, include_todos=include_todos, source_key=source_key_for(source),
-        pin_priority=pin_priority, local_tz=local,
+        pin_priority=pin_priority, local_tz=local, choices=choices,
     )  # fmt: skip
     result = convert_calendar(read_calendar(source), options)
     if as_json:

@@ -25,6 +25,7 @@ from ical_bridge.cli import Settings
 from ical_bridge.cli.common import (
     conflict_option,
     echo_json,
+    event_choice_options,
     on_delete_option,
     parse_window,
     read_calendar,
@@ -33,6 +34,7 @@ from ical_bridge.cli.common import (
 from ical_bridge.cli.context import open_client
 from ical_bridge.cli.convert import parse_all_day_time
 from ical_bridge.clock import system_zone
+from ical_bridge.convert.choices import EventChoices
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.store import StateStore, default_state_url
@@ -216,12 +218,14 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
 @click.option("-v", "--verbose", count=True, help="Show the whole plan and every warning.")
 @click.option("--source-key", default=None,
               help="Identity of this source in ids and state (default: derived from SOURCE).")
+@event_choice_options
 @click.pass_context
 def import_command(
     ctx: click.Context, source: str, project: str, space: str | None, dry_run: bool,
     yes: bool, as_json: bool, strategy: str, window: str, tz: str | None, on_delete: str,
     conflict: str, allow_empty: bool, state: str | None, limits: str, source_key: str | None,
     pin_priority: bool, all_day_time: str, include_todos: bool, verbose: int,
+    choices: EventChoices,
 ) -> None:
     """Import a calendar (FILE, URL or - for stdin) into a tickward project."""
     settings: Settings = replace(ctx.obj, verbose=ctx.obj.verbose + verbose)
@@ -244,6 +248,7 @@ def import_command(
         all_day_time=at,
         include_todos=include_todos,
         local_timezone=system_zone(),
+        choices=choices,
     )
     rc = asyncio.run(_run(ctx, settings, data, options, state_url(state),
                           dry_run=dry_run, yes=yes, as_json=as_json))

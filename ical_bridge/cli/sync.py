@@ -101,6 +101,15 @@ def _feed_app(config: BridgeConfig, bridge: Bridge) -> Starlette | None:
     )
 
 
+def _forget_validators(config: BridgeConfig) -> None:
+    """``sync --full``: drop each feed's ETag, Last-Modified and content hash (once)."""
+    names = {f.name for f in config.feeds}
+    with StateStore(config.state.url) as store:
+        for state in store.feeds():
+            if state.name in names:
+                store.put_feed(replace(state, etag=None, last_modified=None, content_hash=None))
+
+
 def _show_results(results: list[PassResult], as_json: bool) -> None:
     if as_json:
         echo_json([_result_json(r) for r in results])
@@ -129,12 +138,18 @@ def _result_json(r: PassResult) -> dict[str, Any]:
 @_CONFIG
 @click.option("--once", is_flag=True, help="One pass over every feed, then exit (cron-friendly).")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the results as JSON.")
+@click.option("--full", is_flag=True, help="Ignore HTTP validators and content hashes for one "
+              "pass: fetch every feed in full and re-plan it.")
 @click.pass_context
-def sync_command(ctx: click.Context, config_path: Path, once: bool, as_json: bool) -> None:
+def sync_command(
+    ctx: click.Context, config_path: Path, once: bool, as_json: bool, full: bool
+) -> None:
     """Sync every configured feed into tickward (forever, or --once)."""
     settings: Settings = ctx.obj
     config = load_config(config_path)
     _quiet_logs(settings)
+    if full:
+        _forget_validators(config)
     if once:
         results = asyncio.run(_once(settings, config))
         _show_results(results, as_json)

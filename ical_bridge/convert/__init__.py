@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ical_bridge.convert.choices import EventChoices
 from ical_bridge.convert.importer import convert_calendar
 from ical_bridge.convert.jsonout import to_json
 from ical_bridge.convert.model import (
@@ -25,6 +26,7 @@ __all__ = [
     "BRIDGE_ID_PREFIX",
     "CalendarInfo",
     "ConversionResult",
+    "EventChoices",
     "ImportOptions",
     "Notice",
     "Skipped",

@@ -20,6 +20,7 @@ from ical_bridge.convert.fields import (
     space_of,
     text_of,
 )
+from ical_bridge.convert.filters import FILTERED, window_filter
 from ical_bridge.convert.model import (
     CalendarInfo,
     ConversionResult,
@@ -30,6 +31,7 @@ from ical_bridge.convert.model import (
     TimerDraft,
     timer_id,
 )
+from ical_bridge.convert.reminders import choose_reminders
 from ical_bridge.convert.series import Series, convert_series
 from ical_bridge.convert.timing import Clockwork
 from ical_bridge.convert.zones import ZoneResolver, iana_name
@@ -77,6 +79,7 @@ class Converter:
             elif problem.uid:
                 self.warn_event(problem.uid, Notice(problem.code, problem.message))
         cal = feed.calendar
+        self.method = text_of(cal, "METHOD").strip().upper()  # CANCEL: every item is cancelled
         x_wr = text_of(cal, "X-WR-TIMEZONE").strip() or None
         resolver = ZoneResolver(feed.timezones, self.now)
         try:
@@ -157,10 +160,15 @@ class Converter:
         color = color_of(comp, self.calendar.color, warnings)
         if color:
             timer["color"] = color
-        reminders = reminders_of(comp, alarm_start, warnings)
+        choices = self.options.choices
+        found = [] if choices.alarms == "drop" else reminders_of(comp, alarm_start, warnings)
+        reminders, notify = choose_reminders(
+            [r["offset_minutes"] for r in found], all_day=_all_day(comp), choices=choices,
+            warnings=warnings,
+        )
         # Always explicit: the real tickward defaults an omitted notify to true, the
-        # contract to false; only a VALARM turns it on (MAPPING.md).
-        timer["notify"] = bool(reminders)
+        # contract to false; a reminder (or the user's notify choice) turns it on.
+        timer["notify"] = notify
         if reminders:
             timer["reminders"] = reminders
         pinned = pinned_of(comp, use_priority=self.options.pin_priority)
@@ -210,9 +218,22 @@ class Converter:
                 convert_series(self, Series(uid, comps))
             except Exception as exc:  # a bug or a component icalendar half-parsed
                 self.skip(uid, "unsupported", f"could not convert: {type(exc).__name__}: {exc}")
+        self._window_filter()
         self.timers.sort(key=lambda d: (d.next_occurrence, d.timer["id"]))
         dropped = dict(sorted(self.dropped.items()))
         return ConversionResult(self.timers, self.skipped, self.warnings, self.calendar, dropped)
+
+    def _window_filter(self) -> None:
+        """Leave out countdowns whose target falls outside the user's ``after``/``before``."""
+        kept = []
+        for draft in self.timers:
+            why = window_filter(self.options.choices, draft.next_occurrence)
+            if why is None:
+                kept.append(draft)
+                continue
+            self.skipped.append(Skipped(draft.source.uid, FILTERED, why, timer_id=draft.id,
+                                        label=str(draft.timer.get("label"))))
+        self.timers = kept
 
     def _exported_all_day(self, comp: Component) -> None:
         """Our export's all-day event (``VALUE=DATE`` + ``X-TICKWARD-TIMEZONE``) → the timer
@@ -251,8 +272,16 @@ def convert_calendar(
     if it is no calendar."""
     text = data.text if isinstance(data, DecodedFeed) else data
     now = options.now if options.now.tzinfo is not None else None
+    if options.choices.target != "start":
+        now = None  # an event that started days ago may not have ended: parse every one
     prebuild = build_plain_event if options.fast_path else None
     return Converter(parse_feed(text, past_before=now, prebuild=prebuild), options).run()
+
+
+def _all_day(comp: Component) -> bool:
+    prop = comp.get("DTSTART") if comp.get("DTSTART") is not None else comp.get("DUE")
+    value = getattr(prop, "dt", None)
+    return isinstance(value, date) and not isinstance(value, datetime)
 
 
 def _synthetic_uid(comp: Component) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from ical_bridge.convert.choices import EventChoices
 from ical_bridge.ingest.decode import Notice
 from ical_bridge.vocabulary import STRATEGIES
 
@@ -28,7 +29,7 @@ __all__ = [
 
 BRIDGE_ID_PREFIX = "icb_"
 """Every timer id the bridge creates starts with this."""
-SKIP_CODES = ("past", "cancelled", "outside_window", "ended", "unsupported")
+SKIP_CODES = ("past", "cancelled", "outside_window", "ended", "unsupported", "filtered")
 """Codes a ``Skipped`` entry can carry."""
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -50,6 +51,7 @@ class ImportOptions:
     pin_priority: bool = False  # PRIORITY 1–4 pins the timer (X-TICKWARD-PINNED always does)
     local_tz: str | None = None  # the user's own zone, a guess used after default_tz; else UTC
     fast_path: bool = True  # False: every series through the full expander (equivalence tests)
+    choices: EventChoices = field(default_factory=EventChoices)  # reminders, filters, target
 
 
 @dataclass(frozen=True)

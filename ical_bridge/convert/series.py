@@ -11,16 +11,19 @@ from typing import TYPE_CHECKING, Any
 from icalendar import Component
 from icalendar.prop import vBroken
 
+from ical_bridge.convert.cancel import cancellation
 from ical_bridge.convert.fields import listify, text_of
+from ical_bridge.convert.filters import FILTERED, event_filter
 from ical_bridge.convert.model import Notice
 from ical_bridge.convert.recurring import RecurringSeries
 from ical_bridge.convert.repair import REPAIRABLE, repaired_value
+from ical_bridge.convert.target import point_at_end
 from ical_bridge.recurrence import format_utc
 
 if TYPE_CHECKING:
     from ical_bridge.convert.importer import Converter
 
-__all__ = ["Series", "convert_series"]
+__all__ = ["Series", "apply_event_rules", "categories_of", "convert_series"]
 
 _DEFAULT_MILESTONES = {"rules": [{"unit": "years", "every": 1}]}
 
@@ -136,6 +139,8 @@ def convert_series(conv: Converter, series: Series) -> None:
     for comp in series.components:
         _drop_broken(conv, uid, comp)
         _check_end(conv, uid, comp)
+    if not apply_event_rules(conv, series):
+        return
     masters = [c for c in series.components if c.get("RECURRENCE-ID") is None]
     by_recid: dict[str, list[Component]] = {}
     for comp in series.components:
@@ -170,6 +175,49 @@ def convert_series(conv: Converter, series: Series) -> None:
         conv.skip(uid, "unsupported", "EXRULE is not supported (obsolete since RFC 5545)")
         return
     RecurringSeries(conv, uid, master, list(overrides.values())).run()
+
+
+def categories_of(comp: Component) -> list[str]:
+    """Every CATEGORIES value of ``comp``."""
+    out: list[str] = []
+    for prop in listify(comp.get("CATEGORIES")):
+        cats = getattr(prop, "cats", None)
+        out.extend(str(c) for c in (cats if cats is not None else [prop]))
+    return out
+
+
+def apply_event_rules(conv: Converter, series: Series) -> bool:
+    """The user's and the producer's event-level rules, before any strategy: cancellation in
+    every dialect (``convert.cancel``), ``target``, summary/category filters. False when
+    the whole series is left out (already recorded as a skip)."""
+    choices = conv.options.choices
+    for comp in series.components:
+        override = comp.get("RECURRENCE-ID") is not None
+        note = cancellation(
+            status=str(comp.get("STATUS", "")), summary=text_of(comp, "SUMMARY"),
+            method=conv.method, override=override,
+        )  # fmt: skip
+        if note is not None:
+            comp["STATUS"] = "CANCELLED"  # one decision path for every dialect
+            conv.warn_event(series.uid, note)
+    if choices.target == "end":
+        point_at_end(series.components)
+    masters = [c for c in series.components if c.get("RECURRENCE-ID") is None]
+    judged = masters[:1] or series.components
+    kept = []
+    for comp in judged:
+        if str(comp.get("STATUS", "")).upper() == "CANCELLED":
+            kept.append(comp)  # reported as cancelled, whatever the filters say
+            continue
+        why = event_filter(choices, text_of(comp, "SUMMARY"), categories_of(comp))
+        if why is None:
+            kept.append(comp)
+        else:
+            conv.skip(series.uid, FILTERED, why)
+    if masters:
+        return bool(kept)
+    series.components = kept
+    return bool(kept)
 
 
 def _one_off(

@@ -24,6 +24,7 @@ from ical_bridge.sync.plan import (
 )
 from ical_bridge.sync.prune import headroom, plan_prune
 from ical_bridge.sync.shares import SharePlan, plan_shares
+from ical_bridge.sync.unsync import plan_unsync
 
 __all__ = [
     "Action",
@@ -48,5 +49,6 @@ __all__ = [
     "plan_prune",
     "plan_shares",
     "plan_source",
+    "plan_unsync",
     "space_id_for",
 ]

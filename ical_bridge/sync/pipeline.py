@@ -21,6 +21,7 @@ from ical_bridge.convert import (
     TimerDraft,
     convert_calendar,
 )
+from ical_bridge.convert.choices import EventChoices
 from ical_bridge.errors import UserError
 from ical_bridge.ingest import DecodedFeed
 from ical_bridge.store import StateStore
@@ -61,6 +62,7 @@ class SyncOptions:
     follow_calendar_color: bool = True
     pin_priority: bool = False
     local_timezone: str | None = None  # the machine's zone: floating/all-day after ``timezone``
+    choices: EventChoices = field(default_factory=EventChoices)  # reminders, filters, target
 
 
 def desired_from(result: ConversionResult, *, space: str | None = None) -> list[TimerDraft]:
@@ -105,6 +107,7 @@ async def plan_source(
         source_key=options.source_key,
         pin_priority=options.pin_priority,
         local_tz=options.local_timezone,
+        choices=options.choices,
     ))
     # tickward keeps 40 characters of a project name: look up what it would have kept.
     name = (options.project or result.calendar.name or "").strip()[:PROJECT_NAME_MAX]

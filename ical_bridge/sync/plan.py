@@ -53,6 +53,7 @@ _CAUSE_TEXT = {
     "ended": "the series ended",
     "past": "event is in the past",
     "outside_window": "event is outside the import window",
+    "filtered": "event is left out by the filters",
 }
 _NARROW = {
     "project": "narrow the import with --window or --strategy native/rolling "

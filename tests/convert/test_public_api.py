@@ -21,7 +21,7 @@ def test_import_options_contract_defaults() -> None:
     assert list(fields) == [
         "now", "default_tz", "strategy", "window", "all_day_time", "include_todos",
         "categories_to_spaces", "source_key", "split_cap", "pin_priority", "local_tz",
-        "fast_path",
+        "fast_path", "choices",
     ]  # fmt: skip
     options = convert.ImportOptions(now=__import__("datetime").datetime(2026, 1, 1))
     assert (options.strategy, options.window, options.all_day_time, options.split_cap) == (
