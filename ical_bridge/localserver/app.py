@@ -27,6 +27,7 @@ from ical_bridge.localserver.config import (
 )
 from ical_bridge.localserver.database import Database, stamp
 from ical_bridge.localserver.delivery import Deliverer
+from ical_bridge.localserver.ended import EndedScheduler
 from ical_bridge.localserver.idempotency import TTL, IdempotencyStore
 from ical_bridge.localserver.pipeline import PREFIX, Call, Envelope, Gate, Op, Reply
 from ical_bridge.localserver.pipeline import problem_response as _problem_response
@@ -336,6 +337,7 @@ def create_app(
     gate = Gate(keys, limiter, IdempotencyStore(db), clock)
     hooks = Webhooks(db, allow_private=allow_private_webhooks)
     deliverer = Deliverer(db, clock)
+    ended = EndedScheduler(db, clock, hooks.emit)
     handlers = _Handlers(Resources(db, plan, emit=hooks.emit), plan, hooks)
     requests: list[RecordedRequest] = []
     # an API answers a trailing slash with 404, not a redirect
@@ -344,7 +346,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # under a real server (the emulator), webhooks go out in the background
-        async with deliverer.running():
+        async with deliverer.running(), ended.running(deliverer.deliver_due):
             yield
 
     app = Starlette(
@@ -360,4 +362,5 @@ def create_app(
     app.state.plan = plan
     app.state.webhooks = hooks
     app.state.deliverer = deliverer
+    app.state.ended = ended  # timer.ended as occurrences pass (tests call ended.tick())
     return app
