@@ -216,6 +216,8 @@ class ServerConfig(_Section):
     webhook_secret_env: EnvName = None
     index_token_env: EnvName = None
     sync_cache_seconds: Annotated[float, Field(ge=0)] = 60.0
+    # with public_url: keep a tickward webhook registered for <public_url>/hooks/tickward
+    register_webhook: Flag = True
 
     @property
     def base_url(self) -> str:

@@ -35,11 +35,13 @@ import hashlib
 import hmac
 import html
 import ipaddress
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
@@ -69,11 +71,14 @@ from ical_bridge.feeds.webhook import (
 )
 from ical_bridge.tickward.snapshot import SyncSnapshot
 
-__all__ = ["ACCESS_LOGGER", "create_feed_app", "is_loopback"]
+__all__ = ["ACCESS_LOGGER", "EventHook", "create_feed_app", "is_loopback"]
 
 ACCESS_LOGGER = "ical_bridge.feeds.access"
 log = logging.getLogger(__name__)
 access_log = logging.getLogger(ACCESS_LOGGER)
+
+# Called with each verified, new event; True: refresh the feeds from tickward now.
+EventHook = Callable[[dict[str, Any]], Awaitable[bool]]
 
 # Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
 _PROXY_HEADERS = frozenset({"forwarded", "x-real-ip", "via"})
@@ -180,6 +185,8 @@ class _FeedServer:
         public_url: str | None,
         token_ttl: float,
         allow_proxied_index: bool,
+        secrets: Callable[[], Sequence[str]] | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         self.exports = {e.name: e for e in exports}
         self.source = source
@@ -193,6 +200,37 @@ class _FeedServer:
         self.tokens = TokenBook(store, self.exports, clock, ttl=token_ttl)
         self.rendered: dict[str, _Rendered] = {}
         self.locks = {name: asyncio.Lock() for name in self.exports}
+        self.secrets = secrets
+        self.on_event = on_event
+        self.refreshing: set[asyncio.Task[Any]] = set()
+
+    def _secrets(self) -> list[str]:
+        """The configured secret and the registered endpoints' secrets (re-read each time)."""
+        found = [self.webhook_secret] if self.webhook_secret else []
+        if self.secrets is not None:
+            found += [s for s in self.secrets() if s and s not in found]
+        for secret in found:
+            remember_secret(secret)
+        return found
+
+    def _refresh_soon(self, envelope: dict[str, Any]) -> None:
+        """Re-render the exports of the event's project now, not at the next subscriber poll."""
+        data = envelope.get("data")
+        obj = data.get("object") if isinstance(data, dict) else None
+        names = set()
+        if isinstance(obj, dict):
+            names = {str(obj.get(k, "")).casefold() for k in ("project_id", "project_name")}
+        for name, export in self.exports.items():
+            if export.project.casefold() in names:
+                task = asyncio.create_task(self._render_quietly(name))
+                self.refreshing.add(task)
+                task.add_done_callback(self.refreshing.discard)
+
+    async def _render_quietly(self, name: str) -> None:
+        try:
+            await self._render(name)
+        except (SnapshotUnavailable, UserError) as exc:
+            log.warning("export %s not refreshed: %s", name, exc)
 
     async def _render(self, name: str) -> _Rendered:
         snapshot = await self.source.get()
@@ -260,7 +298,7 @@ class _FeedServer:
         )
 
     async def webhook(self, request: Request) -> Response:
-        if not self.webhook_secret:
+        if not self.webhook_secret and self.secrets is None:
             return _not_found()
         header = request.headers.get(SIGNATURE_HEADER)
         if parse_signature(header) is None:  # no need to read a body nobody signed
@@ -279,7 +317,11 @@ class _FeedServer:
             return _refuse(400, "incomplete body")
         if body is None:
             return _refuse(413, "body too large")
-        reason = verify_signature(header, body, self.webhook_secret, now=self.clock.now())
+        reason: str | None = "no secret yet"
+        for secret in self._secrets():
+            reason = verify_signature(header, body, secret, now=self.clock.now())
+            if reason is None:
+                break
         if reason is not None:
             log.warning("webhook rejected: %s", reason)
             return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
@@ -290,7 +332,14 @@ class _FeedServer:
         event_id, kind = event
         if not self.store.remember_webhook_event(event_id):
             return JSONResponse({"status": "duplicate"})
-        self.source.invalidate()
+        if self.on_event is not None:
+            envelope = json.loads(body)  # parse_event checked it is a JSON object
+            if not await self.on_event(envelope):
+                return JSONResponse({"status": "accepted"})
+            self.source.invalidate()
+            self._refresh_soon(envelope)
+        else:
+            self.source.invalidate()
         log.info("webhook %s (%s): snapshot invalidated", event_id, kind)
         return JSONResponse({"status": "accepted"})
 
@@ -351,16 +400,20 @@ def create_feed_app(
     public_url: str | None = None,
     token_ttl: float = 30.0,
     allow_proxied_index: bool = False,
+    secrets: Callable[[], Sequence[str]] | None = None,
+    on_event: EventHook | None = None,
 ) -> Starlette:
     """The feed server as an ASGI app (tokens are made in ``store`` for new exports).
 
     ``ical_bridge.feeds.server.app_from_config`` builds it from the daemon config.
+    ``secrets`` (called per delivery) adds the registered endpoints' signing secrets;
+    ``on_event(envelope)`` decides whether a verified event refreshes the feeds.
     """
     remember_secret(index_token)
     remember_secret(webhook_secret)
     server = _FeedServer(
         exports, source, store, clock, webhook_secret, index_token, loopback_index, public_url,
-        token_ttl, allow_proxied_index,
+        token_ttl, allow_proxied_index, secrets, on_event,
     )
     app = Starlette(
         routes=[

@@ -49,7 +49,8 @@ def test_one_off_and_recurring_timers_emit_ended_once_per_occurrence(receiver: R
 
     events = receiver.events()
     assert [e["type"] for e in events] == ["timer.ended"] * 3
-    assert [e["data"]["object"]["timer_id"] for e in events] == [once["id"], daily["id"], daily["id"]]
+    ended = [e["data"]["object"]["timer_id"] for e in events]
+    assert ended == [once["id"], daily["id"], daily["id"]]
     assert [e["data"]["object"]["ended_at"] for e in events] == [
         "2027-03-01T12:30:00.000Z",
         "2027-03-02T12:00:00.000Z",
