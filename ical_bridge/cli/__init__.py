@@ -34,6 +34,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "serve_command"),
     "status": ("sync", "status_command"),
     "sync": ("sync", "sync_command"),
+    "webhook": ("webhook", "webhook_group"),
 }
 
 
