@@ -29,6 +29,7 @@ uvicorn with its own access log off (or install ``RedactFeedTokens`` on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -39,7 +40,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -52,7 +53,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ical_bridge.clock import Clock
 from ical_bridge.errors import SnapshotUnavailable, UserError
-from ical_bridge.feeds.render import ExportFeed, render_feed
+from ical_bridge.feeds.render import ExportFeed, render_fitted, select
+from ical_bridge.feeds.shaping import next_target, refresh_for
 from ical_bridge.feeds.tokens import (
     FeedStore,
     TokenBook,
@@ -69,7 +71,7 @@ from ical_bridge.feeds.webhook import (
     read_limited,
     verify_signature,
 )
-from ical_bridge.tickward.snapshot import SyncSnapshot
+from ical_bridge.tickward.snapshot import Snapshot, SyncSnapshot
 
 __all__ = ["ACCESS_LOGGER", "EventHook", "create_feed_app", "is_loopback"]
 
@@ -97,6 +99,7 @@ class _Rendered:
     gzipped: bytes
     digest: str
     last_modified: datetime
+    refresh: timedelta
 
 
 def _not_found() -> Response:
@@ -203,6 +206,7 @@ class _FeedServer:
         self.secrets = secrets
         self.on_event = on_event
         self.refreshing: set[asyncio.Task[Any]] = set()
+        self.modified: dict[str, tuple[str, datetime]] = {}  # export → (digest, Last-Modified)
 
     def _secrets(self) -> list[str]:
         """The configured secret and the registered endpoints' secrets (re-read each time)."""
@@ -232,25 +236,67 @@ class _FeedServer:
         except (SnapshotUnavailable, UserError) as exc:
             log.warning("export %s not refreshed: %s", name, exc)
 
+    def _refresh(self, name: str, snapshot: Snapshot, now: datetime) -> timedelta:
+        """The export's refresh hint, shortened as its next target approaches (shaping.py)."""
+        export = self.exports[name]
+        try:
+            timers = select(snapshot.sync, export.project, export.space).timers
+        except UserError:
+            return export.refresh
+        dumped = [t.model_dump(mode="json") for t in timers]
+        return refresh_for(export.refresh, next_target(dumped, now), now)
+
+    def _last_modified(self, name: str, digest: str, now: datetime) -> datetime:
+        """When this body was first served: moves forward with every new body, a whole
+        second at least, so an ``If-Modified-Since``-only client (Apple) never keeps an
+        old calendar; kept in the store, so a restart does not make every client reload."""
+        key = f"feed-last-modified:{name}"
+        held = self.modified.get(name)
+        if held is None:
+            raw = self.store.kv_get(key)
+            if raw and " " in raw:
+                old_digest, _, stamp = raw.partition(" ")
+                with contextlib.suppress(ValueError):
+                    held = (old_digest, datetime.fromisoformat(stamp))
+        if held is not None and held[0] == digest:
+            return held[1]
+        stamp = now.astimezone(UTC).replace(microsecond=0)
+        if held is not None and stamp <= held[1]:
+            stamp = held[1] + timedelta(seconds=1)
+        self.modified[name] = (digest, stamp)
+        self.store.kv_set(key, f"{digest} {stamp.isoformat()}")
+        return stamp
+
     async def _render(self, name: str) -> _Rendered:
         snapshot = await self.source.get()
+        now = self.clock.now()
+        refresh = self._refresh(name, snapshot, now)
         cached = self.rendered.get(name)
-        if cached is not None and cached.version == snapshot.version:
+        if cached is not None and (cached.version, cached.refresh) == (snapshot.version, refresh):
             return cached
         async with self.locks[name]:  # one render per feed and snapshot, however many wait
             cached = self.rendered.get(name)
-            if cached is not None and cached.version == snapshot.version:
+            if cached is not None and (cached.version, cached.refresh) == (
+                snapshot.version, refresh
+            ):
                 return cached
+            export = self.exports[name]
             work = functools.partial(
-                render_feed, snapshot.sync, self.exports[name], now=snapshot.changed_at
+                render_fitted, snapshot.sync, export, now=snapshot.changed_at, at=now,
+                refresh=refresh,
             )
-            body = await anyio.to_thread.run_sync(work)
+            fitted = await anyio.to_thread.run_sync(work)
+            if fitted.dropped_total:
+                log.warning("export %s: %s", name, fitted.describe(export.max_bytes))
+            body = fitted.body
+            digest = hashlib.sha256(body).hexdigest()[:40]
             rendered = _Rendered(
                 version=snapshot.version,
                 body=body,
                 gzipped=gzip.compress(body, compresslevel=6, mtime=0),
-                digest=hashlib.sha256(body).hexdigest()[:40],
-                last_modified=snapshot.changed_at.astimezone(UTC).replace(microsecond=0),
+                digest=digest,
+                last_modified=self._last_modified(name, digest, now),
+                refresh=refresh,
             )
             self.rendered[name] = rendered
             return rendered
@@ -275,7 +321,7 @@ class _FeedServer:
         headers = {
             "ETag": f'"{rendered.digest}-gz"' if use_gzip else f'"{rendered.digest}"',
             "Last-Modified": format_datetime(rendered.last_modified, usegmt=True),
-            "Cache-Control": f"max-age={int(self.exports[name].refresh.total_seconds())}",
+            "Cache-Control": f"max-age={int(rendered.refresh.total_seconds())}",
             "Vary": "Accept-Encoding",
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
