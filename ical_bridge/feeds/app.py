@@ -255,9 +255,9 @@ class _FeedServer:
         if held is None:
             raw = self.store.kv_get(key)
             if raw and " " in raw:
-                old_digest, _, stamp = raw.partition(" ")
+                old_digest, _, text = raw.partition(" ")
                 with contextlib.suppress(ValueError):
-                    held = (old_digest, datetime.fromisoformat(stamp))
+                    held = (old_digest, datetime.fromisoformat(text))
         if held is not None and held[0] == digest:
             return held[1]
         stamp = now.astimezone(UTC).replace(microsecond=0)
