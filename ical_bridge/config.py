@@ -330,6 +330,8 @@ class ExportConfig(_Section):
     duration: NonNegative = timedelta(0)
     refresh: Refresh = timedelta(hours=1)
     include_archived: Flag = False
+    # the served calendar stays under this size (Google's ~1 MB); older timers give way first
+    max_bytes: Annotated[int, Strict(), Field(ge=1024)] = 1_000_000
 
 
 class BridgeConfig(_Section):

@@ -35,6 +35,7 @@ def exports_from_config(entries: Iterable[ExportConfig]) -> list[ExportFeed]:
             duration=e.duration,
             refresh=e.refresh,
             include_archived=e.include_archived,
+            max_bytes=e.max_bytes,
         )
         for e in entries
     ]
