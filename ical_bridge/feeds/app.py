@@ -246,26 +246,49 @@ class _FeedServer:
         dumped = [t.model_dump(mode="json") for t in timers]
         return refresh_for(export.refresh, next_target(dumped, now), now)
 
-    def _last_modified(self, name: str, digest: str, now: datetime) -> datetime:
-        """When this body was first served: moves forward with every new body, a whole
-        second at least, so an ``If-Modified-Since``-only client (Apple) never keeps an
-        old calendar; kept in the store, so a restart does not make every client reload."""
-        key = f"feed-last-modified:{name}"
+    def _held(self, name: str) -> tuple[str, datetime] | None:
+        """``(digest, Last-Modified)`` of the body last served for export ``name``."""
         held = self.modified.get(name)
         if held is None:
-            raw = self.store.kv_get(key)
+            raw = self.store.kv_get(f"feed-last-modified:{name}")
             if raw and " " in raw:
-                old_digest, _, text = raw.partition(" ")
+                digest, _, text = raw.partition(" ")
                 with contextlib.suppress(ValueError):
-                    held = (old_digest, datetime.fromisoformat(text))
-        if held is not None and held[0] == digest:
-            return held[1]
+                    held = (digest, datetime.fromisoformat(text))
+        return held
+
+    def _draw(
+        self, name: str, snapshot: Snapshot, now: datetime, refresh: timedelta
+    ) -> tuple[bytes, datetime]:
+        """The body and its Last-Modified (run in a worker thread).
+
+        The body is stamped (DTSTAMP) with the time its content last changed: it is
+        first drawn with the previous stamp, and only when that gives a different
+        body is it stamped anew — later than before by a whole second at least, so
+        an ``If-Modified-Since``-only client (Apple) never keeps an old calendar,
+        while changes to other projects leave this feed's Last-Modified alone. The
+        stamp is kept in the store, so a restart does not make every client reload.
+        """
+        export = self.exports[name]
+        held = self._held(name)
+
+        def draw(stamp: datetime) -> tuple[bytes, str]:
+            fitted = render_fitted(snapshot.sync, export, now=stamp, at=now, refresh=refresh)
+            if fitted.dropped_total:
+                log.warning("export %s: %s", name, fitted.describe(export.max_bytes))
+            return fitted.body, hashlib.sha256(fitted.body).hexdigest()[:40]
+
+        if held is not None:
+            body, digest = draw(held[1])
+            if digest == held[0]:
+                return body, held[1]
         stamp = now.astimezone(UTC).replace(microsecond=0)
         if held is not None and stamp <= held[1]:
             stamp = held[1] + timedelta(seconds=1)
+        body, digest = draw(stamp)
         self.modified[name] = (digest, stamp)
-        self.store.kv_set(key, f"{digest} {stamp.isoformat()}")
-        return stamp
+        self.store.kv_set(f"feed-last-modified:{name}", f"{digest} {stamp.isoformat()}")
+        return body, stamp
 
     async def _render(self, name: str) -> _Rendered:
         snapshot = await self.source.get()
@@ -280,22 +303,14 @@ class _FeedServer:
                 snapshot.version, refresh
             ):
                 return cached
-            export = self.exports[name]
-            work = functools.partial(
-                render_fitted, snapshot.sync, export, now=snapshot.changed_at, at=now,
-                refresh=refresh,
-            )
-            fitted = await anyio.to_thread.run_sync(work)
-            if fitted.dropped_total:
-                log.warning("export %s: %s", name, fitted.describe(export.max_bytes))
-            body = fitted.body
-            digest = hashlib.sha256(body).hexdigest()[:40]
+            work = functools.partial(self._draw, name, snapshot, now, refresh)
+            body, last_modified = await anyio.to_thread.run_sync(work)
             rendered = _Rendered(
                 version=snapshot.version,
                 body=body,
                 gzipped=gzip.compress(body, compresslevel=6, mtime=0),
-                digest=digest,
-                last_modified=self._last_modified(name, digest, now),
+                digest=hashlib.sha256(body).hexdigest()[:40],
+                last_modified=last_modified,
                 refresh=refresh,
             )
             self.rendered[name] = rendered
