@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -337,8 +338,13 @@ def create_app(
     gate = Gate(keys, limiter, IdempotencyStore(db), clock)
     hooks = Webhooks(db, allow_private=allow_private_webhooks)
     deliverer = Deliverer(db, clock)
-    ended = EndedScheduler(db, clock, hooks.emit)
-    handlers = _Handlers(Resources(db, plan, emit=hooks.emit), plan, hooks)
+
+    def emit(kind: str, obj: dict[str, Any], now: datetime) -> None:
+        hooks.emit(kind, obj, now)
+        deliverer.nudge()  # under a running server: sent at once, not at the next round
+
+    ended = EndedScheduler(db, clock, emit)
+    handlers = _Handlers(Resources(db, plan, emit=emit), plan, hooks)
     requests: list[RecordedRequest] = []
     # an API answers a trailing slash with 404, not a redirect
     api = Router(routes=_routes(gate, handlers), redirect_slashes=False)
