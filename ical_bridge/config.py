@@ -219,6 +219,8 @@ class ServerConfig(_Section):
     webhook_secret_env: EnvName = None
     index_token_env: EnvName = None
     sync_cache_seconds: Annotated[float, Field(ge=0)] = 60.0
+    # with public_url: keep a tickward webhook registered for <public_url>/hooks/tickward
+    register_webhook: Flag = True
 
     @property
     def base_url(self) -> str:
@@ -368,6 +370,8 @@ class ExportConfig(_Section):
     duration: NonNegative = timedelta(0)
     refresh: Refresh = timedelta(hours=1)
     include_archived: Flag = False
+    # the served calendar stays under this size (Google's ~1 MB); older timers give way first
+    max_bytes: Annotated[int, Strict(), Field(ge=1024)] = 1_000_000
 
 
 class BridgeConfig(_Section):

@@ -35,6 +35,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("sync", "status_command"),
     "sync": ("sync", "sync_command"),
     "unsync": ("unsync", "unsync_command"),
+    "webhook": ("webhook", "webhook_group"),
 }
 
 

@@ -42,9 +42,11 @@ async def _export(
     duration: timedelta,
     share_links: bool,
     calendar_name: str | None,
+    max_bytes: int = 1_000_000,
 ) -> bytes:
     from ical_bridge.cli.context import open_client
-    from ical_bridge.feeds.render import ExportFeed, render_feed, select, share_origin
+    from ical_bridge.feeds.render import ExportFeed, render_fitted, select, share_origin
+    from ical_bridge.feeds.shaping import next_target, refresh_for
     from ical_bridge.sync import create_shares, plan_shares
     from ical_bridge.tickward import SyncSnapshot
 
@@ -73,8 +75,17 @@ async def _export(
             calendar_name=calendar_name,
             duration=duration,
             include_archived=include_archived,
+            max_bytes=max_bytes,
         )
-        return render_feed(snapshot, feed, now=settings.clock.now(), share_urls=share_urls)
+        now = settings.clock.now()
+        upcoming = next_target([t.model_dump(mode="json") for t in selection.timers], now)
+        fitted = render_fitted(
+            snapshot, feed, now=now, refresh=refresh_for(feed.refresh, upcoming, now),
+            share_urls=share_urls,
+        )
+        if fitted.dropped_total:
+            note(fitted.describe(max_bytes))
+        return fitted.body
 
 
 def _write(data: bytes, output: Path | None) -> None:
@@ -111,6 +122,13 @@ def _write(data: bytes, output: Path | None) -> None:
 @click.option("--share-links", is_flag=True, help="Create public share links and put them in URL.")
 @click.option("--name", "calendar_name", default=None, help="Calendar name (default: project).")
 @click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1024),
+    default=1_000_000,
+    show_default=True,
+    help="Keep the calendar under this size (archived, then past timers are left out first).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -126,12 +144,14 @@ def export_command(
     duration_text: str,
     share_links: bool,
     calendar_name: str | None,
+    max_bytes: int,
     output: Path | None,
 ) -> None:
     """Write a project's timers as an iCalendar (.ics) file."""
     duration = _duration(duration_text)
     data = asyncio.run(
-        _export(settings, project, space, include_archived, duration, share_links, calendar_name)
+        _export(settings, project, space, include_archived, duration, share_links, calendar_name,
+                max_bytes)
     )
     _write(data, output)
     if output is not None and str(output) != "-":

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -84,20 +85,55 @@ async def _forever(settings: Settings, config: BridgeConfig, *, serve: bool) -> 
     with stop_on_signals(stop):
         async with _bridge(settings, config) as bridge:
             app = _feed_app(config, bridge) if serve else None
-            await run_daemon(
-                bridge, stop, feed_app=app, host=config.server.host, port=config.server.port
-            )
+            push = _keep_webhook(config, bridge) if app is not None else None
+            try:
+                await run_daemon(
+                    bridge, stop, feed_app=app, host=config.server.host, port=config.server.port
+                )
+            finally:
+                if push is not None:
+                    push.cancel()
+
+
+def _push_enabled(config: BridgeConfig, bridge: Bridge) -> bool:
+    """Webhook push needs a public URL and a tickward that can reach it (not the embedded one)."""
+    from ical_bridge.cli.context import EMBEDDED_BASE_URL
+
+    server = config.server
+    return bool(server.public_url and server.register_webhook) and (
+        bridge.client.base_url != EMBEDDED_BASE_URL
+    )
+
+
+def _keep_webhook(config: BridgeConfig, bridge: Bridge) -> asyncio.Task[None] | None:
+    """Register the daemon's tickward webhook in the background (``[server] public_url``)."""
+    if not _push_enabled(config, bridge) or config.server.public_url is None:
+        return None
+    from ical_bridge.daemon.webhooks import keep_registered
+
+    server = config.server
+    return asyncio.create_task(
+        keep_registered(
+            bridge.client, bridge.store, config.server.public_url,
+            host=server.host, port=server.port,
+        )
+    )
 
 
 def _feed_app(config: BridgeConfig, bridge: Bridge) -> Starlette | None:
-    """The export feed server, when ``[[exports]]`` are configured."""
-    if not config.exports:
+    """The export feed server, when ``[[exports]]`` or webhook push are configured."""
+    push = _push_enabled(config, bridge)
+    if not config.exports and not push:
         return None
+    from ical_bridge.daemon.push import PushHandler
+    from ical_bridge.daemon.webhooks import stored_secrets
     from ical_bridge.feeds.server import app_from_config
 
     # One /sync snapshot for sync and feeds: the bridge's writes show on the next request.
     return app_from_config(
-        config, bridge.store, bridge.client, clock=bridge.clock, snapshot=bridge.snapshots
+        config, bridge.store, bridge.client, clock=bridge.clock, snapshot=bridge.snapshots,
+        secrets=partial(stored_secrets, bridge.store) if push else None,
+        on_event=PushHandler(bridge, [e.project for e in config.exports]) if push else None,
     )
 
 

@@ -29,17 +29,20 @@ uvicorn with its own access log off (or install ``RedactFeedTokens`` on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gzip
 import hashlib
 import hmac
 import html
 import ipaddress
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
@@ -50,7 +53,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ical_bridge.clock import Clock
 from ical_bridge.errors import SnapshotUnavailable, UserError
-from ical_bridge.feeds.render import ExportFeed, render_feed
+from ical_bridge.feeds.render import ExportFeed, render_fitted, select
+from ical_bridge.feeds.shaping import next_target, refresh_for
 from ical_bridge.feeds.tokens import (
     FeedStore,
     TokenBook,
@@ -67,13 +71,16 @@ from ical_bridge.feeds.webhook import (
     read_limited,
     verify_signature,
 )
-from ical_bridge.tickward.snapshot import SyncSnapshot
+from ical_bridge.tickward.snapshot import Snapshot, SyncSnapshot
 
-__all__ = ["ACCESS_LOGGER", "create_feed_app", "is_loopback"]
+__all__ = ["ACCESS_LOGGER", "EventHook", "create_feed_app", "is_loopback"]
 
 ACCESS_LOGGER = "ical_bridge.feeds.access"
 log = logging.getLogger(__name__)
 access_log = logging.getLogger(ACCESS_LOGGER)
+
+# Called with each verified, new event; True: refresh the feeds from tickward now.
+EventHook = Callable[[dict[str, Any]], Awaitable[bool]]
 
 # Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
 _PROXY_HEADERS = frozenset({"forwarded", "x-real-ip", "via"})
@@ -92,6 +99,7 @@ class _Rendered:
     gzipped: bytes
     digest: str
     last_modified: datetime
+    refresh: timedelta
 
 
 def _not_found() -> Response:
@@ -180,6 +188,8 @@ class _FeedServer:
         public_url: str | None,
         token_ttl: float,
         allow_proxied_index: bool,
+        secrets: Callable[[], Sequence[str]] | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         self.exports = {e.name: e for e in exports}
         self.source = source
@@ -193,26 +203,115 @@ class _FeedServer:
         self.tokens = TokenBook(store, self.exports, clock, ttl=token_ttl)
         self.rendered: dict[str, _Rendered] = {}
         self.locks = {name: asyncio.Lock() for name in self.exports}
+        self.secrets = secrets
+        self.on_event = on_event
+        self.refreshing: set[asyncio.Task[Any]] = set()
+        self.modified: dict[str, tuple[str, datetime]] = {}  # export → (digest, Last-Modified)
+
+    def _secrets(self) -> list[str]:
+        """The configured secret and the registered endpoints' secrets (re-read each time)."""
+        found = [self.webhook_secret] if self.webhook_secret else []
+        if self.secrets is not None:
+            found += [s for s in self.secrets() if s and s not in found]
+        for secret in found:
+            remember_secret(secret)
+        return found
+
+    def _refresh_soon(self, envelope: dict[str, Any]) -> None:
+        """Re-render the exports of the event's project now, not at the next subscriber poll."""
+        data = envelope.get("data")
+        obj = data.get("object") if isinstance(data, dict) else None
+        names = set()
+        if isinstance(obj, dict):
+            names = {str(obj.get(k, "")).casefold() for k in ("project_id", "project_name")}
+        for name, export in self.exports.items():
+            if export.project.casefold() in names:
+                task = asyncio.create_task(self._render_quietly(name))
+                self.refreshing.add(task)
+                task.add_done_callback(self.refreshing.discard)
+
+    async def _render_quietly(self, name: str) -> None:
+        try:
+            await self._render(name)
+        except (SnapshotUnavailable, UserError) as exc:
+            log.warning("export %s not refreshed: %s", name, exc)
+
+    def _refresh(self, name: str, snapshot: Snapshot, now: datetime) -> timedelta:
+        """The export's refresh hint, shortened as its next target approaches (shaping.py)."""
+        export = self.exports[name]
+        try:
+            timers = select(snapshot.sync, export.project, export.space).timers
+        except UserError:
+            return export.refresh
+        dumped = [t.model_dump(mode="json") for t in timers]
+        return refresh_for(export.refresh, next_target(dumped, now), now)
+
+    def _held(self, name: str) -> tuple[str, datetime] | None:
+        """``(digest, Last-Modified)`` of the body last served for export ``name``."""
+        held = self.modified.get(name)
+        if held is None:
+            raw = self.store.kv_get(f"feed-last-modified:{name}")
+            if raw and " " in raw:
+                digest, _, text = raw.partition(" ")
+                with contextlib.suppress(ValueError):
+                    held = (digest, datetime.fromisoformat(text))
+        return held
+
+    def _draw(
+        self, name: str, snapshot: Snapshot, now: datetime, refresh: timedelta
+    ) -> tuple[bytes, datetime]:
+        """The body and its Last-Modified (run in a worker thread).
+
+        The body is stamped (DTSTAMP) with the time its content last changed: it is
+        first drawn with the previous stamp, and only when that gives a different
+        body is it stamped anew — later than before by a whole second at least, so
+        an ``If-Modified-Since``-only client (Apple) never keeps an old calendar,
+        while changes to other projects leave this feed's Last-Modified alone. The
+        stamp is kept in the store, so a restart does not make every client reload.
+        """
+        export = self.exports[name]
+        held = self._held(name)
+
+        def draw(stamp: datetime) -> tuple[bytes, str]:
+            fitted = render_fitted(snapshot.sync, export, now=stamp, at=now, refresh=refresh)
+            if fitted.dropped_total:
+                log.warning("export %s: %s", name, fitted.describe(export.max_bytes))
+            return fitted.body, hashlib.sha256(fitted.body).hexdigest()[:40]
+
+        if held is not None:
+            body, digest = draw(held[1])
+            if digest == held[0]:
+                return body, held[1]
+        stamp = now.astimezone(UTC).replace(microsecond=0)
+        if held is not None and stamp <= held[1]:
+            stamp = held[1] + timedelta(seconds=1)
+        body, digest = draw(stamp)
+        self.modified[name] = (digest, stamp)
+        self.store.kv_set(f"feed-last-modified:{name}", f"{digest} {stamp.isoformat()}")
+        return body, stamp
 
     async def _render(self, name: str) -> _Rendered:
         snapshot = await self.source.get()
+        now = self.clock.now()
+        refresh = self._refresh(name, snapshot, now)
         cached = self.rendered.get(name)
-        if cached is not None and cached.version == snapshot.version:
+        if cached is not None and (cached.version, cached.refresh) == (snapshot.version, refresh):
             return cached
         async with self.locks[name]:  # one render per feed and snapshot, however many wait
             cached = self.rendered.get(name)
-            if cached is not None and cached.version == snapshot.version:
+            if cached is not None and (cached.version, cached.refresh) == (
+                snapshot.version, refresh
+            ):
                 return cached
-            work = functools.partial(
-                render_feed, snapshot.sync, self.exports[name], now=snapshot.changed_at
-            )
-            body = await anyio.to_thread.run_sync(work)
+            work = functools.partial(self._draw, name, snapshot, now, refresh)
+            body, last_modified = await anyio.to_thread.run_sync(work)
             rendered = _Rendered(
                 version=snapshot.version,
                 body=body,
                 gzipped=gzip.compress(body, compresslevel=6, mtime=0),
                 digest=hashlib.sha256(body).hexdigest()[:40],
-                last_modified=snapshot.changed_at.astimezone(UTC).replace(microsecond=0),
+                last_modified=last_modified,
+                refresh=refresh,
             )
             self.rendered[name] = rendered
             return rendered
@@ -237,7 +336,7 @@ class _FeedServer:
         headers = {
             "ETag": f'"{rendered.digest}-gz"' if use_gzip else f'"{rendered.digest}"',
             "Last-Modified": format_datetime(rendered.last_modified, usegmt=True),
-            "Cache-Control": f"max-age={int(self.exports[name].refresh.total_seconds())}",
+            "Cache-Control": f"max-age={int(rendered.refresh.total_seconds())}",
             "Vary": "Accept-Encoding",
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
@@ -260,7 +359,7 @@ class _FeedServer:
         )
 
     async def webhook(self, request: Request) -> Response:
-        if not self.webhook_secret:
+        if not self.webhook_secret and self.secrets is None:
             return _not_found()
         header = request.headers.get(SIGNATURE_HEADER)
         if parse_signature(header) is None:  # no need to read a body nobody signed
@@ -279,7 +378,11 @@ class _FeedServer:
             return _refuse(400, "incomplete body")
         if body is None:
             return _refuse(413, "body too large")
-        reason = verify_signature(header, body, self.webhook_secret, now=self.clock.now())
+        reason: str | None = "no secret yet"
+        for secret in self._secrets():
+            reason = verify_signature(header, body, secret, now=self.clock.now())
+            if reason is None:
+                break
         if reason is not None:
             log.warning("webhook rejected: %s", reason)
             return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
@@ -290,7 +393,14 @@ class _FeedServer:
         event_id, kind = event
         if not self.store.remember_webhook_event(event_id):
             return JSONResponse({"status": "duplicate"})
-        self.source.invalidate()
+        if self.on_event is not None:
+            envelope = json.loads(body)  # parse_event checked it is a JSON object
+            if not await self.on_event(envelope):
+                return JSONResponse({"status": "accepted"})
+            self.source.invalidate()
+            self._refresh_soon(envelope)
+        else:
+            self.source.invalidate()
         log.info("webhook %s (%s): snapshot invalidated", event_id, kind)
         return JSONResponse({"status": "accepted"})
 
@@ -351,16 +461,20 @@ def create_feed_app(
     public_url: str | None = None,
     token_ttl: float = 30.0,
     allow_proxied_index: bool = False,
+    secrets: Callable[[], Sequence[str]] | None = None,
+    on_event: EventHook | None = None,
 ) -> Starlette:
     """The feed server as an ASGI app (tokens are made in ``store`` for new exports).
 
     ``ical_bridge.feeds.server.app_from_config`` builds it from the daemon config.
+    ``secrets`` (called per delivery) adds the registered endpoints' signing secrets;
+    ``on_event(envelope)`` decides whether a verified event refreshes the feeds.
     """
     remember_secret(index_token)
     remember_secret(webhook_secret)
     server = _FeedServer(
         exports, source, store, clock, webhook_secret, index_token, loopback_index, public_url,
-        token_ttl, allow_proxied_index,
+        token_ttl, allow_proxied_index, secrets, on_event,
     )
     app = Starlette(
         routes=[

@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 
 from ical_bridge.convert.export import export_calendar
 from ical_bridge.errors import UserError
+from ical_bridge.feeds.shaping import DEFAULT_MAX_BYTES, Fitted, fit_calendar
 from ical_bridge.tickward import Project, Space, Sync, Timer, find_project, find_space
 
-__all__ = ["ExportFeed", "Selection", "render_feed", "select", "share_origin"]
+__all__ = ["ExportFeed", "Selection", "render_feed", "render_fitted", "select", "share_origin"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ExportFeed:
     duration: timedelta = timedelta(0)
     refresh: timedelta = timedelta(hours=1)
     include_archived: bool = False
+    max_bytes: int = DEFAULT_MAX_BYTES  # the calendar is kept under this size (shaping.py)
 
 
 @dataclass(frozen=True)
@@ -90,15 +92,40 @@ def render_feed(
     share_urls: Mapping[str, str] | None = None,
 ) -> bytes:
     """The calendar of ``feed`` from ``snapshot`` (``UserError`` if its project is gone)."""
+    return render_fitted(snapshot, feed, now=now, share_urls=share_urls).body
+
+
+def render_fitted(
+    snapshot: Sync,
+    feed: ExportFeed,
+    *,
+    now: datetime,
+    at: datetime | None = None,
+    refresh: timedelta | None = None,
+    share_urls: Mapping[str, str] | None = None,
+) -> Fitted:
+    """The calendar of ``feed`` under its size cap, and what was left out to fit.
+
+    ``now`` stamps the events (DTSTAMP); ``at`` (default ``now``) tells past from
+    upcoming; ``refresh`` overrides the export's refresh hint.
+    """
     selection = select(snapshot, feed.project, feed.space)
-    timers: list[Mapping[str, Any]] = [t.model_dump(mode="json") for t in selection.timers]
-    return export_calendar(
-        timers,
-        project_id=selection.project.id,
-        calendar_name=feed.calendar_name or selection.default_name,
-        now=now,
-        duration=feed.duration,
-        refresh_interval=feed.refresh,
-        include_archived=feed.include_archived,
-        share_urls=share_urls,
-    )
+    timers: list[Mapping[str, Any]] = [
+        t.model_dump(mode="json")
+        for t in selection.timers
+        if feed.include_archived or not t.archived_at
+    ]
+
+    def draw(chosen: list[Mapping[str, Any]]) -> bytes:
+        return export_calendar(
+            chosen,
+            project_id=selection.project.id,
+            calendar_name=feed.calendar_name or selection.default_name,
+            now=now,
+            duration=feed.duration,
+            refresh_interval=refresh or feed.refresh,
+            include_archived=feed.include_archived,
+            share_urls=share_urls,
+        )
+
+    return fit_calendar(timers, draw, now=at or now, max_bytes=feed.max_bytes)

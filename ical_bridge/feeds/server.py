@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.config import BridgeConfig, ExportConfig
-from ical_bridge.feeds.app import create_feed_app, is_loopback
+from ical_bridge.feeds.app import EventHook, create_feed_app, is_loopback
 from ical_bridge.feeds.render import ExportFeed
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
@@ -35,6 +35,7 @@ def exports_from_config(entries: Iterable[ExportConfig]) -> list[ExportFeed]:
             duration=e.duration,
             refresh=e.refresh,
             include_archived=e.include_archived,
+            max_bytes=e.max_bytes,
         )
         for e in entries
     ]
@@ -52,6 +53,8 @@ def build_feed_app(
     webhook_secret: str | None = None,
     index_token: str | None = None,
     snapshot: SyncSnapshot | None = None,
+    secrets: Callable[[], Sequence[str]] | None = None,
+    on_event: EventHook | None = None,
 ) -> Starlette:
     """The feed app for a config over ``snapshot`` (default: its own); index as in ``app``."""
     source = snapshot or SyncSnapshot(client, clock=clock, refresh_seconds=refresh_seconds)
@@ -64,6 +67,8 @@ def build_feed_app(
         index_token=index_token,
         loopback_index=is_loopback(host) and public_url is None,
         public_url=public_url,
+        secrets=secrets,
+        on_event=on_event,
     )
 
 
@@ -74,6 +79,8 @@ def app_from_config(
     *,
     clock: Clock | None = None,
     snapshot: SyncSnapshot | None = None,
+    secrets: Callable[[], Sequence[str]] | None = None,
+    on_event: EventHook | None = None,
 ) -> Starlette:
     """The feed app for the config's ``[[exports]]`` and ``[server]`` (``snapshot``: shared)."""
     server = config.server
@@ -88,6 +95,8 @@ def app_from_config(
         webhook_secret=server.webhook_secret(),
         index_token=server.index_token(),
         snapshot=snapshot,
+        secrets=secrets,
+        on_event=on_event,
     )
 
 

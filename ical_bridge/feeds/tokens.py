@@ -63,6 +63,14 @@ class FeedStore(Protocol):
         """Record a webhook event id; True if it was new."""
         ...
 
+    def kv_get(self, key: str) -> str | None:
+        """A small stored value (e.g. a feed's Last-Modified), if any."""
+        ...
+
+    def kv_set(self, key: str, value: str) -> None:
+        """Store a small value under ``key``."""
+        ...
+
 
 def remember_secret(secret: str | None) -> None:
     """Redact ``secret`` (and any long fragment of it) from every later log line of this process."""

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from ical_bridge.localserver.config import (
 )
 from ical_bridge.localserver.database import Database, stamp
 from ical_bridge.localserver.delivery import Deliverer
+from ical_bridge.localserver.ended import EndedScheduler
 from ical_bridge.localserver.idempotency import TTL, IdempotencyStore
 from ical_bridge.localserver.pipeline import PREFIX, Call, Envelope, Gate, Op, Reply
 from ical_bridge.localserver.pipeline import problem_response as _problem_response
@@ -336,7 +338,13 @@ def create_app(
     gate = Gate(keys, limiter, IdempotencyStore(db), clock)
     hooks = Webhooks(db, allow_private=allow_private_webhooks)
     deliverer = Deliverer(db, clock)
-    handlers = _Handlers(Resources(db, plan, emit=hooks.emit), plan, hooks)
+
+    def emit(kind: str, obj: dict[str, Any], now: datetime) -> None:
+        hooks.emit(kind, obj, now)
+        deliverer.nudge()  # under a running server: sent at once, not at the next round
+
+    ended = EndedScheduler(db, clock, emit)
+    handlers = _Handlers(Resources(db, plan, emit=emit), plan, hooks)
     requests: list[RecordedRequest] = []
     # an API answers a trailing slash with 404, not a redirect
     api = Router(routes=_routes(gate, handlers), redirect_slashes=False)
@@ -344,7 +352,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # under a real server (the emulator), webhooks go out in the background
-        async with deliverer.running():
+        async with deliverer.running(), ended.running(deliverer.deliver_due):
             yield
 
     app = Starlette(
@@ -360,4 +368,5 @@ def create_app(
     app.state.plan = plan
     app.state.webhooks = hooks
     app.state.deliverer = deliverer
+    app.state.ended = ended  # timer.ended as occurrences pass (tests call ended.tick())
     return app

@@ -8,7 +8,8 @@ delivered; anything else (or no answer within 10 s) is retried after 60 s,
 therefore dedupes on the envelope ``id``.
 
 ``Deliverer.deliver_due()`` sends whatever is due now; the emulator runs it
-in the background every second (the app's lifespan), tests call it directly.
+in the background every second and at once when a write queues an event
+(``nudge()``; the app's lifespan), tests call it directly.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ class Deliverer:
         self.db = db
         self.clock = clock
         self.transport = transport
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def nudge(self) -> None:
+        """Something was queued: deliver now rather than at the next round (any thread)."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
 
     def _due(self) -> list[tuple[Row, Row]]:
         now = stamp(self.clock.now())
@@ -143,18 +152,24 @@ class Deliverer:
     async def running(self, every: float = 1.0) -> AsyncIterator[None]:
         """Deliver in the background while the block runs (the emulator's lifespan)."""
 
+        wake = asyncio.Event()
+        self._wake, self._loop = wake, asyncio.get_running_loop()
+
         async def loop() -> None:
             while True:
+                wake.clear()
                 try:
                     await self.deliver_due()
                 except Exception:  # a broken endpoint must not stop the loop
                     _log.exception("webhook delivery failed")
-                await asyncio.sleep(every)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), every)
 
         task = asyncio.create_task(loop())
         try:
             yield
         finally:
+            self._wake = self._loop = None
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

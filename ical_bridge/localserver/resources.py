@@ -67,6 +67,7 @@ class Resources:
                 "project_name": timer["project_name"],
                 "timer_id": timer["id"],
                 "timer_label": timer["label"],
+                "updated_at": timer.get("updated_at"),  # lets a client tell its own writes
             }
             self.emit(kind, obj, now)
 
