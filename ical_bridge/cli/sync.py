@@ -11,23 +11,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 from starlette.applications import Starlette
 
 from ical_bridge.cli import Settings
 from ical_bridge.cli.common import echo_json
 from ical_bridge.cli.context import open_client
-from ical_bridge.config import BridgeConfig, load_config
-from ical_bridge.daemon.bridge import Bridge
+from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, TickwardConfig, load_config
+from ical_bridge.daemon.accounts import Fleet, account_key, account_targets
 from ical_bridge.daemon.runner import PassResult
 from ical_bridge.daemon.scheduler import DEFAULT_MAINTENANCE, run_daemon, stop_on_signals
 from ical_bridge.daemon.status import collect_status
+from ical_bridge.metrics import FetchMetricsTransport, TickwardMetricsTransport
 from ical_bridge.recurrence import format_utc
 from ical_bridge.store import StateStore
 from ical_bridge.vocabulary import DEFAULT_API_URL
@@ -62,42 +65,74 @@ def _quiet_logs(settings: Settings) -> None:
         logging.getLogger("ical_bridge.daemon").setLevel(logging.INFO)
 
 
+def account_settings(
+    settings: Settings, config: BridgeConfig, name: str, target: TickwardConfig
+) -> Settings:
+    """The client settings of one account: the default one as ``client_settings``, a named
+    one from its ``[[accounts]]`` entry only (its key from its own environment variable)."""
+    if name == DEFAULT_ACCOUNT:
+        return client_settings(settings, config)
+    return replace(
+        settings, api_url=target.api_url, api_key=account_key(target, name), local=target.local
+    )
+
+
 @asynccontextmanager
-async def _bridge(settings: Settings, config: BridgeConfig) -> AsyncIterator[Bridge]:
+async def _fleet(settings: Settings, config: BridgeConfig) -> AsyncIterator[Fleet]:
     def note(message: str) -> None:
         click.echo(message, err=True)
 
     with StateStore(config.state.url) as store:
-        async with open_client(client_settings(settings, config), stderr_note=note) as client:
-            yield Bridge(config, store, client)
+        async with AsyncExitStack() as stack:
+            clients = {}
+            for name, target in account_targets(config).items():
+                client = open_client(
+                    account_settings(settings, config, name, target),
+                    stderr_note=note,
+                    wrap=partial(TickwardMetricsTransport, account=name),
+                )
+                clients[name] = await stack.enter_async_context(client)
+            fetch = FetchMetricsTransport(httpx.AsyncHTTPTransport())
+            stack.push_async_callback(fetch.close_inner)
+            yield Fleet(config, store, clients, fetch_transport=fetch)
 
 
 async def _once(settings: Settings, config: BridgeConfig) -> list[PassResult]:
-    async with _bridge(settings, config) as bridge:
-        results = await bridge.run_all(force=True)
-        await bridge.maintain(if_older_than=DEFAULT_MAINTENANCE)
+    async with _fleet(settings, config) as fleet:
+        results = await fleet.run_all(force=True)
+        await fleet.maintain(if_older_than=DEFAULT_MAINTENANCE)
         return results
 
 
 async def _forever(settings: Settings, config: BridgeConfig, *, serve: bool) -> None:
     stop = asyncio.Event()
     with stop_on_signals(stop):
-        async with _bridge(settings, config) as bridge:
-            app = _feed_app(config, bridge) if serve else None
+        async with _fleet(settings, config) as fleet:
+            app = _feed_app(config, fleet) if serve else None
             await run_daemon(
-                bridge, stop, feed_app=app, host=config.server.host, port=config.server.port
+                fleet.all, stop, feed_app=app, host=config.server.host, port=config.server.port
             )
 
 
-def _feed_app(config: BridgeConfig, bridge: Bridge) -> Starlette | None:
-    """The export feed server, when ``[[exports]]`` are configured."""
-    if not config.exports:
+def _feed_app(config: BridgeConfig, fleet: Fleet) -> Starlette | None:
+    """The daemon's server, when ``[[exports]]`` or a ``[server]`` section are configured:
+    the export feeds, ``/healthz``, ``/readyz``, ``/metrics`` and the status page at ``/``."""
+    if not config.exports and "server" not in config.model_fields_set:
         return None
+    from ical_bridge.daemon.ops import ops_routes, status_provider
     from ical_bridge.feeds.server import app_from_config
 
-    # One /sync snapshot for sync and feeds: the bridge's writes show on the next request.
+    default = fleet.all[0]
+    # One /sync snapshot per account for sync and feeds: writes show on the next request.
     return app_from_config(
-        config, bridge.store, bridge.client, clock=bridge.clock, snapshot=bridge.snapshots
+        config,
+        fleet.store,
+        default.client,
+        clock=fleet.clock,
+        snapshot=default.snapshots,
+        sources={e.name: fleet.bridges[e.account].snapshots for e in config.exports},
+        status_section=status_provider(fleet),
+        extra_routes=ops_routes(fleet),
     )
 
 
@@ -181,7 +216,7 @@ def status_command(
         )
         return
     for f in feeds:
-        click.echo(f"{f.name} [{f.health}] {f.source} → {f.project}")
+        click.echo(f"{f.name} [{f.health}] {f.source} → {f.project} (account {f.account})")
         click.echo(
             f"  last attempt {_when(f.last_attempt)}  last success {_when(f.last_success)}"
             f"  next run {_when(f.next_run)}"

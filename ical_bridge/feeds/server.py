@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.config import BridgeConfig, ExportConfig
@@ -52,6 +53,9 @@ def build_feed_app(
     webhook_secret: str | None = None,
     index_token: str | None = None,
     snapshot: SyncSnapshot | None = None,
+    sources: Mapping[str, SyncSnapshot] | None = None,
+    status_section: Callable[[], Awaitable[str]] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The feed app for a config over ``snapshot`` (default: its own); index as in ``app``."""
     source = snapshot or SyncSnapshot(client, clock=clock, refresh_seconds=refresh_seconds)
@@ -64,6 +68,9 @@ def build_feed_app(
         index_token=index_token,
         loopback_index=is_loopback(host) and public_url is None,
         public_url=public_url,
+        sources=sources,
+        status_section=status_section,
+        extra_routes=extra_routes,
     )
 
 
@@ -74,6 +81,9 @@ def app_from_config(
     *,
     clock: Clock | None = None,
     snapshot: SyncSnapshot | None = None,
+    sources: Mapping[str, SyncSnapshot] | None = None,
+    status_section: Callable[[], Awaitable[str]] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The feed app for the config's ``[[exports]]`` and ``[server]`` (``snapshot``: shared)."""
     server = config.server
@@ -88,6 +98,9 @@ def app_from_config(
         webhook_secret=server.webhook_secret(),
         index_token=server.index_token(),
         snapshot=snapshot,
+        sources=sources,
+        status_section=status_section,
+        extra_routes=extra_routes,
     )
 
 
