@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from ical_bridge.cli import Settings
+from ical_bridge.cli.logs import log_format_option, use_log_format
 from ical_bridge.errors import UserError
 
 __all__ = ["export_token_group", "serve_command"]
@@ -59,9 +60,11 @@ async def _serve(settings: Settings, config_path: Path) -> None:
 
 @click.command("serve")
 @_CONFIG
+@log_format_option
 @click.pass_obj
-def serve_command(settings: Settings, config_path: Path) -> None:
+def serve_command(settings: Settings, config_path: Path, log_format: str) -> None:
     """Serve the configured [[exports]] as subscribable .ics feeds (until Ctrl-C)."""
+    use_log_format(log_format)
     asyncio.run(_serve(settings, config_path))
 
 

@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from ical_bridge.cli import Settings
 from ical_bridge.cli.common import echo_json
 from ical_bridge.cli.context import open_client
+from ical_bridge.cli.logs import log_format_option, use_log_format
 from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, TickwardConfig, load_config
 from ical_bridge.daemon.accounts import Fleet, account_key, account_targets
 from ical_bridge.daemon.runner import PassResult
@@ -164,12 +165,16 @@ def _result_json(r: PassResult) -> dict[str, Any]:
 @_CONFIG
 @click.option("--once", is_flag=True, help="One pass over every feed, then exit (cron-friendly).")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the results as JSON.")
+@log_format_option
 @click.pass_context
-def sync_command(ctx: click.Context, config_path: Path, once: bool, as_json: bool) -> None:
+def sync_command(
+    ctx: click.Context, config_path: Path, once: bool, as_json: bool, log_format: str
+) -> None:
     """Sync every configured feed into tickward (forever, or --once)."""
     settings: Settings = ctx.obj
     config = load_config(config_path)
     _quiet_logs(settings)
+    use_log_format(log_format)
     if once:
         results = asyncio.run(_once(settings, config))
         _show_results(results, as_json)
@@ -180,12 +185,14 @@ def sync_command(ctx: click.Context, config_path: Path, once: bool, as_json: boo
 
 @click.command("daemon")
 @_CONFIG
+@log_format_option
 @click.pass_context
-def daemon_command(ctx: click.Context, config_path: Path) -> None:
+def daemon_command(ctx: click.Context, config_path: Path, log_format: str) -> None:
     """Run the scheduler and the export feed server until SIGTERM/SIGINT."""
     settings: Settings = ctx.obj
     config = load_config(config_path)
     _quiet_logs(settings)
+    use_log_format(log_format)
     asyncio.run(_forever(settings, config, serve=True))
     ctx.exit(0)
 
