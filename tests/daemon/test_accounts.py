@@ -54,7 +54,7 @@ class Misbehave:
                 )
                 await answer(scope, receive, send)
                 return
-            while self.mode == "hang":
+            while self.mode == "hang":  # noqa: ASYNC110 - set from the test thread
                 await asyncio.sleep(0.05)
         await self.app(scope, receive, send)
 
