@@ -13,6 +13,7 @@ timer writes) and ``FetchMetricsTransport`` (feed fetch outcomes, 304 included).
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -94,7 +95,22 @@ FEED_SERVER_RESPONSES = Counter(
 )
 
 _TIMER_PATH = re.compile(r"/projects/[^/]+/timers(/[^/]+)?/?$")
+_PROJECTS = re.compile(r"/projects/?$")
 _ACTIONS = {"POST": "create", "PATCH": "update", "DELETE": "delete"}
+
+
+def _nested_timers(content: bytes) -> int:
+    try:
+        body = json.loads(content or b"{}")
+    except ValueError:
+        return 0
+    if not isinstance(body, dict):
+        return 0
+    count = len(body.get("timers") or [])
+    for space in body.get("spaces") or []:
+        if isinstance(space, dict):
+            count += len(space.get("timers") or [])
+    return count
 
 
 def exposition() -> bytes:
@@ -138,15 +154,24 @@ class TickwardMetricsTransport(_Wrapped):
         TICKWARD_REQUESTS.labels(self.account, str(status)).inc()
         if status == 429:
             RATE_LIMITED.labels(self.account).inc()
-        action = _ACTIONS.get(request.method)
         replayed = response.headers.get("Idempotency-Replayed", "").lower() == "true"
-        if action and 200 <= status < 300 and not replayed:
-            match = _TIMER_PATH.search(request.url.path)
-            if match and (action == "create") == (match.group(1) is None):
-                if action == "update" and b'"archived_at":"' in (request.content or b""):
-                    action = "archive"
-                TIMERS_WRITTEN.labels(self.account, action).inc()
+        if 200 <= status < 300 and not replayed:
+            self._count_writes(request)
         return response
+
+    def _count_writes(self, request: httpx.Request) -> None:
+        action = _ACTIONS.get(request.method)
+        path = request.url.path
+        if action == "create" and _PROJECTS.search(path):  # timers nested in a new project
+            nested = _nested_timers(request.content)
+            if nested:
+                TIMERS_WRITTEN.labels(self.account, "create").inc(nested)
+            return
+        match = _TIMER_PATH.search(path)
+        if action and match and (action == "create") == (match.group(1) is None):
+            if action == "update" and b'"archived_at":"' in (request.content or b""):
+                action = "archive"
+            TIMERS_WRITTEN.labels(self.account, action).inc()
 
 
 class FetchMetricsTransport(_Wrapped):

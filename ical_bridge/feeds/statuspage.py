@@ -57,10 +57,13 @@ class StatusRow:
     history: Sequence[PassRow] = field(default_factory=tuple)
 
 
-def _when(value: datetime | None, now: datetime) -> str:
+def _when(value: datetime | None, now: datetime, *, due: bool = False) -> str:
     if value is None:
         return "—"
     seconds = int((value - now).total_seconds())
+    if due and seconds <= 0:
+        return f'<time datetime="{value.isoformat()}">due now</time>'
+
     span = abs(seconds)
     text = (
         f"{span} s" if span < 120 else f"{span // 60} min" if span < 7200 else f"{span // 3600} h"
@@ -106,14 +109,16 @@ def status_section(rows: Sequence[StatusRow], now: datetime) -> str:
         f'<td><span class="health {html.escape(r.health)}">{html.escape(r.health)}</span>'
         + (f"<br><small>{r.failures} failure(s) in a row</small>" if r.failures else "")
         + f"</td><td>{_when(r.last_attempt, now)}</td><td>{_when(r.last_success, now)}</td>"
-        f"<td>{_when(r.next_run, now)}</td>"
+        f"<td>{_when(r.next_run, now, due=True)}</td>"
         f'<td class="err">{html.escape(r.last_error or "")}</td>'
         f"<td>{_history(r.history)}</td></tr>"
         for r in rows
     )
     head = (
         "<tr><th>Feed</th><th>Account</th><th>Project</th><th>Health</th><th>Last pass</th>"
-        "<th>Last success</th><th>Next pass</th><th>Last error</th><th>Recent passes</th></tr>"
+        "<th>Last success</th><th>Next pass</th><th>Last error</th>"
+        '<th title="oldest to newest; green: synced, pale: no change, red: failed">'
+        "Recent passes</th></tr>"
     )
     return (
         f'<h2>Feeds</h2><div class="summary">{summary}</div>'
