@@ -37,6 +37,7 @@ __all__ = [
     "HISTORY_LENGTH",
     "AccountBridge",
     "Fleet",
+    "account_key",
     "account_targets",
     "scoped_store",
 ]
