@@ -36,7 +36,15 @@ from ical_bridge.recurrence import format_utc
 from ical_bridge.store import StateStore
 from ical_bridge.vocabulary import DEFAULT_API_URL
 
-__all__ = ["daemon_command", "status_command", "sync_command"]
+__all__ = [
+    "account_settings",
+    "client_settings",
+    "daemon_command",
+    "open_fleet",
+    "server_app",
+    "status_command",
+    "sync_command",
+]
 
 _CONFIG = click.option(
     "--config",
@@ -79,7 +87,9 @@ def account_settings(
 
 
 @asynccontextmanager
-async def _fleet(settings: Settings, config: BridgeConfig) -> AsyncIterator[Fleet]:
+async def open_fleet(settings: Settings, config: BridgeConfig) -> AsyncIterator[Fleet]:
+    """The state store, one tickward client per account and the ``Fleet`` over them."""
+
     def note(message: str) -> None:
         click.echo(message, err=True)
 
@@ -99,7 +109,7 @@ async def _fleet(settings: Settings, config: BridgeConfig) -> AsyncIterator[Flee
 
 
 async def _once(settings: Settings, config: BridgeConfig) -> list[PassResult]:
-    async with _fleet(settings, config) as fleet:
+    async with open_fleet(settings, config) as fleet:
         results = await fleet.run_all(force=True)
         await fleet.maintain(if_older_than=DEFAULT_MAINTENANCE)
         return results
@@ -108,7 +118,7 @@ async def _once(settings: Settings, config: BridgeConfig) -> list[PassResult]:
 async def _forever(settings: Settings, config: BridgeConfig, *, serve: bool) -> None:
     stop = asyncio.Event()
     with stop_on_signals(stop):
-        async with _fleet(settings, config) as fleet:
+        async with open_fleet(settings, config) as fleet:
             app = _feed_app(config, fleet) if serve else None
             await run_daemon(
                 fleet.all, stop, feed_app=app, host=config.server.host, port=config.server.port
@@ -120,6 +130,12 @@ def _feed_app(config: BridgeConfig, fleet: Fleet) -> Starlette | None:
     the export feeds, ``/healthz``, ``/readyz``, ``/metrics`` and the status page at ``/``."""
     if not config.exports and "server" not in config.model_fields_set:
         return None
+    return server_app(config, fleet)
+
+
+def server_app(config: BridgeConfig, fleet: Fleet) -> Starlette:
+    """The feed server of ``daemon`` and ``serve``: every export from its account's snapshot,
+    ``/healthz``, ``/readyz``, ``/metrics`` and the status page at ``/``."""
     from ical_bridge.daemon.ops import ops_routes, status_provider
     from ical_bridge.feeds.server import app_from_config
 
