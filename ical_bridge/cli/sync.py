@@ -34,6 +34,7 @@ from ical_bridge.daemon.status import collect_status
 from ical_bridge.metrics import FetchMetricsTransport, TickwardMetricsTransport
 from ical_bridge.recurrence import format_utc
 from ical_bridge.store import StateStore
+from ical_bridge.tickward import TickwardClient
 from ical_bridge.vocabulary import DEFAULT_API_URL
 
 __all__ = [
@@ -95,17 +96,23 @@ async def open_fleet(settings: Settings, config: BridgeConfig) -> AsyncIterator[
 
     with StateStore(config.state.url) as store:
         async with AsyncExitStack() as stack:
-            clients = {}
+            clients: dict[str, TickwardClient] = {}
+            transports: dict[str, httpx.AsyncBaseTransport] = {}
+
+            def counted(name: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+                transports[name] = TickwardMetricsTransport(inner, name)
+                return transports[name]
+
             for name, target in account_targets(config).items():
                 client = open_client(
                     account_settings(settings, config, name, target),
                     stderr_note=note,
-                    wrap=partial(TickwardMetricsTransport, account=name),
+                    wrap=partial(counted, name),
                 )
                 clients[name] = await stack.enter_async_context(client)
             fetch = FetchMetricsTransport(httpx.AsyncHTTPTransport())
             stack.push_async_callback(fetch.close_inner)
-            yield Fleet(config, store, clients, fetch_transport=fetch)
+            yield Fleet(config, store, clients, fetch_transport=fetch, transports=transports)
 
 
 async def _once(settings: Settings, config: BridgeConfig) -> list[PassResult]:

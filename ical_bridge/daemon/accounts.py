@@ -179,11 +179,14 @@ class Fleet:
         *,
         clock: Clock | None = None,
         fetch_transport: httpx.AsyncBaseTransport | None = None,
+        transports: dict[str, httpx.AsyncBaseTransport] | None = None,
         **options: Any,
     ) -> None:
         self.config = config
         self.store = store
         self.clients = clients
+        # each client's transport (network or embedded app), for readiness probes
+        self.transports = dict(transports or {})
         self.clock: Clock = clock or SystemClock()
         self.history: dict[str, deque[tuple[Any, PassResult]]] = {}
         self.bridges: dict[str, AccountBridge] = {

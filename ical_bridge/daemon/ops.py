@@ -63,10 +63,11 @@ class Readiness:
 
     async def _tickward(self, account: str) -> str:
         client = self.fleet.clients[account]
-        # The client's own transport (the embedded store's in-process app, or the network);
-        # a bare request: no key, no retries, no pacing wait.
-        transport = client._http._transport  # the one seam TickwardClient exposes to httpx
-        async with httpx.AsyncClient(transport=_Unclosed(transport), timeout=PROBE_SECONDS) as http:
+        # Through the client's own transport (the embedded store's in-process app, or the
+        # network), but a bare request: no key, no retries, no pacing wait.
+        transport = self.fleet.transports.get(account)
+        borrowed = _Unclosed(transport) if transport is not None else None
+        async with httpx.AsyncClient(transport=borrowed, timeout=PROBE_SECONDS) as http:
             try:
                 response = await http.get(client.base_url + "/capabilities")
             except httpx.HTTPError as exc:

@@ -135,3 +135,13 @@ def _kv_keys(store: StateStore) -> list[str]:
 )
 def test_json_logs_lift_only_whole_key_value_lines(line: str, pairs: object) -> None:
     assert parse_pairs(line) == pairs
+
+
+def test_moving_a_feed_to_another_account_forces_a_fresh_plan(tmp_path: Path) -> None:
+    from ical_bridge.daemon.bridge import feed_spec
+
+    feed = '[[feeds]]\nname = "a"\npath = "a.ics"\nproject = "P"\n'
+    before = load_config(config_file(tmp_path, ACCOUNTS + feed)).feeds[0]
+    after = load_config(config_file(tmp_path, ACCOUNTS + feed + 'account = "club"\n')).feeds[0]
+    # the content hash includes the fingerprint: "unchanged" must not hide a new tickward
+    assert feed_spec(before).fingerprint != feed_spec(after).fingerprint
