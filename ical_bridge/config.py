@@ -50,6 +50,8 @@ from ical_bridge.vocabulary import (
 )
 
 __all__ = [
+    "DEFAULT_ACCOUNT",
+    "AccountConfig",
     "BridgeConfig",
     "ExportConfig",
     "FeedConfig",
@@ -62,6 +64,7 @@ __all__ = [
 _FEED_URL = re.compile(r"(https?|webcal|file)://", re.I)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+DEFAULT_ACCOUNT = "default"  # the account of ``[tickward]``; feeds without ``account =`` use it
 
 # Keys that would put a secret in the file, and what to write instead.
 _SECRET_KEYS = {
@@ -182,6 +185,22 @@ class TickwardConfig(_Section):
         return data
 
 
+class AccountConfig(TickwardConfig):
+    """One ``[[accounts]]`` entry: named tickward credentials that feeds and exports refer to."""
+
+    name: Annotated[str, AfterValidator(_export_name)]
+
+    @model_validator(mode="after")
+    def _has_target(self) -> AccountConfig:
+        if self.api_key_env is None and self.local is None:
+            raise ValueError("give api_key_env (and api_url) or local = PATH")
+        return self
+
+    def api_key(self) -> str | None:
+        """The API key from the environment variable named by api_key_env."""
+        return _from_env(self.api_key_env)
+
+
 class StateConfig(_Section):
     """``[state]``: where the bridge keeps its state (SQLite file or PostgreSQL)."""
 
@@ -269,6 +288,7 @@ class FeedConfig(_Section):
     after: datetime | date | str | None = None
     before: datetime | date | str | None = None
     target: Target = "start"
+    account: Name = DEFAULT_ACCOUNT
 
     _path = field_validator("path")(_relative_to_config)
 
@@ -372,6 +392,7 @@ class ExportConfig(_Section):
     include_archived: Flag = False
     # the served calendar stays under this size (Google's ~1 MB); older timers give way first
     max_bytes: Annotated[int, Strict(), Field(ge=1024)] = 1_000_000
+    account: Name = DEFAULT_ACCOUNT
 
 
 class BridgeConfig(_Section):
@@ -382,6 +403,7 @@ class BridgeConfig(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     feeds: list[FeedConfig] = Field(default_factory=list)
     exports: list[ExportConfig] = Field(default_factory=list)
+    accounts: list[AccountConfig] = Field(default_factory=list)
 
     _path: Path | None = PrivateAttr(default=None)
 
@@ -425,6 +447,7 @@ def load_config(path: str | Path) -> BridgeConfig:
         raise _config_error(problems, shown)
     _check_unique([f.name for f in config.feeds], "feeds", shown)
     _check_unique([e.name for e in config.exports], "exports", shown)
+    _check_accounts(config, shown)
     config._path = file
     return config
 
@@ -445,6 +468,29 @@ def _check_unique(names: list[str], section: str, shown: str) -> None:
         seen[name] = index
 
 
+def _check_accounts(config: BridgeConfig, shown: str) -> None:
+    names = [a.name for a in config.accounts]
+    _check_unique(names, "accounts", shown)
+    if DEFAULT_ACCOUNT in names:
+        raise ConfigError(
+            f"{DEFAULT_ACCOUNT!r} is the [tickward] account; give this one another name",
+            path=shown,
+            key=f"accounts[{names.index(DEFAULT_ACCOUNT)}].name",
+        )
+    known = {DEFAULT_ACCOUNT, *names}
+    used = [("feeds", i, f.account) for i, f in enumerate(config.feeds)]
+    used += [("exports", i, e.account) for i, e in enumerate(config.exports)]
+    for section, index, account in used:
+        if account not in known:
+            close = difflib.get_close_matches(account, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"no [[accounts]] entry is called {account!r}{hint}",
+                path=shown,
+                key=f"{section}[{index}].account",
+            )
+
+
 def _key_path(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
@@ -455,6 +501,7 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 def _known_keys() -> set[str]:
     models: list[type[BaseModel]] = [
         BridgeConfig, TickwardConfig, StateConfig, ServerConfig, FeedConfig, ExportConfig,
+        AccountConfig,
     ]
     return {name for model in models for name in model.model_fields}
 

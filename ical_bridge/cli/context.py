@@ -26,10 +26,19 @@ def embedded_db_path(local: Path | None) -> Path:
     return local / LOCAL_DB_NAME if local.is_dir() else local
 
 
-def open_client(settings: Settings, *, stderr_note: Callable[[str], None]) -> TickwardClient:
-    """A ``TickwardClient`` for ``settings``; use it as ``async with open_client(...) as c``."""
+def open_client(
+    settings: Settings,
+    *,
+    stderr_note: Callable[[str], None],
+    wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+) -> TickwardClient:
+    """A ``TickwardClient`` for ``settings``; use it as ``async with open_client(...) as c``.
+
+    ``wrap`` wraps the client's transport (the daemon counts requests for its metrics).
+    """
     if settings.api_key:
-        return TickwardClient(settings.api_url, settings.api_key)
+        network = wrap(httpx.AsyncHTTPTransport()) if wrap else None
+        return TickwardClient(settings.api_url, settings.api_key, transport=network)
     # Imported here: the local server is only needed when no API key is configured.
     from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 
@@ -38,10 +47,11 @@ def open_client(settings: Settings, *, stderr_note: Callable[[str], None]) -> Ti
     app = create_app(path, rate_limit=None)
     stderr_note(f"using the embedded local tickward store at {path} (no API key set)")
     store = getattr(app.state, "db", None)
+    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app)
     return TickwardClient(
         EMBEDDED_BASE_URL,
         EMBEDDED_API_KEY,
-        transport=httpx.ASGITransport(app=app),
+        transport=wrap(transport) if wrap else transport,
         pacing=False,  # the embedded store has no rate limit
         on_close=getattr(store, "close", None),
     )

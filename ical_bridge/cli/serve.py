@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from ical_bridge.cli import Settings
+from ical_bridge.cli.logs import log_format_option, use_log_format
 from ical_bridge.errors import UserError
 
 __all__ = ["export_token_group", "serve_command"]
@@ -31,12 +32,10 @@ _CONFIG = click.option(
 
 
 async def _serve(settings: Settings, config_path: Path) -> None:
-    from ical_bridge.cli.context import open_client
-    from ical_bridge.cli.sync import client_settings
+    from ical_bridge.cli.sync import open_fleet, server_app
     from ical_bridge.config import load_config
     from ical_bridge.feeds.guard import harden
-    from ical_bridge.feeds.server import app_from_config, make_server
-    from ical_bridge.store import StateStore
+    from ical_bridge.feeds.server import make_server
 
     config = load_config(config_path)
     if not config.exports:
@@ -45,23 +44,24 @@ async def _serve(settings: Settings, config_path: Path) -> None:
     def note(message: str) -> None:
         click.echo(message, err=True)
 
-    with StateStore(config.state.url) as store:
-        async with open_client(client_settings(settings, config), stderr_note=note) as client:
-            app = app_from_config(config, store, client)
-            host, port = config.server.host, config.server.port
-            server = harden(make_server(app, host=host, port=port))
-            note(
-                f"serving {len(config.exports)} feed(s) on http://{host}:{port}; "
-                "`ical-bridge export-token show NAME --config …` prints a feed's URL"
-            )
-            await server.serve()
+    async with open_fleet(settings, config) as fleet:  # one client per account of an export
+        app = server_app(config, fleet)
+        host, port = config.server.host, config.server.port
+        server = harden(make_server(app, host=host, port=port))
+        note(
+            f"serving {len(config.exports)} feed(s) on http://{host}:{port}; "
+            "`ical-bridge export-token show NAME --config …` prints a feed's URL"
+        )
+        await server.serve()
 
 
 @click.command("serve")
 @_CONFIG
+@log_format_option
 @click.pass_obj
-def serve_command(settings: Settings, config_path: Path) -> None:
+def serve_command(settings: Settings, config_path: Path, log_format: str) -> None:
     """Serve the configured [[exports]] as subscribable .ics feeds (until Ctrl-C)."""
+    use_log_format(log_format)
     asyncio.run(_serve(settings, config_path))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -19,21 +19,34 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 from starlette.applications import Starlette
 
 from ical_bridge.cli import Settings
 from ical_bridge.cli.common import echo_json
 from ical_bridge.cli.context import open_client
-from ical_bridge.config import BridgeConfig, load_config
+from ical_bridge.cli.logs import log_format_option, use_log_format
+from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, TickwardConfig, load_config
+from ical_bridge.daemon.accounts import AccountBridge, Fleet, account_key, account_targets
 from ical_bridge.daemon.bridge import Bridge
 from ical_bridge.daemon.runner import PassResult
 from ical_bridge.daemon.scheduler import DEFAULT_MAINTENANCE, run_daemon, stop_on_signals
 from ical_bridge.daemon.status import collect_status
+from ical_bridge.metrics import FetchMetricsTransport, TickwardMetricsTransport
 from ical_bridge.recurrence import format_utc
 from ical_bridge.store import StateStore
+from ical_bridge.tickward import TickwardClient
 from ical_bridge.vocabulary import DEFAULT_API_URL
 
-__all__ = ["daemon_command", "status_command", "sync_command"]
+__all__ = [
+    "account_settings",
+    "client_settings",
+    "daemon_command",
+    "open_fleet",
+    "server_app",
+    "status_command",
+    "sync_command",
+]
 
 _CONFIG = click.option(
     "--config",
@@ -63,36 +76,71 @@ def _quiet_logs(settings: Settings) -> None:
         logging.getLogger("ical_bridge.daemon").setLevel(logging.INFO)
 
 
+def account_settings(
+    settings: Settings, config: BridgeConfig, name: str, target: TickwardConfig
+) -> Settings:
+    """The client settings of one account: the default one as ``client_settings``, a named
+    one from its ``[[accounts]]`` entry only (its key from its own environment variable)."""
+    if name == DEFAULT_ACCOUNT:
+        return client_settings(settings, config)
+    return replace(
+        settings, api_url=target.api_url, api_key=account_key(target, name), local=target.local
+    )
+
+
 @asynccontextmanager
-async def _bridge(settings: Settings, config: BridgeConfig) -> AsyncIterator[Bridge]:
+async def open_fleet(settings: Settings, config: BridgeConfig) -> AsyncIterator[Fleet]:
+    """The state store, one tickward client per account and the ``Fleet`` over them."""
+
     def note(message: str) -> None:
         click.echo(message, err=True)
 
     with StateStore(config.state.url) as store:
-        async with open_client(client_settings(settings, config), stderr_note=note) as client:
-            yield Bridge(config, store, client)
+        async with AsyncExitStack() as stack:
+            clients: dict[str, TickwardClient] = {}
+            transports: dict[str, httpx.AsyncBaseTransport] = {}
+
+            def counted(name: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+                transports[name] = TickwardMetricsTransport(inner, name)
+                return transports[name]
+
+            for name, target in account_targets(config).items():
+                client = open_client(
+                    account_settings(settings, config, name, target),
+                    stderr_note=note,
+                    wrap=partial(counted, name),
+                )
+                clients[name] = await stack.enter_async_context(client)
+            fetch = FetchMetricsTransport(httpx.AsyncHTTPTransport())
+            stack.push_async_callback(fetch.close_inner)
+            yield Fleet(config, store, clients, fetch_transport=fetch, transports=transports)
 
 
 async def _once(settings: Settings, config: BridgeConfig) -> list[PassResult]:
-    async with _bridge(settings, config) as bridge:
-        results = await bridge.run_all(force=True)
-        await bridge.maintain(if_older_than=DEFAULT_MAINTENANCE)
+    async with open_fleet(settings, config) as fleet:
+        results = await fleet.run_all(force=True)
+        await fleet.maintain(if_older_than=DEFAULT_MAINTENANCE)
         return results
 
 
 async def _forever(settings: Settings, config: BridgeConfig, *, serve: bool) -> None:
     stop = asyncio.Event()
     with stop_on_signals(stop):
-        async with _bridge(settings, config) as bridge:
-            app = _feed_app(config, bridge) if serve else None
-            push = _keep_webhook(config, bridge) if app is not None else None
+        async with open_fleet(settings, config) as fleet:
+            app = _feed_app(config, fleet) if serve else None
+            push = _keep_webhook(config, _default_bridge(fleet)) if app is not None else None
             try:
                 await run_daemon(
-                    bridge, stop, feed_app=app, host=config.server.host, port=config.server.port
+                    fleet.all, stop, feed_app=app, host=config.server.host, port=config.server.port
                 )
             finally:
                 if push is not None:
                     push.cancel()
+
+
+def _default_bridge(fleet: Fleet) -> AccountBridge:
+    """The default account's bridge (``[tickward]``), else the first configured account's."""
+    return fleet.bridges.get(DEFAULT_ACCOUNT) or fleet.all[0]
 
 
 def _push_enabled(config: BridgeConfig, bridge: Bridge) -> bool:
@@ -120,20 +168,41 @@ def _keep_webhook(config: BridgeConfig, bridge: Bridge) -> asyncio.Task[None] | 
     )
 
 
-def _feed_app(config: BridgeConfig, bridge: Bridge) -> Starlette | None:
-    """The export feed server, when ``[[exports]]`` or webhook push are configured."""
-    push = _push_enabled(config, bridge)
-    if not config.exports and not push:
+def _feed_app(config: BridgeConfig, fleet: Fleet) -> Starlette | None:
+    """The daemon's server, when ``[[exports]]``, webhook push or a ``[server]`` section are
+    configured: the export feeds, ``/hooks/tickward``, ``/healthz``, ``/readyz``, ``/metrics``
+    and the status page at ``/``."""
+    push = _push_enabled(config, _default_bridge(fleet))
+    if not config.exports and not push and "server" not in config.model_fields_set:
         return None
+    return server_app(config, fleet)
+
+
+def server_app(config: BridgeConfig, fleet: Fleet) -> Starlette:
+    """The feed server of ``daemon`` and ``serve``: every export from its account's snapshot,
+    ``/healthz``, ``/readyz``, ``/metrics`` and the status page at ``/``; with webhook push
+    (default account only), the registered endpoints' secrets and the push handler."""
+    from ical_bridge.daemon.ops import ops_routes, status_provider
     from ical_bridge.daemon.push import PushHandler
     from ical_bridge.daemon.webhooks import stored_secrets
     from ical_bridge.feeds.server import app_from_config
 
-    # One /sync snapshot for sync and feeds: the bridge's writes show on the next request.
+    default = _default_bridge(fleet)
+    push = _push_enabled(config, default)
+    # One /sync snapshot per account for sync and feeds: writes show on the next request.
     return app_from_config(
-        config, bridge.store, bridge.client, clock=bridge.clock, snapshot=bridge.snapshots,
-        secrets=partial(stored_secrets, bridge.store) if push else None,
-        on_event=PushHandler(bridge, [e.project for e in config.exports]) if push else None,
+        config,
+        fleet.store,
+        default.client,
+        clock=fleet.clock,
+        snapshot=default.snapshots,
+        sources={e.name: fleet.bridges[e.account].snapshots for e in config.exports},
+        status_section=status_provider(fleet),
+        extra_routes=ops_routes(fleet),
+        secrets=partial(stored_secrets, fleet.store) if push else None,
+        on_event=PushHandler(
+            default, [e.project for e in config.exports if e.account == default.account]
+        ) if push else None,
     )
 
 
@@ -176,9 +245,10 @@ def _result_json(r: PassResult) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the results as JSON.")
 @click.option("--full", is_flag=True, help="Ignore HTTP validators and content hashes for one "
               "pass: fetch every feed in full and re-plan it.")
+@log_format_option
 @click.pass_context
 def sync_command(
-    ctx: click.Context, config_path: Path, once: bool, as_json: bool, full: bool
+    ctx: click.Context, config_path: Path, once: bool, as_json: bool, full: bool, log_format: str
 ) -> None:
     """Sync every configured feed into tickward (forever, or --once)."""
     settings: Settings = ctx.obj
@@ -186,6 +256,7 @@ def sync_command(
     _quiet_logs(settings)
     if full:
         _forget_validators(config)
+    use_log_format(log_format)
     if once:
         results = asyncio.run(_once(settings, config))
         _show_results(results, as_json)
@@ -196,12 +267,14 @@ def sync_command(
 
 @click.command("daemon")
 @_CONFIG
+@log_format_option
 @click.pass_context
-def daemon_command(ctx: click.Context, config_path: Path) -> None:
+def daemon_command(ctx: click.Context, config_path: Path, log_format: str) -> None:
     """Run the scheduler and the export feed server until SIGTERM/SIGINT."""
     settings: Settings = ctx.obj
     config = load_config(config_path)
     _quiet_logs(settings)
+    use_log_format(log_format)
     asyncio.run(_forever(settings, config, serve=True))
     ctx.exit(0)
 
@@ -232,7 +305,7 @@ def status_command(
         )
         return
     for f in feeds:
-        click.echo(f"{f.name} [{f.health}] {f.source} → {f.project}")
+        click.echo(f"{f.name} [{f.health}] {f.source} → {f.project} (account {f.account})")
         click.echo(
             f"  last attempt {_when(f.last_attempt)}  last success {_when(f.last_success)}"
             f"  next run {_when(f.next_run)}"

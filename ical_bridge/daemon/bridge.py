@@ -21,7 +21,7 @@ from functools import partial
 import httpx
 
 from ical_bridge.clock import Clock, SystemClock, system_zone
-from ical_bridge.config import BridgeConfig, FeedConfig
+from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, FeedConfig
 from ical_bridge.convert import BRIDGE_ID_PREFIX
 from ical_bridge.daemon.prune import prune_archived
 from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
@@ -58,6 +58,8 @@ def feed_spec(
 ) -> FeedSpec:
     """The pass settings of one ``[[feeds]]`` entry (``limits``: the account's plan caps)."""
     settings = feed.model_dump(mode="json", exclude={"interval", "enabled", "name"})
+    if settings.get("account") == DEFAULT_ACCOUNT:  # as before accounts existed: no re-plan
+        del settings["account"]
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     try:
         source, problem = feed.source, None

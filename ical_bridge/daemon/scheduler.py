@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -133,7 +133,7 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 
 
 async def run_daemon(
-    bridge: Bridge,
+    bridge: Bridge | Sequence[Bridge],
     stop: asyncio.Event,
     *,
     maintenance_every: timedelta = DEFAULT_MAINTENANCE,
@@ -142,28 +142,37 @@ async def run_daemon(
     port: int = 8788,
     grace: float = 6.0,
 ) -> None:
-    """Run the scheduler (and the feed server, if ``feed_app`` is given) until ``stop`` is set."""
+    """Run the scheduler (and the feed server, if ``feed_app`` is given) until ``stop`` is set.
+
+    Several bridges (one per tickward account) get one scheduler each, so an account
+    that is slow or rate-limited never holds up another account's jobs.
+    """
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
-    scheduler = build_scheduler(bridge, maintenance_every=maintenance_every)
+    bridges = [bridge] if isinstance(bridge, Bridge) else list(bridge)
+    schedulers = [build_scheduler(b, maintenance_every=maintenance_every) for b in bridges]
     server_task: asyncio.Task[None] | None = None
     server: Any = None
     if feed_app is not None:
         server, server_task = await _start_server(feed_app, host, port)
-    scheduler.start()
-    log.info("daemon started feeds=%d", len(bridge.specs))
+    for scheduler in schedulers:
+        scheduler.start()
+    log.info("daemon started feeds=%d", sum(len(b.specs) for b in bridges))
     try:
         await stop.wait()
     finally:
         log.info("daemon stopping")
-        bridge.closing = True
-        scheduler.pause()
+        for b in bridges:
+            b.closing = True
+        for scheduler in schedulers:
+            scheduler.pause()
         try:
-            await asyncio.wait_for(bridge.idle(), timeout=grace)
+            await asyncio.wait_for(asyncio.gather(*(b.idle() for b in bridges)), timeout=grace)
         except TimeoutError:
             log.warning("a pass was still running after %.0f s; abandoned (it will redo)", grace)
         # Cancels whatever is left; APScheduler would log that as a job error.
         logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
-        scheduler.shutdown(wait=False)
+        for scheduler in schedulers:
+            scheduler.shutdown(wait=False)
         await asyncio.sleep(0)
         if server is not None and server_task is not None:
             server.should_exit = True

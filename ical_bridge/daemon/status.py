@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ical_bridge.config import BridgeConfig, ExportConfig, ServerConfig
+from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, ExportConfig, ServerConfig
 from ical_bridge.daemon.bridge import display_source
 from ical_bridge.feeds import subscription_urls
 from ical_bridge.recurrence import format_utc
@@ -38,6 +38,7 @@ class FeedStatus:
     last_error: str | None = None
     suspicious: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    account: str = DEFAULT_ACCOUNT  # the tickward account ([tickward] or an [[accounts]] name)
 
     def to_json(self) -> dict[str, Any]:
         """The ``status --json`` entry for this feed."""
@@ -54,6 +55,7 @@ class FeedStatus:
             "last_error": self.last_error,
             "suspicious": self.suspicious,
             "counts": dict(self.counts),
+            "account": self.account,
         }
 
 
@@ -118,6 +120,7 @@ def collect_status(
                 last_error=state.last_error if state else None,
                 suspicious=state.suspicious if state else None,
                 counts=dict(state.counts) if state else {},
+                account=feed.account,
             )
         )
     exports = [_export(config.server, e, store, show_tokens) for e in config.exports]

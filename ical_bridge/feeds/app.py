@@ -38,7 +38,7 @@ import html
 import ipaddress
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -48,13 +48,14 @@ import anyio
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ical_bridge.clock import Clock
 from ical_bridge.errors import SnapshotUnavailable, UserError
 from ical_bridge.feeds.render import ExportFeed, render_fitted, select
 from ical_bridge.feeds.shaping import next_target, refresh_for
+from ical_bridge.feeds.statuspage import page
 from ical_bridge.feeds.tokens import (
     FeedStore,
     TokenBook,
@@ -71,6 +72,7 @@ from ical_bridge.feeds.webhook import (
     read_limited,
     verify_signature,
 )
+from ical_bridge.metrics import FEED_SERVER_RESPONSES
 from ical_bridge.tickward.snapshot import Snapshot, SyncSnapshot
 
 __all__ = ["ACCESS_LOGGER", "EventHook", "create_feed_app", "is_loopback"]
@@ -173,6 +175,20 @@ class _AccessLog:
             await self.app(scope, receive, capture)
         finally:
             access_log.info("%s %s %d", scope["method"], redact_path(scope["path"]), status)
+            FEED_SERVER_RESPONSES.labels(_route(scope["path"]), str(status)).inc()
+
+
+def _route(path: str) -> str:
+    """The route kind of ``path`` for metrics (never the path: it may hold a token)."""
+    if path.startswith("/feeds/"):
+        return "feed"
+    if path.startswith("/hooks/"):
+        return "hook"
+    if path == "/":
+        return "index"
+    if path in ("/healthz", "/readyz"):
+        return "health"
+    return "metrics" if path == "/metrics" else "other"
 
 
 class _FeedServer:
@@ -190,9 +206,13 @@ class _FeedServer:
         allow_proxied_index: bool,
         secrets: Callable[[], Sequence[str]] | None = None,
         on_event: EventHook | None = None,
+        sources: Mapping[str, SyncSnapshot] | None = None,
+        status_section: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.exports = {e.name: e for e in exports}
         self.source = source
+        self.sources = dict(sources or {})  # export name → its account's snapshot
+        self.status_section = status_section
         self.store = store
         self.clock = clock
         self.webhook_secret = webhook_secret
@@ -291,7 +311,7 @@ class _FeedServer:
         return body, stamp
 
     async def _render(self, name: str) -> _Rendered:
-        snapshot = await self.source.get()
+        snapshot = await self.sources.get(name, self.source).get()
         now = self.clock.now()
         refresh = self._refresh(name, snapshot, now)
         cached = self.rendered.get(name)
@@ -393,14 +413,16 @@ class _FeedServer:
         event_id, kind = event
         if not self.store.remember_webhook_event(event_id):
             return JSONResponse({"status": "duplicate"})
+        envelope: dict[str, Any] | None = None
         if self.on_event is not None:
             envelope = json.loads(body)  # parse_event checked it is a JSON object
             if not await self.on_event(envelope):
                 return JSONResponse({"status": "accepted"})
-            self.source.invalidate()
+        self.source.invalidate()
+        for source in self.sources.values():  # the event does not say whose account changed
+            source.invalidate()
+        if envelope is not None:
             self._refresh_soon(envelope)
-        else:
-            self.source.invalidate()
         log.info("webhook %s (%s): snapshot invalidated", event_id, kind)
         return JSONResponse({"status": "accepted"})
 
@@ -430,13 +452,16 @@ class _FeedServer:
                 f"<li><b>{html.escape(name)}</b> — {title}: "
                 f'<a href="{link}">subscribe</a> · <a href="{plain}">download</a></li>'
             )
-        page = (
+        if self.status_section is not None:
+            section = await self.status_section()
+            return HTMLResponse(page(section, rows), headers={"Cache-Control": "no-store"})
+        index = (
             "<!doctype html><meta charset=utf-8><meta name=referrer content=no-referrer>"
             "<title>ical-bridge feeds</title><h1>ical-bridge feeds</h1><ul>"
             + "".join(rows)
             + "</ul>"
         )
-        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(index, headers={"Cache-Control": "no-store"})
 
 
 def is_loopback(host: str) -> bool:
@@ -463,21 +488,28 @@ def create_feed_app(
     allow_proxied_index: bool = False,
     secrets: Callable[[], Sequence[str]] | None = None,
     on_event: EventHook | None = None,
+    sources: Mapping[str, SyncSnapshot] | None = None,
+    status_section: Callable[[], Awaitable[str]] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The feed server as an ASGI app (tokens are made in ``store`` for new exports).
 
     ``ical_bridge.feeds.server.app_from_config`` builds it from the daemon config.
     ``secrets`` (called per delivery) adds the registered endpoints' signing secrets;
     ``on_event(envelope)`` decides whether a verified event refreshes the feeds.
+    ``sources`` gives exports of other accounts their account's snapshot;
+    ``status_section`` (HTML) turns the index into the daemon's status page;
+    ``extra_routes`` (health, metrics) are matched first.
     """
     remember_secret(index_token)
     remember_secret(webhook_secret)
     server = _FeedServer(
         exports, source, store, clock, webhook_secret, index_token, loopback_index, public_url,
-        token_ttl, allow_proxied_index, secrets, on_event,
+        token_ttl, allow_proxied_index, secrets, on_event, sources, status_section,
     )
     app = Starlette(
         routes=[
+            *extra_routes,
             Route("/feeds/{filename}", server.feed, methods=["GET", "HEAD"]),
             Route("/hooks/tickward", server.webhook, methods=["POST"]),
             Route("/", server.index, methods=["GET", "HEAD"]),

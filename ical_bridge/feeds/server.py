@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.config import BridgeConfig, ExportConfig
@@ -55,6 +56,9 @@ def build_feed_app(
     snapshot: SyncSnapshot | None = None,
     secrets: Callable[[], Sequence[str]] | None = None,
     on_event: EventHook | None = None,
+    sources: Mapping[str, SyncSnapshot] | None = None,
+    status_section: Callable[[], Awaitable[str]] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The feed app for a config over ``snapshot`` (default: its own); index as in ``app``."""
     source = snapshot or SyncSnapshot(client, clock=clock, refresh_seconds=refresh_seconds)
@@ -69,6 +73,9 @@ def build_feed_app(
         public_url=public_url,
         secrets=secrets,
         on_event=on_event,
+        sources=sources,
+        status_section=status_section,
+        extra_routes=extra_routes,
     )
 
 
@@ -81,6 +88,9 @@ def app_from_config(
     snapshot: SyncSnapshot | None = None,
     secrets: Callable[[], Sequence[str]] | None = None,
     on_event: EventHook | None = None,
+    sources: Mapping[str, SyncSnapshot] | None = None,
+    status_section: Callable[[], Awaitable[str]] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The feed app for the config's ``[[exports]]`` and ``[server]`` (``snapshot``: shared)."""
     server = config.server
@@ -97,6 +107,9 @@ def app_from_config(
         snapshot=snapshot,
         secrets=secrets,
         on_event=on_event,
+        sources=sources,
+        status_section=status_section,
+        extra_routes=extra_routes,
     )
 
 
