@@ -36,7 +36,9 @@ async def _serve(settings: Settings, config_path: Path) -> None:
     from ical_bridge.config import load_config
     from ical_bridge.feeds.guard import harden
     from ical_bridge.feeds.server import app_from_config, make_server
+    from ical_bridge.feeds.tokens import new_token
     from ical_bridge.store import StateStore
+    from ical_bridge.store.claims import make_claims
 
     config = load_config(config_path)
     if not config.exports:
@@ -46,15 +48,21 @@ async def _serve(settings: Settings, config_path: Path) -> None:
         click.echo(message, err=True)
 
     with StateStore(config.state.url) as store:
+        claims = make_claims(config.state.url, lease=config.state.lease)
+        # Replicas starting together agree on one token per export (the first one's).
+        claims.ensure_tokens({e.name: new_token() for e in config.exports})
         async with open_client(client_settings(settings, config), stderr_note=note) as client:
-            app = app_from_config(config, store, client)
+            app = app_from_config(config, store, client, first_seen=claims.first_seen)
             host, port = config.server.host, config.server.port
             server = harden(make_server(app, host=host, port=port))
             note(
                 f"serving {len(config.exports)} feed(s) on http://{host}:{port}; "
                 "`ical-bridge export-token show NAME --config …` prints a feed's URL"
             )
-            await server.serve()
+            try:
+                await server.serve()
+            finally:
+                claims.close()
 
 
 @click.command("serve")

@@ -30,6 +30,7 @@ from ical_bridge.daemon.scheduler import DEFAULT_MAINTENANCE, run_daemon, stop_o
 from ical_bridge.daemon.status import collect_status
 from ical_bridge.recurrence import format_utc
 from ical_bridge.store import StateStore
+from ical_bridge.store.claims import make_claims
 from ical_bridge.vocabulary import DEFAULT_API_URL
 
 __all__ = ["daemon_command", "status_command", "sync_command"]
@@ -68,8 +69,12 @@ async def _bridge(settings: Settings, config: BridgeConfig) -> AsyncIterator[Bri
         click.echo(message, err=True)
 
     with StateStore(config.state.url) as store:
-        async with open_client(client_settings(settings, config), stderr_note=note) as client:
-            yield Bridge(config, store, client)
+        claims = make_claims(config.state.url, lease=config.state.lease)
+        try:
+            async with open_client(client_settings(settings, config), stderr_note=note) as client:
+                yield Bridge(config, store, client, claims=claims)
+        finally:
+            claims.close()
 
 
 async def _once(settings: Settings, config: BridgeConfig) -> list[PassResult]:
@@ -94,10 +99,14 @@ def _feed_app(config: BridgeConfig, bridge: Bridge) -> Starlette | None:
     if not config.exports:
         return None
     from ical_bridge.feeds.server import app_from_config
+    from ical_bridge.feeds.tokens import new_token
 
+    # Replicas starting together agree on one token per export (the first one's).
+    bridge.claims.ensure_tokens({e.name: new_token() for e in config.exports})
     # One /sync snapshot for sync and feeds: the bridge's writes show on the next request.
     return app_from_config(
-        config, bridge.store, bridge.client, clock=bridge.clock, snapshot=bridge.snapshots
+        config, bridge.store, bridge.client, clock=bridge.clock, snapshot=bridge.snapshots,
+        first_seen=bridge.claims.first_seen,
     )
 
 

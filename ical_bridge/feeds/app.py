@@ -58,6 +58,7 @@ from ical_bridge.feeds.tokens import (
     remember_secret,
     subscription_urls,
 )
+from ical_bridge.feeds.versions import FirstSeen, content_digest
 from ical_bridge.feeds.webhook import (
     MAX_BODY_BYTES,
     READ_SECONDS,
@@ -180,7 +181,9 @@ class _FeedServer:
         public_url: str | None,
         token_ttl: float,
         allow_proxied_index: bool,
+        first_seen: FirstSeen | None = None,
     ) -> None:
+        self.first_seen = first_seen
         self.exports = {e.name: e for e in exports}
         self.source = source
         self.store = store
@@ -203,16 +206,20 @@ class _FeedServer:
             cached = self.rendered.get(name)
             if cached is not None and cached.version == snapshot.version:
                 return cached
-            work = functools.partial(
-                render_feed, snapshot.sync, self.exports[name], now=snapshot.changed_at
-            )
+            stamp = snapshot.changed_at
+            if self.first_seen is not None:  # the same moment on every replica
+                digest = await anyio.to_thread.run_sync(
+                    content_digest, snapshot.sync, self.exports[name]
+                )
+                stamp = await anyio.to_thread.run_sync(self.first_seen, name, digest, stamp)
+            work = functools.partial(render_feed, snapshot.sync, self.exports[name], now=stamp)
             body = await anyio.to_thread.run_sync(work)
             rendered = _Rendered(
                 version=snapshot.version,
                 body=body,
                 gzipped=gzip.compress(body, compresslevel=6, mtime=0),
                 digest=hashlib.sha256(body).hexdigest()[:40],
-                last_modified=snapshot.changed_at.astimezone(UTC).replace(microsecond=0),
+                last_modified=stamp.astimezone(UTC).replace(microsecond=0),
             )
             self.rendered[name] = rendered
             return rendered
@@ -351,16 +358,19 @@ def create_feed_app(
     public_url: str | None = None,
     token_ttl: float = 30.0,
     allow_proxied_index: bool = False,
+    first_seen: FirstSeen | None = None,
 ) -> Starlette:
     """The feed server as an ASGI app (tokens are made in ``store`` for new exports).
 
     ``ical_bridge.feeds.server.app_from_config`` builds it from the daemon config.
+    ``first_seen`` (shared by replicas) dates each content version; without it, a
+    version is dated when this process first saw it.
     """
     remember_secret(index_token)
     remember_secret(webhook_secret)
     server = _FeedServer(
         exports, source, store, clock, webhook_secret, index_token, loopback_index, public_url,
-        token_ttl, allow_proxied_index,
+        token_ttl, allow_proxied_index, first_seen,
     )
     app = Starlette(
         routes=[

@@ -13,6 +13,7 @@ from ical_bridge.config import BridgeConfig, ExportConfig
 from ical_bridge.feeds.app import create_feed_app, is_loopback
 from ical_bridge.feeds.render import ExportFeed
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
+from ical_bridge.feeds.versions import FirstSeen
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
 
 __all__ = [
@@ -52,6 +53,7 @@ def build_feed_app(
     webhook_secret: str | None = None,
     index_token: str | None = None,
     snapshot: SyncSnapshot | None = None,
+    first_seen: FirstSeen | None = None,
 ) -> Starlette:
     """The feed app for a config over ``snapshot`` (default: its own); index as in ``app``."""
     source = snapshot or SyncSnapshot(client, clock=clock, refresh_seconds=refresh_seconds)
@@ -64,6 +66,7 @@ def build_feed_app(
         index_token=index_token,
         loopback_index=is_loopback(host) and public_url is None,
         public_url=public_url,
+        first_seen=first_seen,
     )
 
 
@@ -74,6 +77,7 @@ def app_from_config(
     *,
     clock: Clock | None = None,
     snapshot: SyncSnapshot | None = None,
+    first_seen: FirstSeen | None = None,
 ) -> Starlette:
     """The feed app for the config's ``[[exports]]`` and ``[server]`` (``snapshot``: shared)."""
     server = config.server
@@ -88,6 +92,7 @@ def app_from_config(
         webhook_secret=server.webhook_secret(),
         index_token=server.index_token(),
         snapshot=snapshot,
+        first_seen=first_seen,
     )
 
 
