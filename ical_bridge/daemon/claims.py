@@ -5,7 +5,8 @@ every third of it while the pass runs, and releases it afterwards. When a
 renewal finds the claim lost (this replica stalled past its lease and another
 took over), the pass is cancelled: that is safe, as every write carries an
 idempotency key and the content hash is stored only after a complete apply.
-Every tickward request of the pass carries ``X-Correlation-Id: icb.<feed>.<token>``.
+Every tickward request of the pass carries
+``X-Correlation-Id: icb.<feed>.<token>.<replica>`` (other characters as ``_``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ async def claimed(claims: Claims, feed: str) -> AsyncIterator[Held]:
     task = asyncio.current_task()
     renewer = asyncio.create_task(_renew(claims, held, task)) if claims.shared else None
     try:
-        with correlated(correlation_id("icb", feed, token)):
+        with correlated(correlation_id("icb", feed, token, claims.owner)):
             yield held
     finally:
         if renewer is not None:

@@ -4,6 +4,7 @@ the emulator as a subprocess with its request log, and ``daemon`` replicas as su
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -34,7 +35,7 @@ KEY_ENV = "ICB_REPLICA_TEST_KEY"
 
 
 def pg_base_url() -> str:
-    """The test server (``ICAL_BRIDGE_TEST_PG``); skip, or fail under ``ICAL_BRIDGE_REQUIRE_PG=1``."""
+    """The test server (``ICAL_BRIDGE_TEST_PG``); skip, or fail if ``ICAL_BRIDGE_REQUIRE_PG=1``."""
     url = os.environ.get("ICAL_BRIDGE_TEST_PG") or DEFAULT_PG
     try:
         with psycopg.connect(libpq(url), connect_timeout=5) as conn:
@@ -227,26 +228,32 @@ def claims(state_url: str) -> dict[str, dict[str, Any]]:
     return {r[0]: {"owner": r[1], "token": r[2], "held": r[3]} for r in rows}
 
 
-def passes(requests: list[dict[str, Any]]) -> dict[str, dict[int, tuple[float, float, int]]]:
-    """Per feed, per claim token: (first request start, last request end, writes)."""
-    found: dict[str, dict[int, list[float]]] = defaultdict(dict)
+def passes(requests: list[dict[str, Any]]) -> dict[str, dict[str, tuple[float, float, int]]]:
+    """Per feed, per pass (``<claim token>.<replica>``): (first start, last end, writes)."""
+    found: dict[str, dict[str, list[float]]] = defaultdict(dict)
     for r in requests:
         corr = r.get("correlation") or ""
         if not corr.startswith("icb."):
             continue
-        feed, _, token = corr[len("icb."):].rpartition(".")
-        span = found[feed].setdefault(int(token), [r["start"], r["end"], 0])
+        feed, token, owner = corr[len("icb."):].split(".", 2)
+        span = found[feed].setdefault(f"{token}.{owner}", [r["start"], r["end"], 0])
         span[0], span[1] = min(span[0], r["start"]), max(span[1], r["end"])
         span[2] += r["method"] in ("POST", "PATCH", "DELETE")
-    return {f: {t: (s[0], s[1], int(s[2])) for t, s in tokens.items()} for f, tokens in found.items()}
+    return {
+        feed: {key: (s[0], s[1], int(s[2])) for key, s in by_pass.items()}
+        for feed, by_pass in found.items()
+    }
 
 
-def overlapping(spans: dict[int, tuple[float, float, int]]) -> list[tuple[int, int]]:
-    """Pairs of claim tokens whose request spans overlap in time."""
+def pass_key(token: int, owner: str) -> str:
+    """The key of one pass in ``passes``."""
+    return f"{token}.{owner}"
+
+
+def overlapping(spans: dict[str, tuple[float, float, int]]) -> list[tuple[str, str]]:
+    """Pairs of passes whose request spans overlap in time."""
     ordered = sorted(spans.items(), key=lambda kv: kv[1][0])
-    return [
-        (a[0], b[0]) for a, b in zip(ordered, ordered[1:], strict=False) if b[1][0] < a[1][1]
-    ]
+    return [(a[0], b[0]) for a, b in itertools.pairwise(ordered) if b[1][0] < a[1][1]]
 
 
 def timers_by_project(sync: dict[str, Any]) -> dict[str, list[tuple[str, str, str, bool]]]:
