@@ -50,7 +50,7 @@ async def claimed(claims: Claims, feed: str) -> AsyncIterator[Held]:
         return
     held = Held(feed, token)
     if claims.shared:
-        log.info("feed=%s claim=acquired token=%d owner=%s", feed, token, claims.owner)
+        log.debug("feed=%s claim=acquired token=%d owner=%s", feed, token, claims.owner)
     task = asyncio.current_task()
     renewer = asyncio.create_task(_renew(claims, held, task)) if claims.shared else None
     try:
@@ -67,7 +67,7 @@ async def claimed(claims: Claims, feed: str) -> AsyncIterator[Held]:
             except StoreError as exc:  # the lease runs out by itself
                 log.warning("feed=%s claim=release-failed error=%s", feed, _quote(str(exc)))
         if claims.shared:
-            log.info("feed=%s claim=released token=%d", feed, token)
+            log.debug("feed=%s claim=released token=%d", feed, token)
 
 
 async def _renew(claims: Claims, held: Held, task: asyncio.Task[object] | None) -> None:
