@@ -328,7 +328,10 @@ def make_claims(url: str, *, lease: timedelta = DEFAULT_LEASE) -> Claims:
                 if engine.dialect.name == "postgresql":
                     # Replicas starting together must not race to create the tables.
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CREATE_LOCK})
-                _md.create_all(conn, checkfirst=True)
+                # SQLite needs no claim rows: only the first-seen times are kept there.
+                shared = engine.dialect.name == "postgresql"
+                tables = None if shared else [export_versions]
+                _md.create_all(conn, tables=tables, checkfirst=True)
     except BaseException:
         engine.dispose()
         raise
