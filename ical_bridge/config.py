@@ -205,6 +205,8 @@ class StateConfig(_Section):
     """``[state]``: where the bridge keeps its state (SQLite file or PostgreSQL)."""
 
     url: str = Field(default_factory=default_state_url)
+    # PostgreSQL replicas: how long a feed claim outlives a replica that stopped renewing it.
+    lease: Refresh = timedelta(seconds=60)
 
     @field_validator("url")
     @classmethod

@@ -53,6 +53,18 @@ def _limit(flag: str, field: str) -> click.Option:
     is_flag=True,
     help="Accept http:// and loopback/private webhook URLs (off, as on the hosted server).",
 )
+@click.option(
+    "--request-log",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Append one JSON line per request (times, method, path, status, correlation id).",
+)
+@click.option(
+    "--request-delay",
+    type=click.FloatRange(0, 10),
+    default=0.0,
+    help="With --request-log: hold each request this many seconds (a distant server).",
+)
 @click.pass_context
 def emulator(
     ctx: click.Context,
@@ -63,6 +75,8 @@ def emulator(
     key: str | None,
     no_rate_limit: bool,
     allow_private_webhooks: bool,
+    request_log: Path | None,
+    request_delay: float,
     **limits: int,
 ) -> None:
     """Serve a local tickward-compatible API at http://HOST:PORT/api/v1."""
@@ -75,6 +89,10 @@ def emulator(
         plan=PlanLimits(**limits),
         allow_private_webhooks=allow_private_webhooks,
     )
+    if request_log is not None:
+        from ical_bridge.localserver.request_log import RequestLog
+
+        app.add_middleware(RequestLog, path=request_log, delay=request_delay)
     click.echo(f"tickward emulator: http://{host}:{port}/api/v1 (data: {path})")
     if key is None:
         click.echo(f"API key: {api_key}")

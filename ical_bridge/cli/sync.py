@@ -35,6 +35,7 @@ from ical_bridge.daemon.status import collect_status
 from ical_bridge.metrics import FetchMetricsTransport, TickwardMetricsTransport
 from ical_bridge.recurrence import format_utc
 from ical_bridge.store import StateStore
+from ical_bridge.store.claims import make_claims
 from ical_bridge.tickward import TickwardClient
 from ical_bridge.vocabulary import DEFAULT_API_URL
 
@@ -96,7 +97,9 @@ async def open_fleet(settings: Settings, config: BridgeConfig) -> AsyncIterator[
         click.echo(message, err=True)
 
     with StateStore(config.state.url) as store:
+        claims = make_claims(config.state.url, lease=config.state.lease)
         async with AsyncExitStack() as stack:
+            stack.callback(claims.close)
             clients: dict[str, TickwardClient] = {}
             transports: dict[str, httpx.AsyncBaseTransport] = {}
 
@@ -113,7 +116,10 @@ async def open_fleet(settings: Settings, config: BridgeConfig) -> AsyncIterator[
                 clients[name] = await stack.enter_async_context(client)
             fetch = FetchMetricsTransport(httpx.AsyncHTTPTransport())
             stack.push_async_callback(fetch.close_inner)
-            yield Fleet(config, store, clients, fetch_transport=fetch, transports=transports)
+            yield Fleet(
+                config, store, clients, fetch_transport=fetch, transports=transports,
+                claims=claims,
+            )
 
 
 async def _once(settings: Settings, config: BridgeConfig) -> list[PassResult]:
@@ -186,9 +192,12 @@ def server_app(config: BridgeConfig, fleet: Fleet) -> Starlette:
     from ical_bridge.daemon.push import PushHandler
     from ical_bridge.daemon.webhooks import stored_secrets
     from ical_bridge.feeds.server import app_from_config
+    from ical_bridge.feeds.tokens import new_token
 
     default = _default_bridge(fleet)
     push = _push_enabled(config, default)
+    # Replicas starting together agree on one token per export (the first one's).
+    default.claims.ensure_tokens({e.name: new_token() for e in config.exports})
     # One /sync snapshot per account for sync and feeds: writes show on the next request.
     return app_from_config(
         config,
@@ -199,6 +208,7 @@ def server_app(config: BridgeConfig, fleet: Fleet) -> Starlette:
         sources={e.name: fleet.bridges[e.account].snapshots for e in config.exports},
         status_section=status_provider(fleet),
         extra_routes=ops_routes(fleet),
+        first_seen=default.claims.first_seen,
         secrets=partial(stored_secrets, fleet.store) if push else None,
         on_event=PushHandler(
             default, [e.project for e in config.exports if e.account == default.account]

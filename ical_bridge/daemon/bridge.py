@@ -23,18 +23,22 @@ import httpx
 from ical_bridge.clock import Clock, SystemClock, system_zone
 from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, FeedConfig
 from ical_bridge.convert import BRIDGE_ID_PREFIX
+from ical_bridge.daemon.claims import claimed
 from ical_bridge.daemon.prune import prune_archived
-from ical_bridge.daemon.runner import FeedSpec, PassResult, run_feed_pass
+from ical_bridge.daemon.runner import FeedSpec, PassResult, is_due, run_feed_pass
 from ical_bridge.errors import ConfigError, IcalBridgeError
 from ical_bridge.ingest.fetch import redact_url
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore, TimerRecord
+from ical_bridge.store.claims import Claims, LocalClaims
 from ical_bridge.sync import Limits, SyncOptions
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
+from ical_bridge.tickward.correlation import install_correlation
 
 __all__ = ["Bridge", "display_source", "feed_spec"]
 
 _MAINTENANCE_KEY = "daemon:last-maintenance"
+_PRUNE_CLAIM = "maintenance/prune"
 log = logging.getLogger("ical_bridge.daemon")
 
 
@@ -92,8 +96,12 @@ class Bridge:
         fetch_transport: httpx.AsyncBaseTransport | None = None,
         max_backoff: timedelta = timedelta(hours=6),
         limits: Limits | None = None,
+        claims: Claims | None = None,
     ) -> None:
         self.config = config
+        # Which replica runs which feed (PostgreSQL leases; local claims on SQLite).
+        self.claims: Claims = claims or LocalClaims()
+        install_correlation(client)
         self.store = store
         self.client = client
         self.clock: Clock = clock or SystemClock()
@@ -151,9 +159,11 @@ class Bridge:
         return results
 
     async def _prune(self) -> None:
-        async with self._lock:
-            if self.closing:
+        async with self._lock, claimed(self.claims, _PRUNE_CLAIM) as held:
+            if self.closing or held.token is None:
                 return
+            if self.claims.shared:
+                self.snapshots.invalidate()
             try:
                 snapshot = await self.snapshots.read()
                 await prune_archived(
@@ -238,6 +248,17 @@ class Bridge:
         return results
 
     async def _run(self, spec: FeedSpec, *, force: bool, replan: bool) -> PassResult:
+        if not force and not replan and not is_due(self.store.feed(spec.name), spec,
+                                                   self.clock.now()):
+            return PassResult(spec.name, "waiting")  # no claim needed (checked again under it)
+        async with claimed(self.claims, spec.name) as held:
+            if held.token is None:  # another replica is running this feed right now
+                return PassResult(spec.name, "waiting")
+            if self.claims.shared:  # another replica may have written since our last read
+                self.snapshots.invalidate()
+            return await self._pass(spec, force=force, replan=replan)
+
+    async def _pass(self, spec: FeedSpec, *, force: bool, replan: bool) -> PassResult:
         return await run_feed_pass(
             spec,
             client=self.client,

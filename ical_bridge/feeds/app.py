@@ -63,6 +63,7 @@ from ical_bridge.feeds.tokens import (
     remember_secret,
     subscription_urls,
 )
+from ical_bridge.feeds.versions import FirstSeen, content_digest
 from ical_bridge.feeds.webhook import (
     MAX_BODY_BYTES,
     READ_SECONDS,
@@ -208,7 +209,9 @@ class _FeedServer:
         on_event: EventHook | None = None,
         sources: Mapping[str, SyncSnapshot] | None = None,
         status_section: Callable[[], Awaitable[str]] | None = None,
+        first_seen: FirstSeen | None = None,
     ) -> None:
+        self.first_seen = first_seen
         self.exports = {e.name: e for e in exports}
         self.source = source
         self.sources = dict(sources or {})  # export name → its account's snapshot
@@ -290,6 +293,13 @@ class _FeedServer:
         stamp is kept in the store, so a restart does not make every client reload.
         """
         export = self.exports[name]
+        if self.first_seen is not None:  # replicas: dated by the shared state, the same everywhere
+            digest = content_digest(snapshot.sync, export)
+            stamp = self.first_seen(name, digest, snapshot.changed_at)
+            fitted = render_fitted(snapshot.sync, export, now=stamp, at=now, refresh=refresh)
+            if fitted.dropped_total:
+                log.warning("export %s: %s", name, fitted.describe(export.max_bytes))
+            return fitted.body, stamp.astimezone(UTC).replace(microsecond=0)
         held = self._held(name)
 
         def draw(stamp: datetime) -> tuple[bytes, str]:
@@ -491,6 +501,7 @@ def create_feed_app(
     sources: Mapping[str, SyncSnapshot] | None = None,
     status_section: Callable[[], Awaitable[str]] | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    first_seen: FirstSeen | None = None,
 ) -> Starlette:
     """The feed server as an ASGI app (tokens are made in ``store`` for new exports).
 
@@ -500,12 +511,15 @@ def create_feed_app(
     ``sources`` gives exports of other accounts their account's snapshot;
     ``status_section`` (HTML) turns the index into the daemon's status page;
     ``extra_routes`` (health, metrics) are matched first.
+    ``first_seen`` (shared by replicas) dates each content version; without it, a
+    version is dated when this process first saw it.
     """
     remember_secret(index_token)
     remember_secret(webhook_secret)
     server = _FeedServer(
         exports, source, store, clock, webhook_secret, index_token, loopback_index, public_url,
         token_ttl, allow_proxied_index, secrets, on_event, sources, status_section,
+        first_seen,
     )
     app = Starlette(
         routes=[

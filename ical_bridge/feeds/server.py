@@ -14,6 +14,7 @@ from ical_bridge.config import BridgeConfig, ExportConfig
 from ical_bridge.feeds.app import EventHook, create_feed_app, is_loopback
 from ical_bridge.feeds.render import ExportFeed
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
+from ical_bridge.feeds.versions import FirstSeen
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
 
 __all__ = [
@@ -59,6 +60,7 @@ def build_feed_app(
     sources: Mapping[str, SyncSnapshot] | None = None,
     status_section: Callable[[], Awaitable[str]] | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    first_seen: FirstSeen | None = None,
 ) -> Starlette:
     """The feed app for a config over ``snapshot`` (default: its own); index as in ``app``."""
     source = snapshot or SyncSnapshot(client, clock=clock, refresh_seconds=refresh_seconds)
@@ -76,6 +78,7 @@ def build_feed_app(
         sources=sources,
         status_section=status_section,
         extra_routes=extra_routes,
+        first_seen=first_seen,
     )
 
 
@@ -91,6 +94,7 @@ def app_from_config(
     sources: Mapping[str, SyncSnapshot] | None = None,
     status_section: Callable[[], Awaitable[str]] | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    first_seen: FirstSeen | None = None,
 ) -> Starlette:
     """The feed app for the config's ``[[exports]]`` and ``[server]`` (``snapshot``: shared)."""
     server = config.server
@@ -110,6 +114,7 @@ def app_from_config(
         sources=sources,
         status_section=status_section,
         extra_routes=extra_routes,
+        first_seen=first_seen,
     )
 
 
