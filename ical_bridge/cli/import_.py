@@ -36,7 +36,15 @@ from ical_bridge.clock import system_zone
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.store import StateStore, default_state_url
-from ical_bridge.sync import ApplyReport, Limits, Plan, SyncOptions, apply_plan, plan_source
+from ical_bridge.sync import (
+    ApplyReport,
+    Limits,
+    Plan,
+    SyncOptions,
+    apply_plan,
+    plan_source,
+    reconcile,
+)
 
 __all__ = ["import_command", "parse_limits", "state_url"]
 
@@ -150,6 +158,8 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
             elif not as_json:
                 _show_plan(plan, out, err, settings.verbose)
             if dry_run or plan.empty:
+                if not dry_run:
+                    reconcile(store, plan)  # every run: record what tickward has (15.1)
                 if not as_json and plan.empty:
                     out.print("Nothing to do: tickward already matches the calendar.")
                 return 0

@@ -28,7 +28,7 @@ from ical_bridge.errors import IcalBridgeError, SourceError
 from ical_bridge.ingest import decode_feed
 from ical_bridge.ingest.fetch import fetch_source, redact_url, scrub_secrets
 from ical_bridge.store import FeedState, StateStore
-from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source
+from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source, reconcile
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
 from ical_bridge.vocabulary import MAX_SOURCE_BYTES
 
@@ -198,6 +198,7 @@ async def _pass(
     plan = await plan_source(client, store, feed, options, snapshot=snapshot)
     _remember_refresh(store, spec.name, feed.refresh_interval)
     if replan and plan.empty:
+        reconcile(store, plan)  # every run records what tickward has (issue 15.1)
         return PassResult(spec.name, "noop")
     report = await apply_plan(client, store, plan)
     if not plan.empty:
