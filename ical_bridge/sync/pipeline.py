@@ -24,6 +24,7 @@ from ical_bridge.convert import (
 from ical_bridge.errors import UserError
 from ical_bridge.ingest import DecodedFeed
 from ical_bridge.store import StateStore
+from ical_bridge.sync.keys import calendar_source_key, rekey
 from ical_bridge.sync.plan import Limits, Plan, Policy, ProjectTarget, build_plan
 from ical_bridge.tickward import (
     PROJECT_NAME_MAX,
@@ -74,6 +75,12 @@ def desired_from(result: ConversionResult, *, space: str | None = None) -> list[
             body.pop("recurrence", None)
         out.append(replace(draft, timer=body))
     return out
+
+
+def _allow_empty_hint(source_key: str) -> str:
+    if source_key.startswith("feed:"):
+        return f"set allow_empty = true in feed {source_key[5:]!r}'s config to proceed"
+    return "use --allow-empty to proceed"
 
 
 def _notices(result: ConversionResult) -> list[Notice]:
@@ -149,14 +156,16 @@ async def plan_source(
         allow_empty=options.allow_empty,
         mass_delete_ratio=options.mass_delete_ratio,
         limits=limits,
+        allow_empty_hint=_allow_empty_hint(options.source_key),
     )
+    source_key = calendar_source_key(options.source_key, result)
     return build_plan(
-        desired_from(result, space=options.space),
+        rekey(desired_from(result, space=options.space), source_key),
         project=target,
         timers=timers,
         spaces=spaces,
         records=records,
-        source_key=options.source_key,
+        source_key=source_key,
         now=options.now,
         policy=policy,
         source_skipped=result.skipped,
