@@ -45,6 +45,7 @@ from ical_bridge.sync import (
     plan_source,
     reconcile,
 )
+from ical_bridge.sync.lock import project_lock
 
 __all__ = ["import_command", "parse_limits", "state_url"]
 
@@ -151,7 +152,8 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with StateStore(store_url) as store:
         note = lambda message: err.print(message, markup=False)  # noqa: E731
-        async with open_client(settings, stderr_note=note) as client:
+        async with open_client(settings, stderr_note=note) as client, \
+                project_lock(store, options.project or options.source_key):  # 15.3
             plan = await plan_source(client, store, data, options)
             if as_json and (dry_run or plan.empty):
                 echo_json(plan.to_json(dry_run=dry_run))
