@@ -25,6 +25,7 @@ from ical_bridge.errors import (
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore, TimerRecord
 from ical_bridge.sync.fields import fingerprint, patch_body
+from ical_bridge.sync.intent import adopt_project_intent, note_creates, note_project_creates
 from ical_bridge.sync.plan import Change, Plan
 from ical_bridge.sync.shares import SharePlan
 from ical_bridge.tickward import ProjectCreateResult, TickwardClient, Timer, change_key
@@ -184,6 +185,8 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
                 run.tick()
         return set(), set()
     body, space_ids, nested = _nested_body(plan)
+    note_project_creates(run.store, plan.project.name, plan.source_key,
+                         [c for c in plan.writes if c.timer_id in nested])
     try:
         created = await _create_project(run, body)
     except ValidationError:
@@ -195,6 +198,7 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
         space_ids, nested = set(), set()
         created = await _create_project(run, body)
     run.report.project_id = created.id
+    adopt_project_intent(run.store, created.id, plan.project.name, plan.source_key)
     by_id = {c.timer_id: c for c in plan.writes}
     for timer in created.timers:
         change = by_id.get(timer.id)
@@ -299,6 +303,8 @@ async def apply_plan(
         if space.id not in spaces_done and run.report.aborted is None:
             await _space(run, space.id, space.name)
     reconcile(store, plan)  # (a project created just now has nothing to reconcile)
+    note_creates(store, pid, plan.source_key,
+                 [c for c in plan.writes if c.action == "create" and c.timer_id not in nested])
     for change in plan.changes:
         if change.action == "unchanged":
             continue

@@ -24,6 +24,7 @@ from ical_bridge.convert import (
 from ical_bridge.errors import UserError
 from ical_bridge.ingest import DecodedFeed
 from ical_bridge.store import StateStore
+from ical_bridge.sync.intent import adopt_project_intent
 from ical_bridge.sync.keys import calendar_source_key, rekey
 from ical_bridge.sync.plan import Limits, Plan, Policy, ProjectTarget, build_plan
 from ical_bridge.tickward import (
@@ -134,6 +135,7 @@ async def plan_source(
     name = (options.project or result.calendar.name or "").strip()[:PROJECT_NAME_MAX]
     if not name:
         raise UserError("the calendar has no name (X-WR-CALNAME/NAME): pass --project NAME|ID")
+    source_key = calendar_source_key(options.source_key, result)
     if snapshot is None:  # a one-shot import: a snapshot of its own, read once
         snapshot = await SyncSnapshot(client, clock=client.clock, watch_writes=False).read()
     project, duplicate = _find_target(snapshot, name, store)
@@ -166,6 +168,7 @@ async def plan_source(
         target = ProjectTarget(project.id, project.name, project.color, color if differs else None)
         timers = [t.model_dump(mode="json") for t in snapshot.timers if t.project_id == project.id]
         spaces = [s.model_dump(mode="json") for s in snapshot.spaces if s.project_id == project.id]
+        adopt_project_intent(store, project.id, project.name, source_key)  # a lost answer
         records = store.timers(project.id)
     policy = Policy(
         on_delete=options.on_delete,
@@ -175,7 +178,6 @@ async def plan_source(
         limits=limits,
         allow_empty_hint=_allow_empty_hint(options.source_key),
     )
-    source_key = calendar_source_key(options.source_key, result)
     warnings = _notices(result)
     if duplicate:
         warnings.append(Notice("duplicate_project", duplicate))

@@ -62,6 +62,7 @@ _NARROW = {
 }
 
 
+PENDING = "pending"  # the fingerprint of a record written before its create (sync.intent)
 _CAPABILITIES = CapabilityLimits()  # what GET /capabilities answers when it says nothing
 
 
@@ -303,6 +304,8 @@ def _plan_desired(d: TimerDraft, ctx: _Ctx) -> Change | None:
     label = str(d.timer.get("label"))
     remote = ctx.remote.get(tid)
     end = _end(d)
+    if remote is None and rec is not None and rec.fingerprint == PENDING:
+        rec = None  # a create that never arrived: simply create it
     if remote is None:
         if rec is not None and ctx.policy.conflict == "tickward-wins":
             ctx.plan.skipped.append(Skipped(

@@ -66,14 +66,16 @@ def test_a_lost_answer_to_the_last_create_is_recorded_on_the_next_run(
     asyncio.run(_make_project(live))
     _crashed_import(live, source.read_bytes(), state, n=4)
     assert len(snapshot(live)) == 4
-    with StateStore(f"sqlite:///{state}") as store:
-        assert len(store.timers(_pid(live))) == 3  # the lost one is not recorded yet
+    with StateStore(f"sqlite:///{state}") as store:  # written ahead, not confirmed
+        assert sorted(r.fingerprint == "pending" for r in store.timers(_pid(live))) == [
+            False, False, False, True]
 
     again = CliRunner().invoke(cli, cli_args(live, source, state, "--yes"))
     assert again.exit_code == 0, again.output
     assert "Nothing to do" in again.output
-    with StateStore(f"sqlite:///{state}") as store:
-        assert len(store.timers(_pid(live))) == 4  # reconciled although nothing was written
+    with StateStore(f"sqlite:///{state}") as store:  # reconciled although nothing was written
+        records = store.timers(_pid(live))
+        assert len(records) == 4 and all(r.fingerprint != "pending" for r in records)
 
     # The event leaves the calendar: its timer is archived like every other.
     source.write_bytes(calendar(events[:3]))
@@ -94,3 +96,19 @@ def _pid(live: LiveServer) -> str:
             return next(p.id for p in await client.list_projects() if p.name == "Team")
 
     return asyncio.run(go())
+
+
+def test_a_lost_answer_whose_event_leaves_before_the_next_run_is_archived(
+    live_factory: Any, tmp_path: Path
+) -> None:
+    live = live_factory(tmp_path)
+    source, state = tmp_path / "team.ics", tmp_path / "state.db"
+    events = team_events(4)
+    source.write_bytes(calendar(events))
+    asyncio.run(_make_project(live))
+    _crashed_import(live, source.read_bytes(), state, n=4)
+    source.write_bytes(calendar(events[:3]))  # the lost timer's event leaves the calendar
+    gone = CliRunner().invoke(cli, cli_args(live, source, state, "--yes"))
+    assert gone.exit_code == 0, gone.output
+    archived = [t for t in snapshot(live).values() if t["archived_at"]]
+    assert [t["label"] for t in archived] == [events[3].summary]
