@@ -100,3 +100,31 @@ def test_a_duplicate_project_from_an_old_race_is_recovered(tmp_path: Path) -> No
         assert projects(live) == [("Team", 0), ("Team", 4)]
     finally:
         stop_live(live)
+
+
+def test_two_concurrent_syncs_of_different_feeds_make_one_project(tmp_path: Path) -> None:
+    live, _ = start(tmp_path, 0.25)
+    try:
+        source = tmp_path / "team.ics"
+        source.write_bytes(calendar(team_events(5)))
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env.pop("TICKWARD_API_KEY", None)
+        procs = []
+        for name in ("team-a", "team-b"):
+            config = tmp_path / f"{name}.toml"
+            config.write_text(f'[state]\nurl = "sqlite:///{tmp_path / "state.db"}"\n\n'
+                              f'[[feeds]]\nname = "{name}"\npath = "{source}"\n'
+                              'project = "Team"\n')
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "ical_bridge", "--api-url", live.url, "--api-key",
+                 EMBEDDED_API_KEY, "sync", "--config", str(config), "--once", "--json"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=env))
+        outs = [p.communicate(timeout=120) for p in procs]
+        for proc, (_, err) in zip(procs, outs, strict=True):
+            assert proc.returncode == 0, err.decode()
+        assert projects(live) == [("Team", 5)]
+        created = sorted(json.loads(out)[0]["counts"]["create"] for out, _ in outs)
+        assert created == [0, 5]  # the second feed finds the first one's timers: not_ours
+    finally:
+        stop_live(live)
