@@ -38,7 +38,16 @@ from ical_bridge.convert.choices import EventChoices
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.store import StateStore, default_state_url
-from ical_bridge.sync import ApplyReport, Limits, Plan, SyncOptions, apply_plan, plan_source
+from ical_bridge.sync import (
+    ApplyReport,
+    Limits,
+    Plan,
+    SyncOptions,
+    apply_plan,
+    plan_source,
+    reconcile,
+)
+from ical_bridge.sync.lock import project_lock
 
 __all__ = ["import_command", "parse_limits", "state_url"]
 
@@ -145,13 +154,16 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with StateStore(store_url) as store:
         note = lambda message: err.print(message, markup=False)  # noqa: E731
-        async with open_client(settings, stderr_note=note) as client:
+        async with open_client(settings, stderr_note=note) as client, \
+                project_lock(store, options.project or options.source_key):  # 15.3
             plan = await plan_source(client, store, data, options)
             if as_json and (dry_run or plan.empty):
                 echo_json(plan.to_json(dry_run=dry_run))
             elif not as_json:
                 _show_plan(plan, out, err, settings.verbose)
             if dry_run or plan.empty:
+                if not dry_run:
+                    reconcile(store, plan)  # every run: record what tickward has (15.1)
                 if not as_json and plan.empty:
                     out.print("Nothing to do: tickward already matches the calendar.")
                 return 0

@@ -28,7 +28,8 @@ from ical_bridge.errors import IcalBridgeError, SourceError
 from ical_bridge.ingest import decode_feed
 from ical_bridge.ingest.fetch import fetch_source, redact_url, scrub_secrets
 from ical_bridge.store import FeedState, StateStore
-from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source
+from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source, reconcile
+from ical_bridge.sync.lock import project_lock
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
 from ical_bridge.vocabulary import MAX_SOURCE_BYTES
 
@@ -194,12 +195,16 @@ async def _pass(
         return PassResult(spec.name, outcome_if_same)
     options = spec.options(now)
     feed = decode_feed(body)  # once; a broken feed fails here, before any tickward request
-    snapshot = await snapshots.read(options.project)
-    plan = await plan_source(client, store, feed, options, snapshot=snapshot)
-    _remember_refresh(store, spec.name, feed.refresh_interval)
-    if replan and plan.empty:
-        return PassResult(spec.name, "noop")
-    report = await apply_plan(client, store, plan)
+    async with project_lock(store, options.project) as waited:  # one writer per project (15.3)
+        if waited:
+            snapshots.mark_dirty(options.project)  # another run wrote there meanwhile
+        snapshot = await snapshots.read(options.project)
+        plan = await plan_source(client, store, feed, options, snapshot=snapshot)
+        _remember_refresh(store, spec.name, feed.refresh_interval)
+        if replan and plan.empty:
+            reconcile(store, plan)  # every run records what tickward has (issue 15.1)
+            return PassResult(spec.name, "noop")
+        report = await apply_plan(client, store, plan)
     if not plan.empty:
         snapshots.mark_dirty(options.project, plan.project.id, plan.project.name, report.project_id)
     counts = {k: v for k, v in plan.summary.items() if isinstance(v, int)}

@@ -7,7 +7,7 @@ is the entry point that reads tickward and the state store for the planner.
 
 from __future__ import annotations
 
-from ical_bridge.sync.apply import ApplyReport, Failure, apply_plan, create_shares
+from ical_bridge.sync.apply import ApplyReport, Failure, apply_plan, create_shares, reconcile
 from ical_bridge.sync.fields import fingerprint, patch_body
 from ical_bridge.sync.pipeline import SyncOptions, desired_from, plan_source
 from ical_bridge.sync.plan import (
@@ -50,5 +50,6 @@ __all__ = [
     "plan_shares",
     "plan_source",
     "plan_unsync",
+    "reconcile",
     "space_id_for",
 ]

@@ -25,11 +25,12 @@ from ical_bridge.errors import (
 from ical_bridge.recurrence import parse_iso
 from ical_bridge.store import StateStore, TimerRecord
 from ical_bridge.sync.fields import fingerprint, patch_body
+from ical_bridge.sync.intent import adopt_project_intent, note_creates, note_project_creates
 from ical_bridge.sync.plan import Change, Plan
 from ical_bridge.sync.shares import SharePlan
 from ical_bridge.tickward import ProjectCreateResult, TickwardClient, Timer, change_key
 
-__all__ = ["ApplyReport", "Failure", "apply_plan", "create_shares"]
+__all__ = ["ApplyReport", "Failure", "apply_plan", "create_shares", "reconcile"]
 
 Progress = Callable[[int, int], None]
 # After these, further writes would fail the same way: stop instead of hammering.
@@ -96,21 +97,28 @@ class _Run:
             self.report.aborted = f"stopped after {type(exc).__name__}: {exc}"
 
     def record(self, change: Change | None, remote: Mapping[str, Any]) -> None:
-        if change is None or change.source is None or self.report.project_id is None:
-            return
-        origin = change.source
-        self.store.put_timer(TimerRecord(
-            project_id=self.report.project_id,
-            timer_id=str(remote["id"]),
-            source_key=self.plan.source_key,
-            uid=origin.uid,
-            recurrence_id=origin.recurrence_id,
-            part=origin.part,
-            strategy=change.strategy or "",
-            fingerprint=fingerprint(remote),
-            remote_updated_at=remote.get("updated_at"),
-            series_end=change.series_end,
-        ))
+        if self.report.project_id is not None:
+            _record(self.store, self.plan, self.report.project_id, change, remote)
+
+
+def _record(store: StateStore, plan: Plan, project_id: str, change: Change | None,
+            remote: Mapping[str, Any]) -> None:
+    """Remember that ``remote`` (tickward's timer) is this source's timer for ``change``."""
+    if change is None or change.source is None:
+        return
+    origin = change.source
+    store.put_timer(TimerRecord(
+        project_id=project_id,
+        timer_id=str(remote["id"]),
+        source_key=plan.source_key,
+        uid=origin.uid,
+        recurrence_id=origin.recurrence_id,
+        part=origin.part,
+        strategy=change.strategy or "",
+        fingerprint=fingerprint(remote),
+        remote_updated_at=remote.get("updated_at"),
+        series_end=change.series_end,
+    ))
 
 
 def _count_steps(plan: Plan) -> int:
@@ -177,6 +185,8 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
                 run.tick()
         return set(), set()
     body, space_ids, nested = _nested_body(plan)
+    note_project_creates(run.store, plan.project.name, plan.source_key,
+                         [c for c in plan.writes if c.timer_id in nested])
     try:
         created = await _create_project(run, body)
     except ValidationError:
@@ -188,6 +198,7 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
         space_ids, nested = set(), set()
         created = await _create_project(run, body)
     run.report.project_id = created.id
+    adopt_project_intent(run.store, created.id, plan.project.name, plan.source_key)
     by_id = {c.timer_id: c for c in plan.writes}
     for timer in created.timers:
         change = by_id.get(timer.id)
@@ -255,6 +266,26 @@ async def _timer(run: _Run, change: Change) -> None:
         run.store.delete_timer(pid, change.timer_id)
 
 
+def reconcile(store: StateStore, plan: Plan) -> int:
+    """Bring the state store in line with what the plan saw in tickward, writing nothing to
+    tickward: record bridge timers that exist but are unrecorded or stale (a lost answer, an
+    adopted timer) and forget records of timers that are gone. Run it on EVERY run, also when
+    the plan has no writes (issue 15.1); returns how many records changed."""
+    pid = plan.project.id
+    if pid is None:
+        return 0
+    changed = 0
+    with store.transaction():
+        for change in plan.changes:
+            if change.action == "unchanged" and change.refresh_record and change.remote:
+                _record(store, plan, pid, change, change.remote)
+                changed += 1
+        for timer_id in plan.forget:
+            store.delete_timer(pid, timer_id)
+            changed += 1
+    return changed
+
+
 async def apply_plan(
     client: TickwardClient,
     store: StateStore,
@@ -271,10 +302,11 @@ async def apply_plan(
     for space in plan.spaces:
         if space.id not in spaces_done and run.report.aborted is None:
             await _space(run, space.id, space.name)
+    reconcile(store, plan)  # (a project created just now has nothing to reconcile)
+    note_creates(store, pid, plan.source_key,
+                 [c for c in plan.writes if c.action == "create" and c.timer_id not in nested])
     for change in plan.changes:
         if change.action == "unchanged":
-            if change.refresh_record and change.remote is not None:
-                run.record(change, change.remote)
             continue
         if change.timer_id in nested:
             continue
@@ -288,8 +320,6 @@ async def apply_plan(
         except TickwardError as exc:
             run.fail(change.action, change.timer_id, change.label, exc)
             run.tick()
-    for timer_id in plan.forget:
-        store.delete_timer(pid, timer_id)
     return run.report
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ical_bridge.recurrence import Slot, effective_target_date, format_utc, parse_iso, zone
 
-__all__ = ["fingerprint", "patch_body"]
+__all__ = ["event_key", "fingerprint", "patch_body"]
 
 
 def _recurrence(timer: Mapping[str, Any]) -> tuple[str, bool] | None:
@@ -83,6 +83,15 @@ def fingerprint(timer: Mapping[str, Any]) -> str:
     view = _view(timer)
     text = json.dumps(view, sort_keys=True, separators=(",", ":"))
     return "v1:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def event_key(timer: Mapping[str, Any]) -> str:
+    """What makes two timers the same event whatever their UIDs: label, start (instant, or a
+    recurring timer's slot) and description (where the location lives)."""
+    view = _view(timer)
+    key = [view["label"], view["target"], view["timezone"], view["recurrence"],
+           view["description"]]
+    return json.dumps(key, separators=(",", ":"))
 
 
 def _same_schedule(desired: Mapping[str, Any], remote: Mapping[str, Any], now: datetime) -> bool:

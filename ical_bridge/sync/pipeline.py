@@ -25,9 +25,12 @@ from ical_bridge.convert.choices import EventChoices
 from ical_bridge.errors import UserError
 from ical_bridge.ingest import DecodedFeed
 from ical_bridge.store import StateStore
+from ical_bridge.sync.intent import adopt_project_intent
+from ical_bridge.sync.keys import calendar_source_key, rekey
 from ical_bridge.sync.plan import Limits, Plan, Policy, ProjectTarget, build_plan
 from ical_bridge.tickward import (
     PROJECT_NAME_MAX,
+    Project,
     Sync,
     SyncSnapshot,
     TickwardClient,
@@ -78,6 +81,28 @@ def desired_from(result: ConversionResult, *, space: str | None = None) -> list[
     return out
 
 
+def _find_target(snapshot: Sync, name: str, store: StateStore) -> tuple[Project | None, str]:
+    """The target project; when a name is taken twice (two runs that raced before project
+    creation was locked), the one holding the bridge's records, else the oldest, and why."""
+    try:
+        return find_project(snapshot, name), ""
+    except UserError:
+        same = [p for p in snapshot.projects if p.name.casefold() == name.casefold()]
+        if len(same) < 2:
+            raise
+    ranked = sorted(same, key=lambda p: (-len(store.timers(p.id)), p.created_at or "", p.id))
+    chosen = ranked[0]
+    others = ", ".join(p.id for p in ranked[1:])
+    return chosen, (f"several projects are named {name!r}; using {chosen.id} (the bridge's "
+                    f"records are there, or it is the oldest); not touched: {others}")
+
+
+def _allow_empty_hint(source_key: str) -> str:
+    if source_key.startswith("feed:"):
+        return f"set allow_empty = true in feed {source_key[5:]!r}'s config to proceed"
+    return "use --allow-empty to proceed"
+
+
 def _notices(result: ConversionResult) -> list[Notice]:
     notices = list(result.warnings)
     for draft in result.timers:
@@ -113,9 +138,10 @@ async def plan_source(
     name = (options.project or result.calendar.name or "").strip()[:PROJECT_NAME_MAX]
     if not name:
         raise UserError("the calendar has no name (X-WR-CALNAME/NAME): pass --project NAME|ID")
+    source_key = calendar_source_key(options.source_key, result)
     if snapshot is None:  # a one-shot import: a snapshot of its own, read once
         snapshot = await SyncSnapshot(client, clock=client.clock, watch_writes=False).read()
-    project = find_project(snapshot, name)
+    project, duplicate = _find_target(snapshot, name, store)
     limits = options.limits
     color = result.calendar.color
     nested = True
@@ -145,6 +171,7 @@ async def plan_source(
         target = ProjectTarget(project.id, project.name, project.color, color if differs else None)
         timers = [t.model_dump(mode="json") for t in snapshot.timers if t.project_id == project.id]
         spaces = [s.model_dump(mode="json") for s in snapshot.spaces if s.project_id == project.id]
+        adopt_project_intent(store, project.id, project.name, source_key)  # a lost answer
         records = store.timers(project.id)
     policy = Policy(
         on_delete=options.on_delete,
@@ -152,18 +179,22 @@ async def plan_source(
         allow_empty=options.allow_empty,
         mass_delete_ratio=options.mass_delete_ratio,
         limits=limits,
+        allow_empty_hint=_allow_empty_hint(options.source_key),
     )
+    warnings = _notices(result)
+    if duplicate:
+        warnings.append(Notice("duplicate_project", duplicate))
     return build_plan(
-        desired_from(result, space=options.space),
+        rekey(desired_from(result, space=options.space), source_key),
         project=target,
         timers=timers,
         spaces=spaces,
         records=records,
-        source_key=options.source_key,
+        source_key=source_key,
         now=options.now,
         policy=policy,
         source_skipped=result.skipped,
-        warnings=_notices(result),
+        warnings=warnings,
         empty_source=not result.timers and not result.skipped,
         nested_create=nested,
     )

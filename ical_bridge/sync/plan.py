@@ -28,6 +28,7 @@ from ical_bridge.convert.model import BRIDGE_ID_PREFIX, Notice, Skipped, SourceR
 from ical_bridge.recurrence import format_utc, parse_iso
 from ical_bridge.store.records import TimerRecord
 from ical_bridge.sync.fields import fingerprint, patch_body
+from ical_bridge.sync.identity import owner_name, resolve
 from ical_bridge.tickward.responses import CapabilityLimits
 from ical_bridge.vocabulary import Conflict, OnDelete
 
@@ -62,6 +63,7 @@ _NARROW = {
 }
 
 
+PENDING = "pending"  # the fingerprint of a record written before its create (sync.intent)
 _CAPABILITIES = CapabilityLimits()  # what GET /capabilities answers when it says nothing
 
 
@@ -87,6 +89,7 @@ class Policy:
     mass_delete_ratio: float = 0.5
     mass_delete_min: int = 3
     limits: Limits = field(default_factory=Limits)
+    allow_empty_hint: str = "use --allow-empty to proceed"  # a feed: its allow_empty key
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ class _Ctx:
     plan: Plan
     remote: dict[str, Mapping[str, Any]]
     records: dict[str, TimerRecord]
+    adopted: dict[str, str] = field(default_factory=dict)  # timer id → why (sync.identity)
 
 
 def make_room(rec: TimerRecord, remote: Mapping[str, Any]) -> Change:
@@ -288,15 +292,21 @@ def _resolve_spaces(
 def _plan_desired(d: TimerDraft, ctx: _Ctx) -> Change | None:
     tid = d.id
     rec = ctx.records.get(tid)
+    adopted = ctx.adopted.get(tid)
+    if adopted is not None:
+        rec = None  # another source's record, or one of an old UID: this source's from now
     if rec is not None and rec.source_key != ctx.source_key:
         ctx.plan.skipped.append(Skipped(
-            d.source.uid, "not_ours", f"timer id {tid} belongs to another source "
-            f"({rec.source_key!r})", timer_id=tid, label=str(d.timer.get("label")),
+            d.source.uid, "not_ours", f"timer id {tid} belongs to {owner_name(rec.source_key)},"
+            " which imported it into this project; not duplicated",
+            timer_id=tid, label=str(d.timer.get("label")),
         ))
         return None
     label = str(d.timer.get("label"))
     remote = ctx.remote.get(tid)
     end = _end(d)
+    if remote is None and rec is not None and rec.fingerprint == PENDING:
+        rec = None  # a create that never arrived: simply create it
     if remote is None:
         if rec is not None and ctx.policy.conflict == "tickward-wins":
             ctx.plan.skipped.append(Skipped(
@@ -319,11 +329,11 @@ def _plan_desired(d: TimerDraft, ctx: _Ctx) -> Change | None:
         )
     patch = patch_body(d.timer, remote, ctx.now)
     if not patch:
-        return Change("unchanged", tid, label, d.strategy, {}, base, d.source,
+        return Change("unchanged", tid, label, d.strategy, {}, base, d.source, adopted,
                       refresh_record=fresh, remote=remote, series_end=end)
     note = "conflict: edited in tickward since the last import; feed wins" if conflict else None
     if rec is None:
-        note = "adopted an existing timer with this source's id"
+        note = adopted or "adopted an existing timer with this source's id"
     return Change("update", tid, label, d.strategy, patch, base, d.source, note,
                   remote=remote, series_end=end)
 
@@ -367,7 +377,7 @@ def _guard(removals: list[tuple[Change, str]], owned_active: int, empty: bool,
                f"(more than {ctx.policy.mass_delete_ratio:.0%})")
     if why is None or ctx.policy.allow_empty:
         return [c for c, _ in removals]
-    ctx.plan.suspicious = why + "; nothing archived or deleted (use --allow-empty to proceed)"
+    ctx.plan.suspicious = f"{why}; nothing archived or deleted ({ctx.policy.allow_empty_hint})"
     kept = []
     for change, cause in removals:
         if cause in _GUARDED_CAUSES and change.action in ("archive", "delete"):
@@ -498,6 +508,10 @@ def build_plan(
             ended.add(tid)  # a finite native/split series whose last occurrence passed
             continue
         wanted.append(d)
+    identity = resolve(wanted, records, ctx.remote, source_key)
+    wanted, ctx.adopted = identity.drafts, identity.adopted
+    plan.skipped.extend(identity.skipped)
+    plan.warnings.extend(identity.notices)
     order = {d.id: i for i, d in enumerate(wanted)}
     wanted = _resolve_spaces(wanted, spaces, ctx)
     changes = [c for c in (_plan_desired(d, ctx) for d in wanted) if c is not None]

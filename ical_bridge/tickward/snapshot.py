@@ -15,13 +15,16 @@ every reader in a process shares one snapshot:
   wrote into (``mark_dirty``): a pass reads ``/sync`` once, plus once per
   project that two feeds share.
 - **Persisted** through ``SnapshotStore`` (the state store fits), so a restarted
-  process revalidates with its old ETag instead of downloading everything.
+  process revalidates with its old ETag instead of downloading everything. The
+  ETag and the body it validated are saved as one sealed value (one atomic
+  write, with a digest of both): a failed or damaged save is never trusted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,13 +35,14 @@ import httpx
 import pydantic
 
 from ical_bridge.clock import Clock
-from ical_bridge.errors import SnapshotUnavailable, TickwardError
+from ical_bridge.errors import SnapshotUnavailable, StoreError, TickwardError
 from ical_bridge.tickward.client import TickwardClient
 from ical_bridge.tickward.models import Sync
 
 __all__ = ["Snapshot", "SnapshotStore", "SyncSnapshot"]
 
 log = logging.getLogger("ical_bridge.tickward")
+_FORMAT = ":v2"  # one sealed value: {"etag", "sha256", "body"}
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -210,23 +214,40 @@ class SyncSnapshot:
         version = held.version + 1 if held is not None else 1
         self._current = Snapshot(result.snapshot, result.etag, version, self._clock.now())
         if result.etag and self._store is not None:
-            self._store.kv_set(self._key + ":etag", result.etag)
-            self._store.kv_set(self._key, result.snapshot.model_dump_json())
+            self._save(result.etag, result.snapshot.model_dump_json())
+
+    def _save(self, etag: str, body: str) -> None:
+        """Validator and body in ONE value (one atomic write), sealed by the body's digest."""
+        assert self._store is not None
+        sealed = json.dumps({"etag": etag, "sha256": _digest(etag, body), "body": body})
+        try:
+            self._store.kv_set(self._key + _FORMAT, sealed)
+        except StoreError as exc:  # disk full: the held snapshot is right, only not kept
+            log.warning("the /sync snapshot could not be saved (%s); the next run downloads "
+                        "it again", exc)
 
     def _load(self) -> None:
         if self._store is None or self._current is not None:
             return
-        etag = self._store.kv_get(self._key + ":etag")
-        raw = self._store.kv_get(self._key)
-        if not etag or not raw:
-            return
+        raw = self._store.kv_get(self._key + _FORMAT)
+        if not raw:
+            return  # (the old two-key format is ignored: its halves may not belong together)
         try:
-            self._current = Snapshot(Sync.model_validate_json(raw), etag, 1, self._clock.now())
-        except pydantic.ValidationError:
+            saved = json.loads(raw)
+            etag, body = str(saved["etag"]), str(saved["body"])
+            if saved.get("sha256") != _digest(etag, body):
+                log.warning("the saved /sync snapshot does not match its validator; ignored")
+                return
+            self._current = Snapshot(Sync.model_validate_json(body), etag, 1, self._clock.now())
+        except (ValueError, KeyError, TypeError, pydantic.ValidationError):
             self._current = None
 
     def _on_write(self) -> None:
         self._written = True
+
+
+def _digest(etag: str, body: str) -> str:
+    return hashlib.sha256(f"{len(etag)}:{etag}:{body}".encode()).hexdigest()
 
 
 def _watch_writes(client: TickwardClient, hook: Callable[[], None]) -> None:
