@@ -216,6 +216,7 @@ class ServerConfig(_Section):
     webhook_secret_env: EnvName = None
     index_token_env: EnvName = None
     sync_cache_seconds: Annotated[float, Field(ge=0)] = 60.0
+    allow_proxied_index: Flag = False  # the loopback index also for requests via a proxy
 
     @property
     def base_url(self) -> str:

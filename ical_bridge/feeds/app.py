@@ -12,7 +12,9 @@ Routes:
   says so, else as soon as the stream passes it), slower than 10 s → 408; both
   close the connection. A signed delivery whose id is not a short printable
   string → 400. A replayed event id (deliveries are at-least-once) → **200 with
-  no effect**, so tickward stops redelivering.
+  no effect**, so tickward stops redelivering. When the state store cannot record
+  the id → 503 with ``Retry-After`` (the snapshot is still invalidated; tickward
+  redelivers), any other failure there → 500; one log line, no traceback.
 - ``GET /`` — an HTML index with webcal:// links. It reveals every token, so it
   is served only (a) with ``?token=<index_token>`` when an index token is set,
   or (b) when no index token is set, ``loopback_index`` is on (the server is
@@ -49,7 +51,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ical_bridge.clock import Clock
-from ical_bridge.errors import SnapshotUnavailable, UserError
+from ical_bridge.errors import SnapshotUnavailable, StoreError, UserError
 from ical_bridge.feeds.render import ExportFeed, render_feed
 from ical_bridge.feeds.tokens import (
     FeedStore,
@@ -288,7 +290,20 @@ class _FeedServer:
             log.warning("webhook rejected: signed, but not a tickward event")
             return JSONResponse({"error": "not a tickward event"}, status_code=400)
         event_id, kind = event
-        if not self.store.remember_webhook_event(event_id):
+        try:
+            new = self.store.remember_webhook_event(event_id)
+        except StoreError as exc:
+            # Authentic, so refresh anyway; a 503 makes tickward redeliver (it is then recorded).
+            self.source.invalidate()
+            log.warning(
+                "webhook %s (%s): not recorded (%s); asked to redeliver", event_id, kind, exc
+            )
+            return JSONResponse({"error": "state store unavailable"}, status_code=503,
+                                headers={"Retry-After": "30"})
+        except Exception as exc:  # a bug: one log line, an answer, and the server keeps serving
+            log.warning("webhook %s (%s): internal error %s", event_id, kind, type(exc).__name__)
+            return JSONResponse({"error": "internal error"}, status_code=500)
+        if not new:
             return JSONResponse({"status": "duplicate"})
         self.source.invalidate()
         log.info("webhook %s (%s): snapshot invalidated", event_id, kind)

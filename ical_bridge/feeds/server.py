@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.config import BridgeConfig, ExportConfig
 from ical_bridge.feeds.app import create_feed_app, is_loopback
+from ical_bridge.feeds.guard import harden
 from ical_bridge.feeds.render import ExportFeed
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
@@ -52,6 +53,7 @@ def build_feed_app(
     webhook_secret: str | None = None,
     index_token: str | None = None,
     snapshot: SyncSnapshot | None = None,
+    allow_proxied_index: bool = False,
 ) -> Starlette:
     """The feed app for a config over ``snapshot`` (default: its own); index as in ``app``."""
     source = snapshot or SyncSnapshot(client, clock=clock, refresh_seconds=refresh_seconds)
@@ -64,6 +66,7 @@ def build_feed_app(
         index_token=index_token,
         loopback_index=is_loopback(host) and public_url is None,
         public_url=public_url,
+        allow_proxied_index=allow_proxied_index,
     )
 
 
@@ -88,17 +91,19 @@ def app_from_config(
         webhook_secret=server.webhook_secret(),
         index_token=server.index_token(),
         snapshot=snapshot,
+        allow_proxied_index=server.allow_proxied_index,
     )
 
 
 def make_server(
     app: Starlette, *, host: str, port: int, access_log: bool = False
 ) -> uvicorn.Server:
-    """A uvicorn server for ``app`` whose logs never carry a feed token.
+    """A hardened uvicorn server for ``app`` whose logs never carry a feed token.
 
-    uvicorn's own access log is off by default (the app logs requests with the
-    token redacted); a redacting filter is installed on uvicorn's loggers anyway,
-    so turning it on stays safe.
+    ``serve`` and the daemon both get it from here: request deadlines, header size
+    and connection limits (``feeds.guard.harden``). uvicorn's own access log is off
+    by default (the app logs requests with the token redacted); a redacting filter
+    is installed on uvicorn's loggers anyway, so turning it on stays safe.
     """
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
@@ -113,4 +118,4 @@ def make_server(
         server_header=False,
         lifespan="off",
     )
-    return uvicorn.Server(config)
+    return harden(uvicorn.Server(config))
