@@ -68,6 +68,7 @@ def feed_spec(
         source=source,
         label=display_source(feed),
         problem=problem,
+        secret_source=bool(getattr(feed, "url_env", None)),
         interval=feed.interval,
         options=partial(_sync_options, feed, limits),
         fingerprint=fingerprint,

@@ -26,7 +26,7 @@ import httpx
 from ical_bridge.clock import Clock
 from ical_bridge.errors import IcalBridgeError, SourceError
 from ical_bridge.ingest import decode_feed
-from ical_bridge.ingest.fetch import fetch_source, redact_url, scrub_secrets
+from ical_bridge.ingest.fetch import fetch_source, hide_urls, redact_url, scrub_secrets
 from ical_bridge.store import FeedState, StateStore
 from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
@@ -72,6 +72,7 @@ class FeedSpec:
     timeout: float = 30.0
     label: str = ""  # how to show the source; default: the URL redacted
     problem: str | None = None  # set when the feed cannot run (e.g. its URL variable is unset)
+    secret_source: bool = False  # the whole URL is a secret (url_env): shown only as ``label``
 
     @property
     def safe_source(self) -> str:
@@ -181,6 +182,7 @@ async def _pass(
             max_bytes=spec.max_bytes,
             timeout=spec.timeout,
             transport=fetch_transport,
+            label=spec.safe_source if spec.secret_source else None,
         )
         if fetched.not_modified:
             outcome_if_same = "not_modified"
@@ -290,6 +292,8 @@ def _remember(
 
 def _clean(text: str, spec: FeedSpec) -> str:
     """Take the feed URL's secrets out of a message (defence in depth)."""
+    if spec.secret_source:
+        return hide_urls(text, [spec.source], spec.safe_source)[:500]
     return scrub_secrets(text, spec.source, shown=spec.safe_source)[:500]
 
 
