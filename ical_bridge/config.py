@@ -254,6 +254,7 @@ class FeedConfig(_Section):
     respect_feed_refresh: Flag = True
     mass_delete_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     allow_empty: Flag = False
+    convert_budget: Interval = timedelta(seconds=60)  # per pass; a costlier calendar fails
 
     _path = field_validator("path")(_relative_to_config)
 

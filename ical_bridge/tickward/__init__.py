@@ -5,6 +5,7 @@ from __future__ import annotations
 from ical_bridge.tickward._errors import LocalValidationError, ResponseFormatError
 from ical_bridge.tickward._idempotency import change_key, derive_key
 from ical_bridge.tickward._pacing import Pacer
+from ical_bridge.tickward._tally import RequestTally, count_requests
 from ical_bridge.tickward.client import DEFAULT_PAGE_SIZE, ClientStats, SyncResult, TickwardClient
 from ical_bridge.tickward.lookup import PROJECT_NAME_MAX, find_project, find_space
 from ical_bridge.tickward.models import (
@@ -64,6 +65,7 @@ __all__ = [
     "ProjectUpdateRequest",
     "Recurrence",
     "Reminder",
+    "RequestTally",
     "ResponseFormatError",
     "Share",
     "ShareCreateRequest",
@@ -84,6 +86,7 @@ __all__ = [
     "TimerUpdateRequest",
     "UnsplashImage",
     "change_key",
+    "count_requests",
     "derive_key",
     "find_project",
     "find_space",

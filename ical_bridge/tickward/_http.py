@@ -21,6 +21,7 @@ from ical_bridge.tickward._idempotency import derive_key, valid_key
 from ical_bridge.tickward._pacing import Pacer
 from ical_bridge.tickward._replay import ATTEMPT_EXTENSION
 from ical_bridge.tickward._retry import RETRYABLE_STATUSES, RetryPolicy, is_retryable_exception
+from ical_bridge.tickward._tally import tally_request
 
 __all__ = ["USER_AGENT", "ClientStats", "Requester", "list_all", "parse"]
 
@@ -122,6 +123,7 @@ class Requester:
             attempt += 1
             await self._pace()
             self.stats.requests += 1
+            tally_request()
             started = time.perf_counter()
             try:
                 response = await self.http.request(
