@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ical_bridge.tickward._accounts import account_pacer
 from ical_bridge.tickward._errors import LocalValidationError, ResponseFormatError
 from ical_bridge.tickward._idempotency import change_key, derive_key
 from ical_bridge.tickward._pacing import Pacer
@@ -85,6 +86,7 @@ __all__ = [
     "TimerReminder",
     "TimerUpdateRequest",
     "UnsplashImage",
+    "account_pacer",
     "change_key",
     "count_requests",
     "derive_key",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -85,7 +86,10 @@ class Requester:
         if self.pacer is None:
             return
         while not self._first_answer.is_set() and self.pacer.in_flight > 0:
-            await self._first_answer.wait()
+            if self.pacer.informed:  # a client sharing the pacer already got an answer
+                break
+            with contextlib.suppress(TimeoutError):  # that other client's answer may come first
+                await asyncio.wait_for(self._first_answer.wait(), 0.05)
         async with self._pace_lock:
             wait = self.pacer.delay()
             if wait > 0:
