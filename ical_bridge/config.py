@@ -242,6 +242,7 @@ class ServerConfig(_Section):
     sync_cache_seconds: Annotated[float, Field(ge=0)] = 60.0
     # with public_url: keep a tickward webhook registered for <public_url>/hooks/tickward
     register_webhook: Flag = True
+    allow_proxied_index: Flag = False  # the loopback index also for requests via a proxy
 
     @property
     def base_url(self) -> str:
@@ -291,6 +292,7 @@ class FeedConfig(_Section):
     before: datetime | date | str | None = None
     target: Target = "start"
     account: Name = DEFAULT_ACCOUNT
+    convert_budget: Interval = timedelta(seconds=60)  # per pass; a costlier calendar fails
 
     _path = field_validator("path")(_relative_to_config)
 

@@ -9,7 +9,7 @@ import httpx
 import platformdirs
 
 from ical_bridge.cli import Settings
-from ical_bridge.tickward import TickwardClient
+from ical_bridge.tickward import TickwardClient, account_pacer
 
 __all__ = ["EMBEDDED_BASE_URL", "LOCAL_DB_NAME", "embedded_db_path", "open_client"]
 
@@ -34,11 +34,16 @@ def open_client(
 ) -> TickwardClient:
     """A ``TickwardClient`` for ``settings``; use it as ``async with open_client(...) as c``.
 
-    ``wrap`` wraps the client's transport (the daemon counts requests for its metrics).
+    Every client of one account in this process shares one rate-limit ``Pacer``
+    (tickward has one bucket per user, not per client); ``wrap`` wraps the client's
+    transport (the daemon counts requests for its metrics).
     """
     if settings.api_key:
         network = wrap(httpx.AsyncHTTPTransport()) if wrap else None
-        return TickwardClient(settings.api_url, settings.api_key, transport=network)
+        pacer = account_pacer(settings.api_url, settings.api_key)
+        return TickwardClient(
+            settings.api_url, settings.api_key, transport=network, pacer=pacer
+        )
     # Imported here: the local server is only needed when no API key is configured.
     from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 

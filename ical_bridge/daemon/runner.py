@@ -13,6 +13,7 @@ on the next attempt instead of being mistaken for "unchanged".
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import random
@@ -24,17 +25,27 @@ from datetime import datetime, timedelta
 import httpx
 
 from ical_bridge.clock import Clock
+from ical_bridge.convert import ConversionResult
+from ical_bridge.daemon.worker import DEFAULT_CONVERT_BUDGET, convert_isolated
 from ical_bridge.errors import IcalBridgeError, SourceError
 from ical_bridge.ingest import decode_feed
-from ical_bridge.ingest.fetch import fetch_source, redact_url, scrub_secrets
+from ical_bridge.ingest.fetch import fetch_source, hide_urls, redact_url, scrub_secrets
 from ical_bridge.store import FeedState, StateStore
-from ical_bridge.sync import Failure, SyncOptions, apply_plan, plan_source, reconcile
+from ical_bridge.sync import (
+    Failure,
+    SyncOptions,
+    apply_plan,
+    import_options,
+    plan_source,
+    reconcile,
+)
 from ical_bridge.sync.lock import project_lock
-from ical_bridge.tickward import SyncSnapshot, TickwardClient
+from ical_bridge.tickward import SyncSnapshot, TickwardClient, count_requests
 from ical_bridge.vocabulary import MAX_SOURCE_BYTES
 
 __all__ = [
     "FeedSpec",
+    "PassGate",
     "PassResult",
     "backoff_delay",
     "content_hash",
@@ -45,6 +56,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("ical_bridge.daemon")
+convert_log = logging.getLogger("ical_bridge.daemon.convert")  # one DEBUG line per conversion
 
 _REFRESH_KEY = "feed-refresh:{}"
 _LOGGED_COUNTS = (
@@ -73,11 +85,26 @@ class FeedSpec:
     timeout: float = 30.0
     label: str = ""  # how to show the source; default: the URL redacted
     problem: str | None = None  # set when the feed cannot run (e.g. its URL variable is unset)
+    secret_source: bool = False  # the whole URL is a secret (url_env): shown only as ``label``
+    convert_budget: float = DEFAULT_CONVERT_BUDGET  # seconds; past it the pass fails
 
     @property
     def safe_source(self) -> str:
         """The source with credentials and query removed (for logs and status)."""
         return self.label or redact_url(self.source)
+
+
+@dataclass
+class PassGate:
+    """How concurrent passes share the daemon.
+
+    Fetching and converting run side by side, at most ``slots`` at a time, so a
+    slow source delays nobody but itself; reading tickward, planning and writing
+    take ``writer`` one pass at a time (one rate-limit bucket, one snapshot).
+    """
+
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    writer: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass
@@ -133,10 +160,13 @@ async def run_feed_pass(
     force: bool = False,
     replan: bool = False,
     fetch_transport: httpx.AsyncBaseTransport | None = None,
+    gate: PassGate | None = None,
 ) -> PassResult:
-    """Run one pass for ``spec``; never raises for feed or tickward trouble (see ``error``)."""
+    """Run one pass for ``spec``; never raises for feed or tickward trouble (see ``error``).
+
+    ``requests`` counts only this pass's tickward requests, whoever else shares ``client``.
+    """
     started = time.perf_counter()
-    requests_before = client.stats.requests
     now = clock.now()
     state = store.feed(spec.name) or FeedState(name=spec.name)
     if not force and not replan and not is_due(state, spec, now):
@@ -144,17 +174,19 @@ async def run_feed_pass(
     if replan and (state.body is None or state.content_hash is None or state.failures):
         return PassResult(spec.name, "noop")  # nothing applied yet, or a normal pass is owed
     result = PassResult(spec.name, "failed", error=spec.problem)
-    try:
-        if spec.problem is None:
-            result = await _pass(
-                spec, state, client, store, snapshots, now, replan, fetch_transport
-            )
-    except IcalBridgeError as exc:
-        result.error = _clean(str(exc), spec)
-    except Exception as exc:  # a bug must not stop the other feeds
-        result.error = _clean(f"internal error: {type(exc).__name__}: {exc}", spec)
-        log.debug("feed=%s internal error", spec.name, exc_info=True)
-    result.requests = client.stats.requests - requests_before
+    with count_requests() as tally:
+        try:
+            if spec.problem is None:
+                result = await _pass(
+                    spec, state, client, store, snapshots, now, replan, fetch_transport,
+                    gate or PassGate(),
+                )
+        except IcalBridgeError as exc:
+            result.error = _clean(str(exc), spec)
+        except Exception as exc:  # a bug must not stop the other feeds
+            result.error = _clean(f"internal error: {type(exc).__name__}: {exc}", spec)
+            log.debug("feed=%s internal error", spec.name, exc_info=True)
+    result.requests = tally.requests
     result.ms = int((time.perf_counter() - started) * 1000)
     if result.outcome != "noop":
         _remember(spec, store, result, now, rng, replan=replan)
@@ -171,36 +203,71 @@ async def _pass(
     now: datetime,
     replan: bool,
     fetch_transport: httpx.AsyncBaseTransport | None,
+    gate: PassGate,
 ) -> PassResult:
     body = state.body
     outcome_if_same = "unchanged"
-    if not replan:
-        fetched = await fetch_source(
-            spec.source,
-            etag=state.etag if state.body is not None else None,
-            last_modified=state.last_modified if state.body is not None else None,
-            max_bytes=spec.max_bytes,
-            timeout=spec.timeout,
-            transport=fetch_transport,
+    async with gate.slots:  # no tickward request in here: fetch and convert only
+        if not replan:
+            fetched = await fetch_source(
+                spec.source,
+                etag=state.etag if state.body is not None else None,
+                last_modified=state.last_modified if state.body is not None else None,
+                max_bytes=spec.max_bytes,
+                timeout=spec.timeout,
+                transport=fetch_transport,
+                label=spec.safe_source if spec.secret_source else None,
+            )
+            if fetched.not_modified:
+                outcome_if_same = "not_modified"
+            else:
+                body = fetched.body
+                _save_fetch(store, spec.name, fetched.body, fetched.etag, fetched.last_modified)
+        if body is None:  # a 304 although no validators were sent
+            raise SourceError(
+                f"{spec.safe_source}: 304 without a stored body", source=spec.safe_source
+            )
+        digest = content_hash(body, spec)
+        if not replan and digest == state.content_hash:
+            return PassResult(spec.name, outcome_if_same)
+        options = spec.options(now)
+        feed = decode_feed(body)  # once; a broken feed fails here, before any tickward request
+        converting = time.perf_counter()
+        converted = await convert_isolated(
+            feed.text, import_options(options), budget=spec.convert_budget,
+            what=f"feed {spec.name!r}",
         )
-        if fetched.not_modified:
-            outcome_if_same = "not_modified"
-        else:
-            body = fetched.body
-            _save_fetch(store, spec.name, fetched.body, fetched.etag, fetched.last_modified)
-    if body is None:  # a 304 although no validators were sent
-        raise SourceError(f"{spec.safe_source}: 304 without a stored body", source=spec.safe_source)
-    digest = content_hash(body, spec)
-    if not replan and digest == state.content_hash:
-        return PassResult(spec.name, outcome_if_same)
-    options = spec.options(now)
-    feed = decode_feed(body)  # once; a broken feed fails here, before any tickward request
+        convert_log.debug(
+            "feed=%s converted timers=%d ms=%d", spec.name, len(converted.timers),
+            int((time.perf_counter() - converting) * 1000),
+        )
+    async with gate.writer:
+        return await _plan_and_apply(
+            spec, client, store, snapshots, feed.refresh_interval, options, converted,
+            digest, replan=replan,
+        )
+
+
+async def _plan_and_apply(
+    spec: FeedSpec,
+    client: TickwardClient,
+    store: StateStore,
+    snapshots: SyncSnapshot,
+    refresh: timedelta | None,
+    options: SyncOptions,
+    converted: ConversionResult,
+    digest: str,
+    *,
+    replan: bool,
+) -> PassResult:
     async with project_lock(store, options.project) as waited:  # one writer per project (15.3)
         if waited:
             snapshots.mark_dirty(options.project)  # another run wrote there meanwhile
         snapshot = await snapshots.read(options.project)
-        plan = await plan_source(client, store, feed, options, snapshot=snapshot)
-        _remember_refresh(store, spec.name, feed.refresh_interval)
+        plan = await plan_source(
+            client, store, b"", options, snapshot=snapshot, converted=converted
+        )
+        _remember_refresh(store, spec.name, refresh)
         if replan and plan.empty:
             reconcile(store, plan)  # every run records what tickward has (issue 15.1)
             return PassResult(spec.name, "noop")
@@ -295,6 +362,8 @@ def _remember(
 
 def _clean(text: str, spec: FeedSpec) -> str:
     """Take the feed URL's secrets out of a message (defence in depth)."""
+    if spec.secret_source:
+        return hide_urls(text, [spec.source], spec.safe_source)[:500]
     return scrub_secrets(text, spec.source, shown=spec.safe_source)[:500]
 
 

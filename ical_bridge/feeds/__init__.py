@@ -12,10 +12,19 @@ from ical_bridge.feeds.tokens import (
     feed_path,
     new_token,
     redact_path,
+    remember_secret,
     rotate_token,
     subscription_urls,
 )
-from ical_bridge.feeds.webhook import SIGNATURE_HEADER, sign, verify_signature
+from ical_bridge.feeds.webhook import (
+    SIGNATURE_HEADER,
+    parse_event,
+    parse_signature,
+    read_limited,
+    sign,
+    valid_event_id,
+    verify_signature,
+)
 
 __all__ = [
     "ACCESS_LOGGER",
@@ -29,12 +38,17 @@ __all__ = [
     "ensure_token",
     "feed_path",
     "new_token",
+    "parse_event",
+    "parse_signature",
+    "read_limited",
     "redact_path",
+    "remember_secret",
     "render_feed",
     "rotate_token",
     "select",
     "share_origin",
     "sign",
     "subscription_urls",
+    "valid_event_id",
     "verify_signature",
 ]

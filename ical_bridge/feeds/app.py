@@ -12,7 +12,9 @@ Routes:
   says so, else as soon as the stream passes it), slower than 10 s → 408; both
   close the connection. A signed delivery whose id is not a short printable
   string → 400. A replayed event id (deliveries are at-least-once) → **200 with
-  no effect**, so tickward stops redelivering.
+  no effect**, so tickward stops redelivering. When the state store cannot record
+  the id → 503 with ``Retry-After`` (the snapshot is still invalidated; tickward
+  redelivers), any other failure there → 500; one log line, no traceback.
 - ``GET /`` — an HTML index with webcal:// links. It reveals every token, so it
   is served only (a) with ``?token=<index_token>`` when an index token is set,
   or (b) when no index token is set, ``loopback_index`` is on (the server is
@@ -52,7 +54,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ical_bridge.clock import Clock
-from ical_bridge.errors import SnapshotUnavailable, UserError
+from ical_bridge.errors import SnapshotUnavailable, StoreError, UserError
 from ical_bridge.feeds.render import ExportFeed, render_fitted, select
 from ical_bridge.feeds.shaping import next_target, refresh_for
 from ical_bridge.feeds.statuspage import page
@@ -273,7 +275,9 @@ class _FeedServer:
         """``(digest, Last-Modified)`` of the body last served for export ``name``."""
         held = self.modified.get(name)
         if held is None:
-            raw = self.store.kv_get(f"feed-last-modified:{name}")
+            raw = None
+            with contextlib.suppress(StoreError):  # the store may be down: serve all the same
+                raw = self.store.kv_get(f"feed-last-modified:{name}")
             if raw and " " in raw:
                 digest, _, text = raw.partition(" ")
                 with contextlib.suppress(ValueError):
@@ -317,7 +321,10 @@ class _FeedServer:
             stamp = held[1] + timedelta(seconds=1)
         body, digest = draw(stamp)
         self.modified[name] = (digest, stamp)
-        self.store.kv_set(f"feed-last-modified:{name}", f"{digest} {stamp.isoformat()}")
+        try:  # kept for restarts; a failing store must not fail the feed itself
+            self.store.kv_set(f"feed-last-modified:{name}", f"{digest} {stamp.isoformat()}")
+        except StoreError as exc:
+            log.warning("export %s: Last-Modified not kept (%s)", name, exc)
         return body, stamp
 
     async def _render(self, name: str) -> _Rendered:
@@ -421,7 +428,22 @@ class _FeedServer:
             log.warning("webhook rejected: signed, but not a tickward event")
             return JSONResponse({"error": "not a tickward event"}, status_code=400)
         event_id, kind = event
-        if not self.store.remember_webhook_event(event_id):
+        try:
+            new = self.store.remember_webhook_event(event_id)
+        except StoreError as exc:
+            # Authentic, so refresh anyway; a 503 makes tickward redeliver (it is then recorded).
+            self.source.invalidate()
+            for source in self.sources.values():
+                source.invalidate()
+            log.warning(
+                "webhook %s (%s): not recorded (%s); asked to redeliver", event_id, kind, exc
+            )
+            return JSONResponse({"error": "state store unavailable"}, status_code=503,
+                                headers={"Retry-After": "30"})
+        except Exception as exc:  # a bug: one log line, an answer, and the server keeps serving
+            log.warning("webhook %s (%s): internal error %s", event_id, kind, type(exc).__name__)
+            return JSONResponse({"error": "internal error"}, status_code=500)
+        if not new:
             return JSONResponse({"status": "duplicate"})
         envelope: dict[str, Any] | None = None
         if self.on_event is not None:

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.config import BridgeConfig, ExportConfig
 from ical_bridge.feeds.app import EventHook, create_feed_app, is_loopback
+from ical_bridge.feeds.guard import harden
 from ical_bridge.feeds.render import ExportFeed
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
 from ical_bridge.feeds.versions import FirstSeen
@@ -61,6 +62,7 @@ def build_feed_app(
     status_section: Callable[[], Awaitable[str]] | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     first_seen: FirstSeen | None = None,
+    allow_proxied_index: bool = False,
 ) -> Starlette:
     """The feed app for a config over ``snapshot`` (default: its own); index as in ``app``."""
     source = snapshot or SyncSnapshot(client, clock=clock, refresh_seconds=refresh_seconds)
@@ -79,6 +81,7 @@ def build_feed_app(
         status_section=status_section,
         extra_routes=extra_routes,
         first_seen=first_seen,
+        allow_proxied_index=allow_proxied_index,
     )
 
 
@@ -115,17 +118,19 @@ def app_from_config(
         status_section=status_section,
         extra_routes=extra_routes,
         first_seen=first_seen,
+        allow_proxied_index=server.allow_proxied_index,
     )
 
 
 def make_server(
     app: Starlette, *, host: str, port: int, access_log: bool = False
 ) -> uvicorn.Server:
-    """A uvicorn server for ``app`` whose logs never carry a feed token.
+    """A hardened uvicorn server for ``app`` whose logs never carry a feed token.
 
-    uvicorn's own access log is off by default (the app logs requests with the
-    token redacted); a redacting filter is installed on uvicorn's loggers anyway,
-    so turning it on stays safe.
+    ``serve`` and the daemon both get it from here: request deadlines, header size
+    and connection limits (``feeds.guard.harden``). uvicorn's own access log is off
+    by default (the app logs requests with the token redacted); a redacting filter
+    is installed on uvicorn's loggers anyway, so turning it on stays safe.
     """
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
@@ -140,4 +145,4 @@ def make_server(
         server_header=False,
         lifespan="off",
     )
-    return uvicorn.Server(config)
+    return harden(uvicorn.Server(config))

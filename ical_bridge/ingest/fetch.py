@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "FetchResult",
     "fetch_source",
+    "hide_urls",
     "read_source",
     "redact_url",
     "scrub_secrets",
@@ -104,8 +105,60 @@ async def fetch_source(
     timeout: float = 30.0,  # noqa: ASYNC109 (contract 6: per-operation and total bound)
     max_redirects: int = 5,
     transport: httpx.AsyncBaseTransport | None = None,
+    label: str | None = None,
 ) -> FetchResult:
-    """Fetch ``source`` (http(s)/webcal URL, file:// URL or path) within the given bounds."""
+    """Fetch ``source`` (http(s)/webcal URL, file:// URL or path) within the given bounds.
+
+    With ``label`` (e.g. ``$FEED_URL`` for a URL kept secret in the environment), errors
+    name the source only by that label: no form of the URL (as given, scheme-mapped,
+    redirected) appears in them.
+    """
+    if label is None:
+        return await _fetch(source, etag, last_modified, max_bytes, timeout, max_redirects,
+                            transport, [])
+    seen = [source]  # every URL this fetch touched: the given one, mapped, redirected
+    try:
+        return await _fetch(source, etag, last_modified, max_bytes, timeout, max_redirects,
+                            transport, seen)
+    except SourceError as exc:
+        raise SourceError(
+            hide_urls(str(exc), seen, label), source=label, status=exc.status
+        ) from None
+
+
+def hide_urls(text: str, urls: list[str], label: str) -> str:
+    """``text`` with every form of each of ``urls`` (and their secrets) replaced by ``label``."""
+    forms: set[str] = set()
+    for url in urls:
+        if url:
+            forms.update((url, redact_url(url)))
+            if _scheme(url) == "webcal":
+                mapped = "https" + url[len("webcal") :]
+                forms.update((mapped, redact_url(mapped)))
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, label)
+    for url in urls:
+        if url:
+            text = scrub_secrets(text, url, shown=label)
+            try:
+                path = urlsplit(url).path
+            except ValueError:
+                continue
+            if len(path) > 1:  # a token often is the path itself
+                text = text.replace(path, "/…")
+    return text
+
+
+async def _fetch(
+    source: str,
+    etag: str | None,
+    last_modified: str | None,
+    max_bytes: int,
+    timeout: float,  # noqa: ASYNC109
+    max_redirects: int,
+    transport: httpx.AsyncBaseTransport | None,
+    seen: list[str],
+) -> FetchResult:
     scheme = _scheme(source)
     if scheme is None:
         return await _read_file(Path(source), source, max_bytes)
@@ -119,6 +172,7 @@ async def fetch_source(
         return await _read_file(Path(unquote(parts.path)), source, max_bytes)
     if scheme == "webcal":
         source = "https" + source[len("webcal") :]
+        seen.append(source)
     elif scheme not in _HTTP_SCHEMES:
         raise SourceError(
             f"unsupported source scheme {scheme!r} (use http, https, webcal, file or a path)",
@@ -127,7 +181,7 @@ async def fetch_source(
     try:
         async with asyncio.timeout(timeout):
             return await _fetch_http(
-                source, etag, last_modified, max_bytes, timeout, max_redirects, transport
+                source, etag, last_modified, max_bytes, timeout, max_redirects, transport, seen
             )
     except TimeoutError:
         raise SourceError(
@@ -144,6 +198,7 @@ async def _fetch_http(
     seconds: float,
     max_redirects: int,
     transport: httpx.AsyncBaseTransport | None,
+    seen: list[str],
 ) -> FetchResult:
     import httpx
 
@@ -160,7 +215,7 @@ async def _fetch_http(
             try:
                 async with client.stream("GET", url, headers=headers) as response:
                     if response.status_code in _REDIRECTS and "location" in response.headers:
-                        url = _next_url(url, response.headers["location"])
+                        url = _next_url(url, response.headers["location"], seen)
                         continue
                     return await _read_response(response, url, max_bytes)
             except httpx.TimeoutException as exc:
@@ -175,8 +230,9 @@ async def _fetch_http(
     )
 
 
-def _next_url(current: str, location: str) -> str:
+def _next_url(current: str, location: str, seen: list[str]) -> str:
     target = urljoin(current, location.strip())
+    seen.append(target)
     if _scheme(target) not in _HTTP_SCHEMES:
         raise SourceError(
             f"{redact_url(current)}: refused redirect to a non-http location "

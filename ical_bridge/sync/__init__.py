@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ical_bridge.sync.apply import ApplyReport, Failure, apply_plan, create_shares, reconcile
 from ical_bridge.sync.fields import fingerprint, patch_body
-from ical_bridge.sync.pipeline import SyncOptions, desired_from, plan_source
+from ical_bridge.sync.pipeline import SyncOptions, desired_from, import_options, plan_source
 from ical_bridge.sync.plan import (
     Action,
     Change,
@@ -44,6 +44,7 @@ __all__ = [
     "desired_from",
     "fingerprint",
     "headroom",
+    "import_options",
     "make_room",
     "patch_body",
     "plan_prune",

@@ -38,7 +38,7 @@ from ical_bridge.tickward import (
 )
 from ical_bridge.vocabulary import Conflict, OnDelete
 
-__all__ = ["SyncOptions", "desired_from", "plan_source"]
+__all__ = ["SyncOptions", "desired_from", "import_options", "plan_source"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -111,6 +111,23 @@ def _notices(result: ConversionResult) -> list[Notice]:
     return notices
 
 
+def import_options(options: SyncOptions) -> ImportOptions:
+    """The converter's settings for ``options`` (plain values: they may cross processes)."""
+    return ImportOptions(
+        now=options.now,
+        default_tz=options.timezone,
+        strategy=options.strategy,
+        window=options.window,
+        include_todos=options.include_todos,
+        all_day_time=options.all_day_time,
+        categories_to_spaces=dict(options.categories_to_spaces),
+        source_key=options.source_key,
+        pin_priority=options.pin_priority,
+        local_tz=options.local_timezone,
+        choices=options.choices,
+    )
+
+
 async def plan_source(
     client: TickwardClient,
     store: StateStore,
@@ -118,22 +135,12 @@ async def plan_source(
     options: SyncOptions,
     *,
     snapshot: Sync | None = None,
+    converted: ConversionResult | None = None,
 ) -> Plan:
     """Plan importing the calendar ``data`` (decoded once by the caller, or bytes; contract 5);
-    reads tickward, writes nothing."""
-    result = convert_calendar(data, ImportOptions(
-        now=options.now,
-        default_tz=options.timezone,
-        strategy=options.strategy,
-        window=options.window,
-        include_todos=options.include_todos,
-        all_day_time=options.all_day_time,
-        categories_to_spaces=options.categories_to_spaces,
-        source_key=options.source_key,
-        pin_priority=options.pin_priority,
-        local_tz=options.local_timezone,
-        choices=options.choices,
-    ))
+    reads tickward, writes nothing. ``converted``: ``data`` already converted with
+    ``import_options(options)`` (e.g. in a worker process)."""
+    result = converted or convert_calendar(data, import_options(options))
     # tickward keeps 40 characters of a project name: look up what it would have kept.
     name = (options.project or result.calendar.name or "").strip()[:PROJECT_NAME_MAX]
     if not name:

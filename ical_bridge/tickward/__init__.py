@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ical_bridge.tickward._accounts import account_pacer
 from ical_bridge.tickward._errors import LocalValidationError, ResponseFormatError
 from ical_bridge.tickward._idempotency import change_key, derive_key
 from ical_bridge.tickward._pacing import Pacer
+from ical_bridge.tickward._tally import RequestTally, count_requests
 from ical_bridge.tickward.client import DEFAULT_PAGE_SIZE, ClientStats, SyncResult, TickwardClient
 from ical_bridge.tickward.lookup import PROJECT_NAME_MAX, find_project, find_space
 from ical_bridge.tickward.models import (
@@ -64,6 +66,7 @@ __all__ = [
     "ProjectUpdateRequest",
     "Recurrence",
     "Reminder",
+    "RequestTally",
     "ResponseFormatError",
     "Share",
     "ShareCreateRequest",
@@ -83,7 +86,9 @@ __all__ = [
     "TimerReminder",
     "TimerUpdateRequest",
     "UnsplashImage",
+    "account_pacer",
     "change_key",
+    "count_requests",
     "derive_key",
     "find_project",
     "find_space",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from ical_bridge.tickward._idempotency import derive_key, valid_key
 from ical_bridge.tickward._pacing import Pacer
 from ical_bridge.tickward._replay import ATTEMPT_EXTENSION
 from ical_bridge.tickward._retry import RETRYABLE_STATUSES, RetryPolicy, is_retryable_exception
+from ical_bridge.tickward._tally import tally_request
 
 __all__ = ["USER_AGENT", "ClientStats", "Requester", "list_all", "parse"]
 
@@ -84,7 +86,10 @@ class Requester:
         if self.pacer is None:
             return
         while not self._first_answer.is_set() and self.pacer.in_flight > 0:
-            await self._first_answer.wait()
+            if self.pacer.informed:  # a client sharing the pacer already got an answer
+                break
+            with contextlib.suppress(TimeoutError):  # that other client's answer may come first
+                await asyncio.wait_for(self._first_answer.wait(), 0.05)
         async with self._pace_lock:
             wait = self.pacer.delay()
             if wait > 0:
@@ -122,6 +127,7 @@ class Requester:
             attempt += 1
             await self._pace()
             self.stats.requests += 1
+            tally_request()
             started = time.perf_counter()
             try:
                 response = await self.http.request(

@@ -45,6 +45,12 @@ class Pacer:
         self._reset_at: float | None = None
         self._in_flight = 0
         self._exact = False
+        self._informed = False
+
+    @property
+    def informed(self) -> bool:
+        """True once any answer carried the budget (clients share a pacer per account)."""
+        return self._informed
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Update the budget from a response's headers (any status, 2xx and 429 alike)."""
@@ -52,6 +58,7 @@ class Pacer:
         reset = _number(headers, "RateLimit-Reset")
         if remaining is None or reset is None:
             return
+        self._informed = True
         limit = _number(headers, "RateLimit-Limit")
         if limit is not None:
             self._limit = limit

@@ -23,6 +23,7 @@ def feed_host(tmp_path: Path) -> Iterator[FeedHost]:
     try:
         yield server
     finally:
+        server.release.set()
         server.shutdown()
         server.server_close()
         thread.join(5)

@@ -76,6 +76,7 @@ class FeedHost(ThreadingHTTPServer):
         self.modes: dict[str, str] = {}
         self.log: list[tuple[str, int]] = []  # (file name, status)
         self.lock = threading.Lock()
+        self.release = threading.Event()  # ends every "hang" answer early (set on shutdown)
 
     @property
     def base(self) -> str:
@@ -103,6 +104,11 @@ class _FeedHandler(BaseHTTPRequestHandler):
     def _answer(self, name: str, mode: str) -> int:
         if mode.isdigit():
             return self._send(int(mode), b"server trouble")
+        if mode.startswith("redirect:"):  # "redirect:/other/path"
+            return self._send(302, b"", {"Location": mode.removeprefix("redirect:")})
+        if mode == "hang":  # says nothing for a minute
+            self.server.release.wait(60)
+            return self._send(503, b"late")
         if mode == "garbage":
             return self._send(200, b"\x00\x01PK\x03\x04 this is not a calendar" * 50)
         if mode == "big":
