@@ -110,9 +110,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # standalone_mode=False returns ctx.exit()'s code instead of exiting.
         rc = cli.main(args=argv, prog_name="ical-bridge", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
+    except click.exceptions.Abort:  # Ctrl-C (or end of input) at a prompt
+        click.echo("Interrupted: nothing was changed.", err=True)
+        sys.exit(130)
+    except click.BadParameter as exc:  # a wrong value: one line, not a usage block
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)

@@ -16,6 +16,7 @@ import click
 
 from ical_bridge.errors import ConfigError, SourceError, UserError
 from ical_bridge.ingest.fetch import read_source
+from ical_bridge.tickward.lookup import PROJECT_NAME_MAX
 from ical_bridge.vocabulary import (
     CONFLICT_CHOICES,
     MAX_SOURCE_BYTES,
@@ -29,6 +30,7 @@ __all__ = [
     "echo_json",
     "on_delete_option",
     "parse_window",
+    "project_name",
     "read_calendar",
     "strategy_option",
 ]
@@ -36,14 +38,35 @@ __all__ = [
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+# Sources read over the network: their failures are the network's (exit 1), any
+# other source failing (a path, file://, an unknown scheme) is bad input (exit 2).
+_NETWORK_SCHEMES = ("http://", "https://", "webcal://")
+
+
 def read_calendar(source: str) -> bytes:
     """The bytes of FILE, URL or ``-`` (stdin), at most ``MAX_SOURCE_BYTES``."""
     try:
         return read_source(source, max_bytes=MAX_SOURCE_BYTES)
     except SourceError as exc:
-        if "://" in source:
+        if source.lower().startswith(_NETWORK_SCHEMES):
             raise  # the network or the server failed: exit 1
-        raise UserError(str(exc)) from None  # a missing or oversized file is bad input: exit 2
+        raise UserError(str(exc)) from None  # a missing file, ftp://…: bad input, exit 2
+
+
+def project_name(value: str | None, *, option: str = "--project") -> str | None:
+    """A project name or id as given: None when not given; empty or over tickward's
+    40 characters is bad input (tickward would cut it and merge two projects)."""
+    if value is None:
+        return None
+    name = value.strip()
+    if not name:
+        raise UserError(f"{option}: a project name cannot be empty")
+    if len(name) > PROJECT_NAME_MAX:
+        raise UserError(
+            f"{option}: {name[:20]!r}… is {len(name)} characters; tickward project names "
+            f"are at most {PROJECT_NAME_MAX}"
+        )
+    return name
 
 
 def parse_window(text: str) -> timedelta:

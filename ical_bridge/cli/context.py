@@ -9,6 +9,7 @@ import httpx
 import platformdirs
 
 from ical_bridge.cli import Settings
+from ical_bridge.errors import StoreError, UserError
 from ical_bridge.tickward import TickwardClient
 
 __all__ = ["EMBEDDED_BASE_URL", "LOCAL_DB_NAME", "embedded_db_path", "open_client"]
@@ -35,7 +36,10 @@ def open_client(settings: Settings, *, stderr_note: Callable[[str], None]) -> Ti
 
     path = embedded_db_path(settings.local)
     path.parent.mkdir(parents=True, exist_ok=True)
-    app = create_app(path, rate_limit=None)
+    try:
+        app = create_app(path, rate_limit=None)
+    except StoreError as exc:  # --local names something that is not a tickward store
+        raise UserError(f"--local: {exc}") from None
     stderr_note(f"using the embedded local tickward store at {path} (no API key set)")
     store = getattr(app.state, "db", None)
     return TickwardClient(

@@ -18,6 +18,7 @@ from typing import BinaryIO
 import click
 
 from ical_bridge.cli import Settings
+from ical_bridge.cli.common import project_name
 from ical_bridge.errors import ConfigError
 from ical_bridge.vocabulary import parse_duration
 
@@ -130,6 +131,7 @@ def export_command(
 ) -> None:
     """Write a project's timers as an iCalendar (.ics) file."""
     duration = _duration(duration_text)
+    project = project_name(project) or project
     data = asyncio.run(
         _export(settings, project, space, include_archived, duration, share_links, calendar_name)
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from ical_bridge.cli.common import (
     echo_json,
     on_delete_option,
     parse_window,
+    project_name,
     read_calendar,
     strategy_option,
 )
@@ -137,8 +138,17 @@ def _report_json(report: ApplyReport) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Seen:
+    """How far an apply got (for the message after Ctrl-C)."""
+
+    started: bool = False
+    done: int = 0
+    total: int = 0
+
+
 async def _run(ctx: click.Context, settings: Settings, data: bytes, options: SyncOptions,
-               store_url: str, *, dry_run: bool, yes: bool, as_json: bool) -> int:
+               store_url: str, seen: _Seen, *, dry_run: bool, yes: bool, as_json: bool) -> int:
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with StateStore(store_url) as store:
@@ -157,9 +167,14 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
                 if not sys.stdin.isatty():
                     raise UserError("refusing to write without confirmation: stdin is not a "
                                     "terminal; pass --yes to apply or --dry-run to only plan")
-                if not click.confirm("Apply these changes?", default=False, err=True):
+                try:
+                    confirmed = click.confirm("Apply these changes?", default=False, err=True)
+                except click.Abort:  # Ctrl-C or end of input at the prompt
+                    raise KeyboardInterrupt from None
+                if not confirmed:  # a choice, not a failure
                     err.print("Nothing changed.")
-                    return 1
+                    return 0
+            seen.started = True
             sent_before = client.stats.requests
             limit = HOSTED_LIMIT if settings.api_key else 0
             columns = (TextColumn("applying"), BarColumn(), MofNCompleteColumn(),
@@ -168,6 +183,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
                 task = bar.add_task("apply", total=None)
 
                 def progress(done: int, total: int) -> None:
+                    seen.done, seen.total = done, total
                     bar.update(task, completed=done, total=total)
 
                 report = await apply_plan(client, store, plan, progress=progress)
@@ -190,7 +206,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
 
 @click.command("import")
 @click.argument("source")
-@click.option("--project", "project", default="", help="Target project name or id "
+@click.option("--project", "project", default=None, help="Target project name or id "
               "(default: the calendar's name; created if missing).")
 @click.option("--space", default=None, help="Put the timers into this space (id or name; "
               "created if missing).")
@@ -218,7 +234,8 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
               help="Identity of this source in ids and state (default: derived from SOURCE).")
 @click.pass_context
 def import_command(
-    ctx: click.Context, source: str, project: str, space: str | None, dry_run: bool,
+    ctx: click.Context, source: str,
+    project: str | None, space: str | None, dry_run: bool,
     yes: bool, as_json: bool, strategy: str, window: str, tz: str | None, on_delete: str,
     conflict: str, allow_empty: bool, state: str | None, limits: str, source_key: str | None,
     pin_priority: bool, all_day_time: str, include_todos: bool, verbose: int,
@@ -229,7 +246,7 @@ def import_command(
     at = parse_all_day_time(all_day_time)
     data = read_calendar(source)
     options = SyncOptions(
-        project=project,
+        project=project_name(project) or "",
         now=settings.clock.now(),
         space=space,
         strategy=strategy,
@@ -245,6 +262,23 @@ def import_command(
         include_todos=include_todos,
         local_timezone=system_zone(),
     )
-    rc = asyncio.run(_run(ctx, settings, data, options, state_url(state),
-                          dry_run=dry_run, yes=yes, as_json=as_json))
+    seen = _Seen()
+    try:
+        rc = asyncio.run(_run(ctx, settings, data, options, state_url(state), seen,
+                              dry_run=dry_run, yes=yes, as_json=as_json))
+    except KeyboardInterrupt:
+        click.echo(_interrupted(seen), err=True)
+        ctx.exit(130)
     ctx.exit(rc)
+
+
+def _interrupted(seen: _Seen) -> str:
+    """What an interrupted import did, and how to finish it."""
+    if not seen.started:
+        return "Interrupted: nothing was written."
+    if seen.done == 0:
+        return ("Interrupted before the first write finished: re-run the same command "
+                "to apply the plan (it will not be applied twice).")
+    return (f"Interrupted after {seen.done} of {seen.total} changes; each is recorded as "
+            "it succeeds, so re-running the same command finishes the rest "
+            "(nothing is applied twice).")

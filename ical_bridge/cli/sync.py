@@ -21,7 +21,7 @@ import click
 from starlette.applications import Starlette
 
 from ical_bridge.cli import Settings
-from ical_bridge.cli.common import echo_json
+from ical_bridge.cli.common import echo_json, project_name
 from ical_bridge.cli.context import open_client
 from ical_bridge.config import BridgeConfig, load_config
 from ical_bridge.daemon.bridge import Bridge
@@ -41,6 +41,15 @@ _CONFIG = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="The TOML config file ([[feeds]], [[exports]], [tickward], [state], [server]).",
 )
+
+
+def _checked(config_path: Path) -> BridgeConfig:
+    """The config, with every feed's and export's project name checked as ``--project`` is."""
+    config = load_config(config_path)
+    for kind, entries in (("feeds", config.feeds), ("exports", config.exports)):
+        for entry in entries:
+            project_name(entry.project, option=f"{config_path}: [[{kind}]] {entry.name}: project")
+    return config
 
 
 def client_settings(settings: Settings, config: BridgeConfig) -> Settings:
@@ -133,7 +142,7 @@ def _result_json(r: PassResult) -> dict[str, Any]:
 def sync_command(ctx: click.Context, config_path: Path, once: bool, as_json: bool) -> None:
     """Sync every configured feed into tickward (forever, or --once)."""
     settings: Settings = ctx.obj
-    config = load_config(config_path)
+    config = _checked(config_path)
     _quiet_logs(settings)
     if once:
         results = asyncio.run(_once(settings, config))
@@ -149,7 +158,7 @@ def sync_command(ctx: click.Context, config_path: Path, once: bool, as_json: boo
 def daemon_command(ctx: click.Context, config_path: Path) -> None:
     """Run the scheduler and the export feed server until SIGTERM/SIGINT."""
     settings: Settings = ctx.obj
-    config = load_config(config_path)
+    config = _checked(config_path)
     _quiet_logs(settings)
     asyncio.run(_forever(settings, config, serve=True))
     ctx.exit(0)
