@@ -123,7 +123,8 @@ def test_a_long_calendar_name_is_refused_too(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "long.ics"
-    source.write_bytes(calendar(team_events(2), name="Quarterly planning for the engineering team B"))
+    long = "Quarterly planning for the engineering team B"
+    source.write_bytes(calendar(team_events(2), name=long))
     code, err = run_main(local(tmp_path, "import", str(source), "--yes"), capsys)
     assert code == 2 and "at most 40" in err and "--project" in err
 
