@@ -52,6 +52,17 @@ class _LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each whole first sentence (wrapped, never cut with "...")."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 @dataclass
 class Settings:
@@ -61,6 +72,7 @@ class Settings:
     api_key: str | None = None
     local: Path | None = None
     verbose: int = 0
+    local_limits: dict[str, int | None] = field(default_factory=dict)  # embedded store's plan
     clock: Clock = field(default_factory=SystemClock)  # the one source of "now" for commands
 
 
@@ -88,7 +100,8 @@ class Settings:
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
 @click.pass_context
 def cli(
-    ctx: click.Context, api_url: str, api_key: str | None, local: Path | None, verbose: int
+    ctx: click.Context, /, api_url: str, api_key: str | None, local: Path | None, verbose: int,
+    **local_limits: int | None,
 ) -> None:
     """Bridge iCalendar feeds and tickward countdown timers."""
     logging.basicConfig(
@@ -101,8 +114,20 @@ def cli(
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = Settings(
-        api_url=api_url.rstrip("/"), api_key=api_key or None, local=local, verbose=verbose
+        api_url=api_url.rstrip("/"), api_key=api_key or None, local=local, verbose=verbose,
+        local_limits=local_limits,
     )
+
+
+def _add_local_limits() -> None:
+    # Imported here: the option list lives with the emulator's (each fact once).
+    from ical_bridge.cli.plan_limits import limit_options
+
+    cli.params.extend(limit_options(prefix="Embedded store (no --api-key): ",
+                                    show_default=False))
+
+
+_add_local_limits()
 
 
 def main(argv: list[str] | None = None) -> None:

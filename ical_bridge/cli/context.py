@@ -32,12 +32,13 @@ def open_client(settings: Settings, *, stderr_note: Callable[[str], None]) -> Ti
     if settings.api_key:
         return TickwardClient(settings.api_url, settings.api_key)
     # Imported here: the local server is only needed when no API key is configured.
+    from ical_bridge.cli.plan_limits import plan_limits
     from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 
     path = embedded_db_path(settings.local)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        app = create_app(path, rate_limit=None)
+        app = create_app(path, rate_limit=None, plan=plan_limits(settings.local_limits))
     except StoreError as exc:  # --local names something that is not a tickward store
         raise UserError(f"--local: {exc}") from None
     stderr_note(f"using the embedded local tickward store at {path} (no API key set)")

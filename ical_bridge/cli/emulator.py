@@ -9,6 +9,7 @@ import click
 import platformdirs
 import uvicorn
 
+from ical_bridge.cli.plan_limits import limit_options
 from ical_bridge.localserver import PlanLimits, RateLimitConfig, create_app
 
 __all__ = ["default_db_path", "emulator"]
@@ -19,22 +20,10 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("ical-bridge")) / "emulator.sqlite3"
 
 
-_DEFAULTS = PlanLimits()
-
-
-def _limit(flag: str, field: str) -> click.Option:
-    return click.Option(
-        [flag],
-        type=click.IntRange(min=1 if field == "page_size_max" else 0),
-        default=getattr(_DEFAULTS, field),
-        show_default=True,
-        help=f"Plan limit: {field.replace('_', ' ')}.",
-    )
-
-
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True,
+              help="TCP port to listen on (0: any free port).")
 @click.option(
     "--db",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -82,13 +71,4 @@ def emulator(
     uvicorn.run(app, host=host, port=port, log_level="info" if verbose else "warning")
 
 
-for _flag, _field in (
-    ("--timers-per-project", "timers_per_project"),
-    ("--active-timers-per-space", "active_timers_per_space"),
-    ("--spaces-per-project", "spaces_per_project"),
-    ("--projects", "projects"),
-    ("--project-create-max-timers", "project_create_max_timers"),
-    ("--project-create-max-spaces", "project_create_max_spaces"),
-    ("--page-size-max", "page_size_max"),
-):
-    emulator.params.append(_limit(_flag, _field))
+emulator.params.extend(limit_options(prefix="Plan limit: ", show_default=True))

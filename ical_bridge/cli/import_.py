@@ -39,7 +39,7 @@ from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.store import StateStore, default_state_url
 from ical_bridge.sync import ApplyReport, Limits, Plan, SyncOptions, apply_plan, plan_source
 
-__all__ = ["import_command", "parse_limits", "state_url"]
+__all__ = ["applied_line", "import_command", "parse_limits", "state_url"]
 
 # tickward's hosted per-key limit: what the ETA assumes for a remote API.
 HOSTED_LIMIT, HOSTED_WINDOW = 120, 60.0
@@ -135,7 +135,46 @@ def _report_json(report: ApplyReport) -> dict[str, Any]:
         "failed": [{"action": f.action, "timer_id": f.timer_id, "label": f.label,
                     "message": f.message, "hint": f.hint} for f in report.failed],
         "aborted": report.aborted,
+        "left_out": [{"action": f.action, "timer_id": f.timer_id, "label": f.label,
+                      "message": f.message} for f in report.left_out],
     }
+
+
+_TIMER_VERBS = (("create", "created"), ("update", "updated"), ("archive", "archived"),
+                ("delete", "deleted"))
+
+
+def applied_line(report: ApplyReport, *, new_project: bool) -> str:
+    """``11 timers created in 1 request.``: what the apply did, in words."""
+    parts = [f"{report.done[k]} {verb}" for k, verb in _TIMER_VERBS if report.done.get(k)]
+    if parts:
+        total = sum(report.done.get(k, 0) for k, _ in _TIMER_VERBS)
+        noun = "timer" if total == 1 else "timers"
+        parts[0] = f"{parts[0].split()[0]} {noun} {parts[0].split()[1]}"
+    if report.done.get("project"):
+        parts.append("the project created" if new_project else "the project colour updated")
+    if report.done.get("space"):
+        n = report.done["space"]
+        parts.append(f"{n} space{'s' if n != 1 else ''} created")
+    what = ", ".join(parts) or "nothing written"
+    requests = f"{report.written} request{'s' if report.written != 1 else ''}"
+    return f"{what[0].upper()}{what[1:]} in {requests}."
+
+
+def _show_left_out(report: ApplyReport, err: Console, verbose: int) -> None:
+    """Writes held back after tickward said a cap was reached: one reason, then the labels."""
+    if not report.left_out:
+        return
+    reasons = Counter(f.message for f in report.left_out)
+    for message, n in reasons.items():
+        err.print(f"{n} change(s) {message} (not sent)", markup=False, highlight=False)
+    shown = report.left_out if verbose else report.left_out[:20]
+    for item in shown:
+        err.print(f"  left out: {item.action} {item.label or item.timer_id}",
+                  markup=False, highlight=False)
+    if len(shown) < len(report.left_out):
+        err.print(f"  … and {len(report.left_out) - len(shown)} more (-v lists all)",
+                  markup=False, highlight=False)
 
 
 @dataclass
@@ -192,8 +231,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
         body["project"] = {**body["project"], "id": report.project_id or body["project"]["id"]}
         echo_json({**body, "result": _report_json(report)})
     else:
-        done = ", ".join(f"{n} {k}" for k, n in sorted(report.done.items())) or "nothing"
-        out.print(f"Applied: {done} ({report.written} writes).")
+        out.print(applied_line(report, new_project=plan.project.create), markup=False)
         for failure in report.failed:
             shown = failure.hint and failure.hint not in failure.message
             hint = f" — {failure.hint}" if shown else ""
@@ -201,6 +239,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
                       f"{failure.message}{hint}", markup=False, highlight=False)
         if report.aborted:
             err.print(report.aborted, markup=False, highlight=False)
+        _show_left_out(report, err, settings.verbose)
     return 0 if report.ok else 1
 
 
