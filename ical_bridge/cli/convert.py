@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from datetime import UTC, datetime, time
 
 import click
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from ical_bridge.cli.common import echo_json, parse_window, read_calendar, strategy_option
 from ical_bridge.clock import SystemClock, system_zone
@@ -18,7 +22,7 @@ from ical_bridge.ingest.fetch import source_key_for
 from ical_bridge.recurrence import zone
 from ical_bridge.timezones import describe_zone
 
-__all__ = ["convert_command", "parse_all_day_time", "parse_now"]
+__all__ = ["convert_command", "parse_all_day_time", "parse_now", "timer_table"]
 
 
 def parse_now(text: str) -> datetime:
@@ -60,25 +64,57 @@ def _zone_note(result: ConversionResult, tz: str | None, local: str | None) -> s
     return f"floating and all-day times: {chosen}"
 
 
-def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") -> None:
+def _console() -> Console:
+    """stdout; its width is the terminal's, else ``COLUMNS``, else 160 (piped: no squeezing)."""
     console = Console(file=sys.stdout, soft_wrap=False)
-    if not console.is_terminal:  # piped or captured: do not squeeze labels into 80 columns
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console = Console(file=sys.stdout, soft_wrap=False, width=160)
-    table = Table(title=result.calendar.name or "Timers", title_justify="left")
-    for column in ("Label", "Next (local)", "Zone", "Strategy", "Warnings"):
-        table.add_column(column, overflow="fold")
+    return console
+
+
+def timer_table(result: ConversionResult, width: int) -> Table:
+    """The timers as a table that fits ``width`` columns: zones, times, strategies and codes
+    are never broken; labels wrap (or are cut with …). Narrow: the zone goes under the time,
+    one code per line."""
+    wide = _timer_table(result, compact=False)
+    if Measurement.get(Console(width=10_000), Console(width=10_000).options,
+                       wide).maximum <= width:
+        return wide
+    return _timer_table(result, compact=True)
+
+
+def _timer_table(result: ConversionResult, *, compact: bool) -> Table:
+    table = Table(title=result.calendar.name or "Timers", title_justify="left",
+                  box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+                  show_edge=not compact, pad_edge=not compact)
+    table.add_column("Label", overflow="ellipsis", min_width=8)  # wraps between words
+    if compact:
+        table.add_column("Next (local) / zone", no_wrap=True)
+    else:
+        table.add_column("Next (local)", no_wrap=True)
+        table.add_column("Zone", no_wrap=True)
+    table.add_column("Strategy", no_wrap=True)
+    table.add_column("Warnings", no_wrap=True)
     for draft in result.timers:
         timer = draft.timer
         strategy = draft.strategy
         if timer.get("recurrence"):
-            strategy += f" ({timer['recurrence']['type']})"
-        table.add_row(
-            timer["label"],
-            _local(draft.next_occurrence, timer["timezone"]),
-            timer["timezone"],
-            strategy,
-            ", ".join(dict.fromkeys(w.code for w in draft.warnings)),
-        )
+            kind = timer["recurrence"]["type"]
+            strategy += f"\n({kind})" if compact else f" ({kind})"
+        when = _local(draft.next_occurrence, timer["timezone"])
+        codes = list(dict.fromkeys(w.code for w in draft.warnings))
+        if compact:
+            cells = [when + "\n" + timer["timezone"]]
+        else:
+            cells = [when, timer["timezone"]]
+        table.add_row(Text(timer["label"]), *cells, strategy,
+                      ("\n" if compact else ", ").join(codes))
+    return table
+
+
+def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") -> None:
+    console = _console()
+    table = timer_table(result, console.width)
     console.print(table)
     counts = Counter(s.code for s in result.skipped)
     summary = ", ".join(f"{n} {code}" for code, n in sorted(counts.items())) or "none"
