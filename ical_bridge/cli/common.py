@@ -26,6 +26,7 @@ from ical_bridge.vocabulary import (
 )
 
 __all__ = [
+    "JSON_VERSION",
     "conflict_option",
     "echo_json",
     "on_delete_option",
@@ -101,6 +102,11 @@ def conflict_option(command: _F) -> _F:
         "--conflict", type=click.Choice(CONFLICT_CHOICES), default="feed-wins",
         show_default=True, help="Who wins when a bridge timer was edited in tickward.",
     )(command)  # fmt: skip
+
+
+JSON_VERSION = 1
+"""The ``version`` of the ``import``, ``sync --once`` and ``status`` JSON (README: JSON output);
+raised only when a field changes meaning or disappears (new fields keep it)."""
 
 
 def echo_json(value: Any) -> None:

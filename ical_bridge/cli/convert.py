@@ -14,6 +14,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from ical_bridge.cli.codes import explain_option
 from ical_bridge.cli.common import echo_json, parse_window, read_calendar, strategy_option
 from ical_bridge.clock import SystemClock, system_zone
 from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
@@ -137,9 +138,12 @@ def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") ->
             console.print(f"  dropped (no tickward field): {shown}", markup=False)
     elif result.warnings:
         console.print(f"{len(result.warnings)} feed warning(s); -v lists them", markup=False)
+    if result.warnings or result.skipped or any(d.warnings for d in result.timers):
+        console.print("--explain CODE says what a code means and what to do", markup=False)
 
 
 @click.command("convert")
+@explain_option
 @click.argument("source")
 @click.option("--now", "now_text", default=None, help="Pretend it is this instant (ISO 8601).")
 @click.option("--tz", "tz", default=None, help="Zone for floating times and all-day dates.")

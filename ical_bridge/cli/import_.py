@@ -22,7 +22,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ical_bridge.cli import Settings
+from ical_bridge.cli.codes import explain_option
 from ical_bridge.cli.common import (
+    JSON_VERSION,
     conflict_option,
     echo_json,
     on_delete_option,
@@ -125,6 +127,9 @@ def _show_plan(plan: Plan, out: Console, err: Console, verbose: int) -> None:
         err.print(f"warning ({warning.code}): {warning.message}", markup=False, highlight=False)
     if plan.suspicious:
         err.print(f"suspicious: {plan.suspicious}", markup=False, highlight=False)
+    if plan.warnings or plan.skipped:
+        err.print("--explain CODE says what a code means and what to do",
+                  markup=False, highlight=False)
 
 
 def _report_json(report: ApplyReport) -> dict[str, Any]:
@@ -195,7 +200,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
         async with open_client(settings, stderr_note=note) as client:
             plan = await plan_source(client, store, data, options)
             if as_json and (dry_run or plan.empty):
-                echo_json(plan.to_json(dry_run=dry_run))
+                echo_json({"version": JSON_VERSION, **plan.to_json(dry_run=dry_run)})
             elif not as_json:
                 _show_plan(plan, out, err, settings.verbose)
             if dry_run or plan.empty:
@@ -229,7 +234,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
     if as_json:
         body = plan.to_json(dry_run=False)
         body["project"] = {**body["project"], "id": report.project_id or body["project"]["id"]}
-        echo_json({**body, "result": _report_json(report)})
+        echo_json({"version": JSON_VERSION, **body, "result": _report_json(report)})
     else:
         out.print(applied_line(report, new_project=plan.project.create), markup=False)
         for failure in report.failed:
@@ -244,6 +249,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
 
 
 @click.command("import")
+@explain_option
 @click.argument("source")
 @click.option("--project", "project", default=None, help="Target project name or id "
               "(default: the calendar's name; created if missing).")

@@ -21,7 +21,7 @@ import click
 from starlette.applications import Starlette
 
 from ical_bridge.cli import Settings
-from ical_bridge.cli.common import echo_json, project_name
+from ical_bridge.cli.common import JSON_VERSION, echo_json, project_name
 from ical_bridge.cli.context import open_client
 from ical_bridge.config import BridgeConfig, load_config
 from ical_bridge.daemon.bridge import Bridge
@@ -112,7 +112,7 @@ def _feed_app(config: BridgeConfig, bridge: Bridge) -> Starlette | None:
 
 def _show_results(results: list[PassResult], as_json: bool) -> None:
     if as_json:
-        echo_json([_result_json(r) for r in results])
+        echo_json({"version": JSON_VERSION, "feeds": [_result_json(r) for r in results]})
         return
     for r in results:
         counts = " ".join(f"{k}={v}" for k, v in r.counts.items() if v and k != "unchanged")
@@ -186,7 +186,8 @@ def status_command(
         feeds, exports = collect_status(config, store, show_tokens=show_tokens)
     if as_json:
         echo_json(
-            {"feeds": [f.to_json() for f in feeds], "exports": [e.to_json() for e in exports]}
+            {"version": JSON_VERSION, "feeds": [f.to_json() for f in feeds],
+             "exports": [e.to_json() for e in exports]}
         )
         return
     for f in feeds:
