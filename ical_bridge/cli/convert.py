@@ -16,6 +16,7 @@ from rich.text import Text
 
 from ical_bridge.cli.codes import explain_option
 from ical_bridge.cli.common import echo_json, parse_window, read_calendar, strategy_option
+from ical_bridge.cli.events import EventIndex, event_index, iso_dates, skip_line
 from ical_bridge.clock import SystemClock, system_zone
 from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
 from ical_bridge.convert.zones import iana_name
@@ -113,7 +114,8 @@ def _timer_table(result: ConversionResult, *, compact: bool) -> Table:
     return table
 
 
-def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") -> None:
+def _print_table(result: ConversionResult, verbose: int, zone_note: str = "",
+                 index: EventIndex | None = None) -> None:
     console = _console()
     table = timer_table(result, console.width)
     console.print(table)
@@ -126,13 +128,13 @@ def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") ->
         if verbose or skipped.warnings:  # an event's own problem is shown without -v
             codes = ", ".join(dict.fromkeys(w.code for w in skipped.warnings))
             console.print(
-                f"  skipped {skipped.uid}: {skipped.code} — {skipped.message}"
-                + (f" [{codes}]" if codes else ""),
+                f"  skipped {skip_line(skipped, index or {})}" + (f" [{codes}]" if codes else ""),
                 markup=False,
             )
     if verbose:
         for warning in result.warnings:
-            console.print(f"  warning {warning.code}: {warning.message}", markup=False)
+            console.print(f"  warning {warning.code}: {iso_dates(warning.message)}",
+                          markup=False)
         if result.dropped:
             shown = ", ".join(f"{name} ×{n}" for name, n in result.dropped.items())
             console.print(f"  dropped (no tickward field): {shown}", markup=False)
@@ -192,10 +194,12 @@ def convert_command(
         all_day_time=at, include_todos=include_todos, source_key=source_key_for(source),
         pin_priority=pin_priority, local_tz=local,
     )  # fmt: skip
-    result = convert_calendar(read_calendar(source), options)
+    data = read_calendar(source)
+    result = convert_calendar(data, options)
     if as_json:
         echo_json(to_json(result))
         return
     verbose += getattr(ctx.obj, "verbose", 0) if ctx.obj is not None else 0
-    _print_table(result, verbose, _zone_note(result, options.default_tz, local))
+    _print_table(result, verbose, _zone_note(result, options.default_tz, local),
+                 event_index(data))
 

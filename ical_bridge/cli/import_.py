@@ -35,6 +35,7 @@ from ical_bridge.cli.common import (
 )
 from ical_bridge.cli.context import open_client
 from ical_bridge.cli.convert import parse_all_day_time
+from ical_bridge.cli.events import EventIndex, event_index, iso_dates, skip_line
 from ical_bridge.clock import system_zone
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import source_key_for
@@ -92,7 +93,8 @@ class _RateAwareEta(ProgressColumn):
         return Text(f"ETA {int(eta // 60)}:{int(eta % 60):02d}", style="progress.remaining")
 
 
-def _show_plan(plan: Plan, out: Console, err: Console, verbose: int) -> None:
+def _show_plan(plan: Plan, out: Console, err: Console, verbose: int,
+               index: EventIndex | None = None) -> None:
     project = plan.project
     where = f"{project.name} ({project.id})" if project.id else f"{project.name} (new project)"
     table = Table(title=f"Import plan for {where}", show_edge=False)
@@ -121,10 +123,10 @@ def _show_plan(plan: Plan, out: Console, err: Console, verbose: int) -> None:
     skipped = plan.skipped if verbose else [s for s in plan.skipped
                                              if s.code not in ("past", "outside_window")]
     for skip in skipped[: None if verbose else 20]:
-        err.print(f"skipped ({skip.code}): {skip.label or skip.uid or skip.timer_id or ''}: "
-                  f"{skip.message}", markup=False, highlight=False)
+        err.print(f"skipped {skip_line(skip, index or {})}", markup=False, highlight=False)
     for warning in plan.warnings[: None if verbose else 20]:
-        err.print(f"warning ({warning.code}): {warning.message}", markup=False, highlight=False)
+        err.print(f"warning ({warning.code}): {iso_dates(warning.message)}",
+                  markup=False, highlight=False)
     if plan.suspicious:
         err.print(f"suspicious: {plan.suspicious}", markup=False, highlight=False)
     if plan.warnings or plan.skipped:
@@ -202,7 +204,7 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
             if as_json and (dry_run or plan.empty):
                 echo_json({"version": JSON_VERSION, **plan.to_json(dry_run=dry_run)})
             elif not as_json:
-                _show_plan(plan, out, err, settings.verbose)
+                _show_plan(plan, out, err, settings.verbose, event_index(data))
             if dry_run or plan.empty:
                 if not as_json and plan.empty:
                     out.print("Nothing to do: tickward already matches the calendar.")
