@@ -27,8 +27,31 @@ def embedded_db_path(local: Path | None) -> Path:
     return local / LOCAL_DB_NAME if local.is_dir() else local
 
 
-def open_client(settings: Settings, *, stderr_note: Callable[[str], None]) -> TickwardClient:
-    """A ``TickwardClient`` for ``settings``; use it as ``async with open_client(...) as c``."""
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_store_file(path: Path, *, read_only: bool) -> None:
+    """Never turn a file that is not an SQLite database into one (an empty file neither);
+    a read-only command does not create a store at all."""
+    if not path.exists():
+        if read_only:
+            raise UserError(f"--local: no tickward store at {path} (nothing imported yet?)")
+        return
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise UserError(f"--local: cannot read {path}: {exc.strerror}") from None
+    if head != _SQLITE_HEADER:
+        raise UserError(f"--local: {path} is not a tickward store (not an SQLite database); "
+                        "it was left untouched")
+
+
+def open_client(settings: Settings, *, stderr_note: Callable[[str], None],
+                read_only: bool = False) -> TickwardClient:
+    """A ``TickwardClient`` for ``settings``; use it as ``async with open_client(...) as c``.
+
+    ``read_only``: the command only reads, so a missing embedded store is an error."""
     if settings.api_key:
         return TickwardClient(settings.api_url, settings.api_key)
     # Imported here: the local server is only needed when no API key is configured.
@@ -36,6 +59,7 @@ def open_client(settings: Settings, *, stderr_note: Callable[[str], None]) -> Ti
     from ical_bridge.localserver import EMBEDDED_API_KEY, create_app
 
     path = embedded_db_path(settings.local)
+    _check_store_file(path, read_only=read_only)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         app = create_app(path, rate_limit=None, plan=plan_limits(settings.local_limits))

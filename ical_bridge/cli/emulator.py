@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -12,12 +13,34 @@ import uvicorn
 from ical_bridge.cli.plan_limits import limit_options
 from ical_bridge.localserver import PlanLimits, RateLimitConfig, create_app
 
-__all__ = ["default_db_path", "emulator"]
+__all__ = ["default_db_path", "emulator", "key_file"]
 
 
 def default_db_path() -> Path:
     """Where the emulator keeps its data unless ``--db`` says otherwise."""
     return Path(platformdirs.user_data_dir("ical-bridge")) / "emulator.sqlite3"
+
+
+def key_file(db: Path) -> Path:
+    """Where the emulator keeps the key it generated for ``db`` (so restarts keep it)."""
+    return db.with_name(db.name + ".key")
+
+
+def _stored_key(db: Path) -> tuple[str, str]:
+    """The key generated for ``db`` earlier, else a new one saved beside it (mode 0600)."""
+    path = key_file(db)
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept, f"API key: unchanged (kept in {path})"
+    fresh = "tw_local_" + secrets.token_urlsafe(24)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(fresh + "\n")
+    return fresh, f"API key: {fresh}\n(kept in {path}: later starts on this --db accept it)"
 
 
 @click.command("emulator")
@@ -34,7 +57,8 @@ def default_db_path() -> Path:
     "--api-key",
     "key",
     default=None,
-    help="Full-access API key to accept (default: a new random key, printed once).",
+    help="Full-access API key to accept (default: one generated on the first start, "
+    "printed once and kept beside --db).",
 )
 @click.option("--no-rate-limit", is_flag=True, help="Turn tickward's rate limits off.")
 @click.option(
@@ -56,7 +80,9 @@ def emulator(
 ) -> None:
     """Serve a local tickward-compatible API at http://HOST:PORT/api/v1."""
     path = db or default_db_path()
-    api_key = key or "tw_local_" + secrets.token_urlsafe(24)
+    api_key, note = key, None
+    if api_key is None:
+        api_key, note = _stored_key(path)
     app = create_app(
         path,
         api_keys={api_key: "full_access"},
@@ -65,8 +91,8 @@ def emulator(
         allow_private_webhooks=allow_private_webhooks,
     )
     click.echo(f"tickward emulator: http://{host}:{port}/api/v1 (data: {path})")
-    if key is None:
-        click.echo(f"API key: {api_key}")
+    if note is not None:
+        click.echo(note)
     verbose = int(getattr(ctx.obj, "verbose", 0) or 0)
     uvicorn.run(app, host=host, port=port, log_level="info" if verbose else "warning")
 

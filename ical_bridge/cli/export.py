@@ -52,7 +52,12 @@ async def _export(
     def note(message: str) -> None:
         click.echo(message, err=True)
 
-    async with open_client(settings, stderr_note=note) as client:
+    if share_links and not settings.api_key:
+        # The embedded store's share URLs (http://embedded.local/…) resolve nowhere.
+        note("--share-links: the embedded local store has no public share links; "
+             "events are exported without URL (use --api-key to link to tickward)")
+        share_links = False
+    async with open_client(settings, stderr_note=note, read_only=True) as client:
         snapshot = await SyncSnapshot(client, clock=settings.clock).read()
         selection = select(snapshot, project, space)
         share_urls: dict[str, str] | None = None

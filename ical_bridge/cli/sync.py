@@ -210,5 +210,6 @@ def status_command(
         elif e.has_token:
             shown = f"URL hidden (--show-tokens, or `ical-bridge export-token show {e.name}`)"
         else:
-            shown = "(no token yet: start the daemon once to create it)"
+            shown = (f"(no token yet: `ical-bridge export-token show {e.name}` creates it "
+                     "and prints the URL; so does starting the daemon or serve)")
         click.echo(f"export {e.name} ({e.project}): {shown}")
