@@ -104,6 +104,13 @@ def _show_plan(plan: Plan, out: Console, err: Console, verbose: int,
     table.add_row(*(str(summary[k]) for k in ("create", "update", "archive", "delete",
                                                "unchanged", "skipped")))
     out.print(table)
+    kept = _kept_conflicts(plan)
+    if kept:
+        out.print(kept + ": edited in tickward since the last import", markup=False)
+        if verbose:
+            for change in plan.changes:
+                if change.action == "unchanged" and change.note and "tickward wins" in change.note:
+                    out.print(f"  kept     {change.label}", markup=False, highlight=False)
     if plan.spaces:
         out.print("spaces to create: " + ", ".join(f"{s.name} ({s.id})" for s in plan.spaces))
     if project.new_color:
@@ -168,6 +175,14 @@ def applied_line(report: ApplyReport, *, new_project: bool) -> str:
     return f"{what[0].upper()}{what[1:]} in {requests}."
 
 
+def _kept_conflicts(plan: Plan) -> str:
+    """``1 conflict kept (tickward wins)``, or "" when --conflict tickward-wins kept none."""
+    n = sum(1 for c in plan.changes if c.action == "unchanged" and c.note
+            and "tickward wins" in c.note)
+    n += sum(1 for s in plan.skipped if s.code == "conflict")
+    return f"{n} conflict{'s' if n != 1 else ''} kept (tickward wins)" if n else ""
+
+
 def _show_left_out(report: ApplyReport, err: Console, verbose: int) -> None:
     """Writes held back after tickward said a cap was reached: one reason, then the labels."""
     if not report.left_out:
@@ -207,7 +222,9 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
                 _show_plan(plan, out, err, settings.verbose, event_index(data))
             if dry_run or plan.empty:
                 if not as_json and plan.empty:
-                    out.print("Nothing to do: tickward already matches the calendar.")
+                    kept = _kept_conflicts(plan)
+                    out.print(f"Nothing to write: {kept}." if kept else
+                              "Nothing to do: tickward already matches the calendar.")
                 return 0
             if not yes:
                 if not sys.stdin.isatty():
