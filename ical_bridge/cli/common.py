@@ -7,6 +7,7 @@ limit, so a calendar ``convert`` shows is one ``import`` accepts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from ical_bridge.errors import ConfigError, SourceError, UserError
-from ical_bridge.ingest.fetch import read_source
+from ical_bridge.ingest.fetch import fetch_source, read_source, redact_url
 from ical_bridge.tickward.lookup import PROJECT_NAME_MAX
 from ical_bridge.vocabulary import (
     CONFLICT_CHOICES,
@@ -47,6 +48,12 @@ _NETWORK_SCHEMES = ("http://", "https://", "webcal://")
 def read_calendar(source: str) -> bytes:
     """The bytes of FILE, URL or ``-`` (stdin), at most ``MAX_SOURCE_BYTES``."""
     try:
+        if source[:9].lower() == "webcal://":
+            result = asyncio.run(fetch_source(source, max_bytes=MAX_SOURCE_BYTES))
+            if result.final_url.startswith("http://"):
+                click.echo(f"note: {redact_url(source)} is served over plain http:// "
+                           "(no TLS), so it was read unencrypted", err=True)
+            return result.body or b""
         return read_source(source, max_bytes=MAX_SOURCE_BYTES)
     except SourceError as exc:
         if source.lower().startswith(_NETWORK_SCHEMES):

@@ -128,8 +128,11 @@ async def fetch_source(
                 source=redact_url(source),
             )
         return await _read_file(Path(unquote(parts.path)), source, max_bytes)
+    plain: str | None = None
     if scheme == "webcal":
-        source = "https" + source[len("webcal") :]
+        # webcal:// names no transport: try https://, and http:// when nothing speaks TLS
+        # there (the result's final_url then starts with http://, for the caller to say so).
+        source, plain = "https" + source[len("webcal") :], "http" + source[len("webcal") :]
     elif scheme not in _HTTP_SCHEMES:
         raise SourceError(
             f"unsupported source scheme {scheme!r} (use http, https, webcal, file or a path)",
@@ -137,6 +140,12 @@ async def fetch_source(
         )
     try:
         async with asyncio.timeout(timeout):
+            if plain is not None:
+                try:
+                    return await _fetch_http(source, etag, last_modified, max_bytes, timeout,
+                                             max_redirects, transport, raw_connect_errors=True)
+                except httpx.ConnectError:
+                    source = plain
             return await _fetch_http(
                 source, etag, last_modified, max_bytes, timeout, max_redirects, transport
             )
@@ -155,6 +164,8 @@ async def _fetch_http(
     seconds: float,
     max_redirects: int,
     transport: httpx.AsyncBaseTransport | None,
+    *,
+    raw_connect_errors: bool = False,
 ) -> FetchResult:
     headers = {"User-Agent": _USER_AGENT, "Accept": "text/calendar, text/plain;q=0.8, */*;q=0.5"}
     if etag:
@@ -177,6 +188,8 @@ async def _fetch_http(
                     f"{redact_url(url)}: timed out ({type(exc).__name__})", source=redact_url(url)
                 ) from None
             except httpx.HTTPError as exc:
+                if raw_connect_errors and isinstance(exc, httpx.ConnectError):
+                    raise
                 detail = scrub_secrets(str(exc), url) or type(exc).__name__
                 raise SourceError(f"{redact_url(url)}: {detail}", source=redact_url(url)) from None
     raise SourceError(
