@@ -87,6 +87,7 @@ class _Run:
         # (cap kind, space id or None) → the cap tickward reported: once a cap is
         # reached, every further write that needs it would be refused the same way.
         self.capped: dict[tuple[str, str | None], PlanCap] = {}
+        self.spaces_left_out: set[str] = set()  # their timers are left out too
 
     def tick(self, action: str | None = None, writes: int = 1) -> None:
         self.step += 1
@@ -116,6 +117,8 @@ class _Run:
             return self.capped[("timers", None)]
         if activates and space and ("active_timers_per_space", space) in self.capped:
             return self.capped[("active_timers_per_space", space)]
+        if "space_id" in fields and space in self.spaces_left_out:
+            return self.capped[("spaces", None)]
         return None
 
     def leave_out(self, action: str, timer_id: str | None, label: str, cap: PlanCap) -> None:
@@ -233,6 +236,7 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
 async def _space(run: _Run, space_id: str, name: str) -> None:
     assert run.report.project_id is not None
     if ("spaces", None) in run.capped:
+        run.spaces_left_out.add(space_id)
         run.leave_out("create_space", None, name, run.capped[("spaces", None)])
         return
     key = change_key(space_id, "create-space", {"name": name}, run.report.project_id)
@@ -243,6 +247,8 @@ async def _space(run: _Run, space_id: str, name: str) -> None:
     except ValidationError as exc:
         if not _is_id_taken(exc):
             run.fail("create_space", None, name, exc)
+            if exc.cap is not None and exc.cap.kind == "spaces":
+                run.spaces_left_out.add(space_id)
         run.tick()
     except TickwardError as exc:
         run.fail("create_space", None, name, exc)
