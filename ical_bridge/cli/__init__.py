@@ -54,6 +54,17 @@ class _LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each whole first sentence (wrapped, never cut with "...")."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 @dataclass
 class Settings:
@@ -63,6 +74,7 @@ class Settings:
     api_key: str | None = None
     local: Path | None = None
     verbose: int = 0
+    local_limits: dict[str, int | None] = field(default_factory=dict)  # embedded store's plan
     clock: Clock = field(default_factory=SystemClock)  # the one source of "now" for commands
 
 
@@ -90,7 +102,8 @@ class Settings:
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
 @click.pass_context
 def cli(
-    ctx: click.Context, api_url: str, api_key: str | None, local: Path | None, verbose: int
+    ctx: click.Context, /, api_url: str, api_key: str | None, local: Path | None, verbose: int,
+    **local_limits: int | None,
 ) -> None:
     """Bridge iCalendar feeds and tickward countdown timers."""
     logging.basicConfig(
@@ -103,8 +116,20 @@ def cli(
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = Settings(
-        api_url=api_url.rstrip("/"), api_key=api_key or None, local=local, verbose=verbose
+        api_url=api_url.rstrip("/"), api_key=api_key or None, local=local, verbose=verbose,
+        local_limits=local_limits,
     )
+
+
+def _add_local_limits() -> None:
+    # Imported here: the option list lives with the emulator's (each fact once).
+    from ical_bridge.cli.plan_limits import limit_options
+
+    cli.params.extend(limit_options(prefix="Embedded store (no --api-key): ",
+                                    show_default=False))
+
+
+_add_local_limits()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,9 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # standalone_mode=False returns ctx.exit()'s code instead of exiting.
         rc = cli.main(args=argv, prog_name="ical-bridge", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
+    except click.exceptions.Abort:  # Ctrl-C (or end of input) at a prompt
+        click.echo("Interrupted: nothing was changed.", err=True)
+        sys.exit(130)
+    except click.BadParameter as exc:  # a wrong value: one line, not a usage block
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)

@@ -7,6 +7,7 @@ limit, so a calendar ``convert`` shows is one ``import`` accepts.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Callable
@@ -17,7 +18,8 @@ import click
 
 from ical_bridge.convert.choices import EventChoices, parse_instant, parse_reminders
 from ical_bridge.errors import ConfigError, SourceError, UserError
-from ical_bridge.ingest.fetch import read_source
+from ical_bridge.ingest.fetch import fetch_source, read_source, redact_url
+from ical_bridge.tickward.lookup import PROJECT_NAME_MAX
 from ical_bridge.vocabulary import (
     ALARM_CHOICES,
     CONFLICT_CHOICES,
@@ -29,11 +31,13 @@ from ical_bridge.vocabulary import (
 )
 
 __all__ = [
+    "JSON_VERSION",
     "conflict_option",
     "echo_json",
     "event_choice_options",
     "on_delete_option",
     "parse_window",
+    "project_name",
     "read_calendar",
     "strategy_option",
 ]
@@ -41,14 +45,41 @@ __all__ = [
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+# Sources read over the network: their failures are the network's (exit 1), any
+# other source failing (a path, file://, an unknown scheme) is bad input (exit 2).
+_NETWORK_SCHEMES = ("http://", "https://", "webcal://")
+
+
 def read_calendar(source: str) -> bytes:
     """The bytes of FILE, URL or ``-`` (stdin), at most ``MAX_SOURCE_BYTES``."""
     try:
+        if source[:9].lower() == "webcal://":
+            result = asyncio.run(fetch_source(source, max_bytes=MAX_SOURCE_BYTES))
+            if result.final_url.startswith("http://"):
+                click.echo(f"note: {redact_url(source)} is served over plain http:// "
+                           "(no TLS), so it was read unencrypted", err=True)
+            return result.body or b""
         return read_source(source, max_bytes=MAX_SOURCE_BYTES)
     except SourceError as exc:
-        if "://" in source:
+        if source.lower().startswith(_NETWORK_SCHEMES):
             raise  # the network or the server failed: exit 1
-        raise UserError(str(exc)) from None  # a missing or oversized file is bad input: exit 2
+        raise UserError(str(exc)) from None  # a missing file, ftp://…: bad input, exit 2
+
+
+def project_name(value: str | None, *, option: str = "--project") -> str | None:
+    """A project name or id as given: None when not given; empty or over tickward's
+    40 characters is bad input (tickward would cut it and merge two projects)."""
+    if value is None:
+        return None
+    name = value.strip()
+    if not name:
+        raise UserError(f"{option}: a project name cannot be empty")
+    if len(name) > PROJECT_NAME_MAX:
+        raise UserError(
+            f"{option}: {name[:20]!r}… is {len(name)} characters; tickward project names "
+            f"are at most {PROJECT_NAME_MAX}"
+        )
+    return name
 
 
 def parse_window(text: str) -> timedelta:
@@ -83,6 +114,11 @@ def conflict_option(command: _F) -> _F:
         "--conflict", type=click.Choice(CONFLICT_CHOICES), default="feed-wins",
         show_default=True, help="Who wins when a bridge timer was edited in tickward.",
     )(command)  # fmt: skip
+
+
+JSON_VERSION = 1
+"""The ``version`` of the ``import``, ``sync --once`` and ``status`` JSON (README: JSON output);
+raised only when a field changes meaning or disappears (new fields keep it)."""
 
 
 def echo_json(value: Any) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING
 
 import click
 
+from ical_bridge.cli.codes import explain_option
 from ical_bridge.cli.common import (
     echo_json,
     event_choice_options,
@@ -15,6 +18,7 @@ from ical_bridge.cli.common import (
     read_calendar,
     strategy_option,
 )
+from ical_bridge.cli.events import EventIndex, event_index, iso_dates, skip_line
 from ical_bridge.clock import SystemClock, system_zone
 from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
 from ical_bridge.convert.choices import EventChoices
@@ -23,7 +27,11 @@ from ical_bridge.ingest.sourcekey import source_key_for
 from ical_bridge.recurrence import zone
 from ical_bridge.timezones import describe_zone
 
-__all__ = ["convert_command", "parse_all_day_time", "parse_now"]
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+__all__ = ["convert_command", "parse_all_day_time", "parse_now", "timer_table"]
 
 
 def parse_now(text: str) -> datetime:
@@ -65,28 +73,67 @@ def _zone_note(result: ConversionResult, tz: str | None, local: str | None) -> s
     return f"floating and all-day times: {chosen}"
 
 
-def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") -> None:
+def _console() -> Console:
+    """stdout; its width is the terminal's, else ``COLUMNS``, else 160 (piped: no squeezing)."""
     from rich.console import Console  # only the table needs rich (--json starts faster)
-    from rich.table import Table
 
     console = Console(file=sys.stdout, soft_wrap=False)
-    if not console.is_terminal:  # piped or captured: do not squeeze labels into 80 columns
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console = Console(file=sys.stdout, soft_wrap=False, width=160)
-    table = Table(title=result.calendar.name or "Timers", title_justify="left")
-    for column in ("Label", "Next (local)", "Zone", "Strategy", "Warnings"):
-        table.add_column(column, overflow="fold")
+    return console
+
+
+def timer_table(result: ConversionResult, width: int) -> Table:
+    """The timers as a table that fits ``width`` columns: zones, times, strategies and codes
+    are never broken; labels wrap (or are cut with …). Narrow: the zone goes under the time,
+    one code per line."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    wide = _timer_table(result, compact=False)
+    if Measurement.get(Console(width=10_000), Console(width=10_000).options,
+                       wide).maximum <= width:
+        return wide
+    return _timer_table(result, compact=True)
+
+
+def _timer_table(result: ConversionResult, *, compact: bool) -> Table:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=result.calendar.name or "Timers", title_justify="left",
+                  box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+                  show_edge=not compact, pad_edge=not compact)
+    table.add_column("Label", overflow="ellipsis", min_width=8)  # wraps between words
+    if compact:
+        table.add_column("Next (local) / zone", no_wrap=True)
+    else:
+        table.add_column("Next (local)", no_wrap=True)
+        table.add_column("Zone", no_wrap=True)
+    table.add_column("Strategy", no_wrap=True)
+    table.add_column("Warnings", no_wrap=True)
     for draft in result.timers:
         timer = draft.timer
         strategy = draft.strategy
         if timer.get("recurrence"):
-            strategy += f" ({timer['recurrence']['type']})"
-        table.add_row(
-            timer["label"],
-            _local(draft.next_occurrence, timer["timezone"]),
-            timer["timezone"],
-            strategy,
-            ", ".join(dict.fromkeys(w.code for w in draft.warnings)),
-        )
+            kind = timer["recurrence"]["type"]
+            strategy += f"\n({kind})" if compact else f" ({kind})"
+        when = _local(draft.next_occurrence, timer["timezone"])
+        codes = list(dict.fromkeys(w.code for w in draft.warnings))
+        if compact:
+            cells = [when + "\n" + timer["timezone"]]
+        else:
+            cells = [when, timer["timezone"]]
+        table.add_row(Text(timer["label"]), *cells, strategy,
+                      ("\n" if compact else ", ").join(codes))
+    return table
+
+
+def _print_table(result: ConversionResult, verbose: int, zone_note: str = "",
+                 index: EventIndex | None = None) -> None:
+    console = _console()
+    table = timer_table(result, console.width)
     console.print(table)
     counts = Counter(s.code for s in result.skipped)
     summary = ", ".join(f"{n} {code}" for code, n in sorted(counts.items())) or "none"
@@ -97,21 +144,24 @@ def _print_table(result: ConversionResult, verbose: int, zone_note: str = "") ->
         if verbose or skipped.warnings:  # an event's own problem is shown without -v
             codes = ", ".join(dict.fromkeys(w.code for w in skipped.warnings))
             console.print(
-                f"  skipped {skipped.uid}: {skipped.code} — {skipped.message}"
-                + (f" [{codes}]" if codes else ""),
+                f"  skipped {skip_line(skipped, index or {})}" + (f" [{codes}]" if codes else ""),
                 markup=False,
             )
     if verbose:
         for warning in result.warnings:
-            console.print(f"  warning {warning.code}: {warning.message}", markup=False)
+            console.print(f"  warning {warning.code}: {iso_dates(warning.message)}",
+                          markup=False)
         if result.dropped:
             shown = ", ".join(f"{name} ×{n}" for name, n in result.dropped.items())
             console.print(f"  dropped (no tickward field): {shown}", markup=False)
     elif result.warnings:
         console.print(f"{len(result.warnings)} feed warning(s); -v lists them", markup=False)
+    if result.warnings or result.skipped or any(d.warnings for d in result.timers):
+        console.print("--explain CODE says what a code means and what to do", markup=False)
 
 
 @click.command("convert")
+@explain_option
 @click.argument("source")
 @click.option("--now", "now_text", default=None, help="Pretend it is this instant (ISO 8601).")
 @click.option("--tz", "tz", default=None, help="Zone for floating times and all-day dates.")
@@ -162,10 +212,12 @@ def convert_command(
         all_day_time=at, include_todos=include_todos, source_key=source_key_for(source),
         pin_priority=pin_priority, local_tz=local, choices=choices,
     )  # fmt: skip
-    result = convert_calendar(read_calendar(source), options)
+    data = read_calendar(source)
+    result = convert_calendar(data, options)
     if as_json:
         echo_json(to_json(result))
         return
     verbose += getattr(ctx.obj, "verbose", 0) if ctx.obj is not None else 0
-    _print_table(result, verbose, _zone_note(result, options.default_tz, local))
+    _print_table(result, verbose, _zone_note(result, options.default_tz, local),
+                 event_index(data))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -9,9 +10,10 @@ import click
 import platformdirs
 import uvicorn
 
+from ical_bridge.cli.plan_limits import limit_options
 from ical_bridge.localserver import PlanLimits, RateLimitConfig, create_app
 
-__all__ = ["default_db_path", "emulator"]
+__all__ = ["default_db_path", "emulator", "key_file"]
 
 
 def default_db_path() -> Path:
@@ -19,22 +21,32 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("ical-bridge")) / "emulator.sqlite3"
 
 
-_DEFAULTS = PlanLimits()
+def key_file(db: Path) -> Path:
+    """Where the emulator keeps the key it generated for ``db`` (so restarts keep it)."""
+    return db.with_name(db.name + ".key")
 
 
-def _limit(flag: str, field: str) -> click.Option:
-    return click.Option(
-        [flag],
-        type=click.IntRange(min=1 if field == "page_size_max" else 0),
-        default=getattr(_DEFAULTS, field),
-        show_default=True,
-        help=f"Plan limit: {field.replace('_', ' ')}.",
-    )
+def _stored_key(db: Path) -> tuple[str, str]:
+    """The key generated for ``db`` earlier, else a new one saved beside it (mode 0600)."""
+    path = key_file(db)
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept, f"API key: unchanged (kept in {path})"
+    fresh = "tw_local_" + secrets.token_urlsafe(24)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(fresh + "\n")
+    return fresh, f"API key: {fresh}\n(kept in {path}: later starts on this --db accept it)"
 
 
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True,
+              help="TCP port to listen on (0: any free port).")
 @click.option(
     "--db",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -45,7 +57,8 @@ def _limit(flag: str, field: str) -> click.Option:
     "--api-key",
     "key",
     default=None,
-    help="Full-access API key to accept (default: a new random key, printed once).",
+    help="Full-access API key to accept (default: one generated on the first start, "
+    "printed once and kept beside --db).",
 )
 @click.option("--no-rate-limit", is_flag=True, help="Turn tickward's rate limits off.")
 @click.option(
@@ -81,7 +94,9 @@ def emulator(
 ) -> None:
     """Serve a local tickward-compatible API at http://HOST:PORT/api/v1."""
     path = db or default_db_path()
-    api_key = key or "tw_local_" + secrets.token_urlsafe(24)
+    api_key, note = key, None
+    if api_key is None:
+        api_key, note = _stored_key(path)
     app = create_app(
         path,
         api_keys={api_key: "full_access"},
@@ -94,19 +109,10 @@ def emulator(
 
         app.add_middleware(RequestLog, path=request_log, delay=request_delay)
     click.echo(f"tickward emulator: http://{host}:{port}/api/v1 (data: {path})")
-    if key is None:
-        click.echo(f"API key: {api_key}")
+    if note is not None:
+        click.echo(note)
     verbose = int(getattr(ctx.obj, "verbose", 0) or 0)
     uvicorn.run(app, host=host, port=port, log_level="info" if verbose else "warning")
 
 
-for _flag, _field in (
-    ("--timers-per-project", "timers_per_project"),
-    ("--active-timers-per-space", "active_timers_per_space"),
-    ("--spaces-per-project", "spaces_per_project"),
-    ("--projects", "projects"),
-    ("--project-create-max-timers", "project_create_max_timers"),
-    ("--project-create-max-spaces", "project_create_max_spaces"),
-    ("--page-size-max", "page_size_max"),
-):
-    emulator.params.append(_limit(_flag, _field))
+emulator.params.extend(limit_options(prefix="Plan limit: ", show_default=True))

@@ -18,6 +18,7 @@ from typing import BinaryIO
 import click
 
 from ical_bridge.cli import Settings
+from ical_bridge.cli.common import project_name
 from ical_bridge.errors import ConfigError
 from ical_bridge.vocabulary import parse_duration
 
@@ -53,7 +54,12 @@ async def _export(
     def note(message: str) -> None:
         click.echo(message, err=True)
 
-    async with open_client(settings, stderr_note=note) as client:
+    if share_links and not settings.api_key:
+        # The embedded store's share URLs (http://embedded.local/…) resolve nowhere.
+        note("--share-links: the embedded local store has no public share links; "
+             "events are exported without URL (use --api-key to link to tickward)")
+        share_links = False
+    async with open_client(settings, stderr_note=note, read_only=True) as client:
         snapshot = await SyncSnapshot(client, clock=settings.clock).read()
         selection = select(snapshot, project, space)
         share_urls: dict[str, str] | None = None
@@ -149,6 +155,7 @@ def export_command(
 ) -> None:
     """Write a project's timers as an iCalendar (.ics) file."""
     duration = _duration(duration_text)
+    project = project_name(project) or project
     data = asyncio.run(
         _export(settings, project, space, include_archived, duration, share_links, calendar_name,
                 max_bytes)

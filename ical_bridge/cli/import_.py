@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +22,21 @@ from rich.table import Table
 from rich.text import Text
 
 from ical_bridge.cli import Settings
+from ical_bridge.cli.codes import explain_option
 from ical_bridge.cli.common import (
+    JSON_VERSION,
     conflict_option,
     echo_json,
     event_choice_options,
     on_delete_option,
     parse_window,
+    project_name,
     read_calendar,
     strategy_option,
 )
 from ical_bridge.cli.context import open_client
 from ical_bridge.cli.convert import parse_all_day_time
+from ical_bridge.cli.events import EventIndex, event_index, iso_dates, skip_line
 from ical_bridge.clock import system_zone
 from ical_bridge.convert.choices import EventChoices
 from ical_bridge.errors import UserError
@@ -49,7 +53,7 @@ from ical_bridge.sync import (
 )
 from ical_bridge.sync.lock import project_lock
 
-__all__ = ["import_command", "parse_limits", "state_url"]
+__all__ = ["applied_line", "import_command", "parse_limits", "state_url"]
 
 # tickward's hosted per-key limit: what the ETA assumes for a remote API.
 HOSTED_LIMIT, HOSTED_WINDOW = 120, 60.0
@@ -100,7 +104,8 @@ class _RateAwareEta(ProgressColumn):
         return Text(f"ETA {int(eta // 60)}:{int(eta % 60):02d}", style="progress.remaining")
 
 
-def _show_plan(plan: Plan, out: Console, err: Console, verbose: int) -> None:
+def _show_plan(plan: Plan, out: Console, err: Console, verbose: int,
+               index: EventIndex | None = None) -> None:
     project = plan.project
     where = f"{project.name} ({project.id})" if project.id else f"{project.name} (new project)"
     table = Table(title=f"Import plan for {where}", show_edge=False)
@@ -110,6 +115,13 @@ def _show_plan(plan: Plan, out: Console, err: Console, verbose: int) -> None:
     table.add_row(*(str(summary[k]) for k in ("create", "update", "archive", "delete",
                                                "unchanged", "skipped")))
     out.print(table)
+    kept = _kept_conflicts(plan)
+    if kept:
+        out.print(kept + ": edited in tickward since the last import", markup=False)
+        if verbose:
+            for change in plan.changes:
+                if change.action == "unchanged" and change.note and "tickward wins" in change.note:
+                    out.print(f"  kept     {change.label}", markup=False, highlight=False)
     if plan.spaces:
         out.print("spaces to create: " + ", ".join(f"{s.name} ({s.id})" for s in plan.spaces))
     if project.new_color:
@@ -129,12 +141,15 @@ def _show_plan(plan: Plan, out: Console, err: Console, verbose: int) -> None:
     skipped = plan.skipped if verbose else [s for s in plan.skipped
                                              if s.code not in ("past", "outside_window")]
     for skip in skipped[: None if verbose else 20]:
-        err.print(f"skipped ({skip.code}): {skip.label or skip.uid or skip.timer_id or ''}: "
-                  f"{skip.message}", markup=False, highlight=False)
+        err.print(f"skipped {skip_line(skip, index or {})}", markup=False, highlight=False)
     for warning in plan.warnings[: None if verbose else 20]:
-        err.print(f"warning ({warning.code}): {warning.message}", markup=False, highlight=False)
+        err.print(f"warning ({warning.code}): {iso_dates(warning.message)}",
+                  markup=False, highlight=False)
     if plan.suspicious:
         err.print(f"suspicious: {plan.suspicious}", markup=False, highlight=False)
+    if plan.warnings or plan.skipped:
+        err.print("--explain CODE says what a code means and what to do",
+                  markup=False, highlight=False)
 
 
 def _report_json(report: ApplyReport) -> dict[str, Any]:
@@ -145,11 +160,67 @@ def _report_json(report: ApplyReport) -> dict[str, Any]:
         "failed": [{"action": f.action, "timer_id": f.timer_id, "label": f.label,
                     "message": f.message, "hint": f.hint} for f in report.failed],
         "aborted": report.aborted,
+        "left_out": [{"action": f.action, "timer_id": f.timer_id, "label": f.label,
+                      "message": f.message} for f in report.left_out],
     }
 
 
+_TIMER_VERBS = (("create", "created"), ("update", "updated"), ("archive", "archived"),
+                ("delete", "deleted"))
+
+
+def applied_line(report: ApplyReport, *, new_project: bool) -> str:
+    """``11 timers created in 1 request.``: what the apply did, in words."""
+    parts = [f"{report.done[k]} {verb}" for k, verb in _TIMER_VERBS if report.done.get(k)]
+    if parts:
+        total = sum(report.done.get(k, 0) for k, _ in _TIMER_VERBS)
+        noun = "timer" if total == 1 else "timers"
+        parts[0] = f"{parts[0].split()[0]} {noun} {parts[0].split()[1]}"
+    if report.done.get("project"):
+        parts.append("the project created" if new_project else "the project colour updated")
+    if report.done.get("space"):
+        n = report.done["space"]
+        parts.append(f"{n} space{'s' if n != 1 else ''} created")
+    what = ", ".join(parts) or "nothing written"
+    requests = f"{report.written} request{'s' if report.written != 1 else ''}"
+    return f"{what[0].upper()}{what[1:]} in {requests}."
+
+
+def _kept_conflicts(plan: Plan) -> str:
+    """``1 conflict kept (tickward wins)``, or "" when --conflict tickward-wins kept none."""
+    n = sum(1 for c in plan.changes if c.action == "unchanged" and c.note
+            and "tickward wins" in c.note)
+    n += sum(1 for s in plan.skipped if s.code == "conflict")
+    return f"{n} conflict{'s' if n != 1 else ''} kept (tickward wins)" if n else ""
+
+
+def _show_left_out(report: ApplyReport, err: Console, verbose: int) -> None:
+    """Writes held back after tickward said a cap was reached: one reason, then the labels."""
+    if not report.left_out:
+        return
+    reasons = Counter(f.message for f in report.left_out)
+    for message, n in reasons.items():
+        err.print(f"{n} change(s) {message} (not sent)", markup=False, highlight=False)
+    shown = report.left_out if verbose else report.left_out[:20]
+    for item in shown:
+        err.print(f"  left out: {item.action} {item.label or item.timer_id}",
+                  markup=False, highlight=False)
+    if len(shown) < len(report.left_out):
+        err.print(f"  … and {len(report.left_out) - len(shown)} more (-v lists all)",
+                  markup=False, highlight=False)
+
+
+@dataclass
+class _Seen:
+    """How far an apply got (for the message after Ctrl-C)."""
+
+    started: bool = False
+    done: int = 0
+    total: int = 0
+
+
 async def _run(ctx: click.Context, settings: Settings, data: bytes, options: SyncOptions,
-               store_url: str, *, dry_run: bool, yes: bool, as_json: bool) -> int:
+               store_url: str, seen: _Seen, *, dry_run: bool, yes: bool, as_json: bool) -> int:
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with StateStore(store_url) as store:
@@ -158,22 +229,29 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
                 project_lock(store, options.project or options.source_key):  # 15.3
             plan = await plan_source(client, store, data, options)
             if as_json and (dry_run or plan.empty):
-                echo_json(plan.to_json(dry_run=dry_run))
+                echo_json({"version": JSON_VERSION, **plan.to_json(dry_run=dry_run)})
             elif not as_json:
-                _show_plan(plan, out, err, settings.verbose)
+                _show_plan(plan, out, err, settings.verbose, event_index(data))
             if dry_run or plan.empty:
                 if not dry_run:
                     reconcile(store, plan)  # every run: record what tickward has (15.1)
                 if not as_json and plan.empty:
-                    out.print("Nothing to do: tickward already matches the calendar.")
+                    kept = _kept_conflicts(plan)
+                    out.print(f"Nothing to write: {kept}." if kept else
+                              "Nothing to do: tickward already matches the calendar.")
                 return 0
             if not yes:
                 if not sys.stdin.isatty():
                     raise UserError("refusing to write without confirmation: stdin is not a "
                                     "terminal; pass --yes to apply or --dry-run to only plan")
-                if not click.confirm("Apply these changes?", default=False, err=True):
+                try:
+                    confirmed = click.confirm("Apply these changes?", default=False, err=True)
+                except click.Abort:  # Ctrl-C or end of input at the prompt
+                    raise KeyboardInterrupt from None
+                if not confirmed:  # a choice, not a failure
                     err.print("Nothing changed.")
-                    return 1
+                    return 0
+            seen.started = True
             sent_before = client.stats.requests
             limit = HOSTED_LIMIT if settings.api_key else 0
             columns = (TextColumn("applying"), BarColumn(), MofNCompleteColumn(),
@@ -182,16 +260,16 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
                 task = bar.add_task("apply", total=None)
 
                 def progress(done: int, total: int) -> None:
+                    seen.done, seen.total = done, total
                     bar.update(task, completed=done, total=total)
 
                 report = await apply_plan(client, store, plan, progress=progress)
     if as_json:
         body = plan.to_json(dry_run=False)
         body["project"] = {**body["project"], "id": report.project_id or body["project"]["id"]}
-        echo_json({**body, "result": _report_json(report)})
+        echo_json({"version": JSON_VERSION, **body, "result": _report_json(report)})
     else:
-        done = ", ".join(f"{n} {k}" for k, n in sorted(report.done.items())) or "nothing"
-        out.print(f"Applied: {done} ({report.written} writes).")
+        out.print(applied_line(report, new_project=plan.project.create), markup=False)
         for failure in report.failed:
             shown = failure.hint and failure.hint not in failure.message
             hint = f" — {failure.hint}" if shown else ""
@@ -199,12 +277,14 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
                       f"{failure.message}{hint}", markup=False, highlight=False)
         if report.aborted:
             err.print(report.aborted, markup=False, highlight=False)
+        _show_left_out(report, err, settings.verbose)
     return 0 if report.ok else 1
 
 
 @click.command("import")
+@explain_option
 @click.argument("source")
-@click.option("--project", "project", default="", help="Target project name or id "
+@click.option("--project", "project", default=None, help="Target project name or id "
               "(default: the calendar's name; created if missing).")
 @click.option("--space", default=None, help="Put the timers into this space (id or name; "
               "created if missing).")
@@ -233,7 +313,8 @@ async def _run(ctx: click.Context, settings: Settings, data: bytes, options: Syn
 @event_choice_options
 @click.pass_context
 def import_command(
-    ctx: click.Context, source: str, project: str, space: str | None, dry_run: bool,
+    ctx: click.Context, source: str,
+    project: str | None, space: str | None, dry_run: bool,
     yes: bool, as_json: bool, strategy: str, window: str, tz: str | None, on_delete: str,
     conflict: str, allow_empty: bool, state: str | None, limits: str, source_key: str | None,
     pin_priority: bool, all_day_time: str, include_todos: bool, verbose: int,
@@ -245,7 +326,7 @@ def import_command(
     at = parse_all_day_time(all_day_time)
     data = read_calendar(source)
     options = SyncOptions(
-        project=project,
+        project=project_name(project) or "",
         now=settings.clock.now(),
         space=space,
         strategy=strategy,
@@ -262,6 +343,23 @@ def import_command(
         local_timezone=system_zone(),
         choices=choices,
     )
-    rc = asyncio.run(_run(ctx, settings, data, options, state_url(state),
-                          dry_run=dry_run, yes=yes, as_json=as_json))
+    seen = _Seen()
+    try:
+        rc = asyncio.run(_run(ctx, settings, data, options, state_url(state), seen,
+                              dry_run=dry_run, yes=yes, as_json=as_json))
+    except KeyboardInterrupt:
+        click.echo(_interrupted(seen), err=True)
+        ctx.exit(130)
     ctx.exit(rc)
+
+
+def _interrupted(seen: _Seen) -> str:
+    """What an interrupted import did, and how to finish it."""
+    if not seen.started:
+        return "Interrupted: nothing was written."
+    if seen.done == 0:
+        return ("Interrupted before the first write finished: re-run the same command "
+                "to apply the plan (it will not be applied twice).")
+    return (f"Interrupted after {seen.done} of {seen.total} changes; each is recorded as "
+            "it succeeds, so re-running the same command finishes the rest "
+            "(nothing is applied twice).")

@@ -4,8 +4,8 @@
 ``/feeds/<token>.ics`` (see ``ical_bridge.feeds.app`` for caching, the webhook
 receiver and when the index page is shown). Tokens are never printed or
 logged by ``serve``; ``export-token show NAME`` prints one export's URL and
-``export-token rotate NAME`` replaces its token (the old URL stops working
-within ~30 s on a running server).
+``export-token rotate NAME`` replaces its token (a running server answers the
+old URL with 404 and the new one with the feed from its next request on).
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ def _token_command(config_path: Path, name: str, *, rotate: bool) -> None:
     click.echo(webcal)
     click.echo(https)
     if rotate:
-        click.echo(f"the old URL of {name!r} no longer works", err=True)
+        click.echo(f"the old URL of {name!r} no longer works (a running server "
+                   "serves only the new one from its next request)", err=True)
 
 
 @click.group("export-token")

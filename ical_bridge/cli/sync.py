@@ -23,7 +23,7 @@ import httpx
 from starlette.applications import Starlette
 
 from ical_bridge.cli import Settings
-from ical_bridge.cli.common import echo_json
+from ical_bridge.cli.common import JSON_VERSION, echo_json, project_name
 from ical_bridge.cli.context import open_client
 from ical_bridge.cli.logs import log_format_option, use_log_format
 from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, TickwardConfig, load_config
@@ -56,6 +56,15 @@ _CONFIG = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="The TOML config file ([[feeds]], [[exports]], [tickward], [state], [server]).",
 )
+
+
+def _checked(config_path: Path) -> BridgeConfig:
+    """The config, with every feed's and export's project name checked as ``--project`` is."""
+    config = load_config(config_path)
+    for kind, entries in (("feeds", config.feeds), ("exports", config.exports)):
+        for entry in entries:
+            project_name(entry.project, option=f"{config_path}: [[{kind}]] {entry.name}: project")
+    return config
 
 
 def client_settings(settings: Settings, config: BridgeConfig) -> Settings:
@@ -227,7 +236,7 @@ def _forget_validators(config: BridgeConfig) -> None:
 
 def _show_results(results: list[PassResult], as_json: bool) -> None:
     if as_json:
-        echo_json([_result_json(r) for r in results])
+        echo_json({"version": JSON_VERSION, "feeds": [_result_json(r) for r in results]})
         return
     for r in results:
         counts = " ".join(f"{k}={v}" for k, v in r.counts.items() if v and k != "unchanged")
@@ -262,7 +271,7 @@ def sync_command(
 ) -> None:
     """Sync every configured feed into tickward (forever, or --once)."""
     settings: Settings = ctx.obj
-    config = load_config(config_path)
+    config = _checked(config_path)
     _quiet_logs(settings)
     if full:
         _forget_validators(config)
@@ -282,7 +291,7 @@ def sync_command(
 def daemon_command(ctx: click.Context, config_path: Path, log_format: str) -> None:
     """Run the scheduler and the export feed server until SIGTERM/SIGINT."""
     settings: Settings = ctx.obj
-    config = load_config(config_path)
+    config = _checked(config_path)
     _quiet_logs(settings)
     use_log_format(log_format)
     asyncio.run(_forever(settings, config, serve=True))
@@ -311,7 +320,8 @@ def status_command(
         feeds, exports = collect_status(config, store, show_tokens=show_tokens)
     if as_json:
         echo_json(
-            {"feeds": [f.to_json() for f in feeds], "exports": [e.to_json() for e in exports]}
+            {"version": JSON_VERSION, "feeds": [f.to_json() for f in feeds],
+             "exports": [e.to_json() for e in exports]}
         )
         return
     for f in feeds:
@@ -334,5 +344,6 @@ def status_command(
         elif e.has_token:
             shown = f"URL hidden (--show-tokens, or `ical-bridge export-token show {e.name}`)"
         else:
-            shown = "(no token yet: start the daemon once to create it)"
+            shown = (f"(no token yet: `ical-bridge export-token show {e.name}` creates it "
+                     "and prints the URL; so does starting the daemon or serve)")
         click.echo(f"export {e.name} ({e.project}): {shown}")

@@ -516,7 +516,7 @@ def create_feed_app(
     index_token: str | None = None,
     loopback_index: bool = False,
     public_url: str | None = None,
-    token_ttl: float = 30.0,
+    token_ttl: float = 0.0,
     allow_proxied_index: bool = False,
     secrets: Callable[[], Sequence[str]] | None = None,
     on_event: EventHook | None = None,

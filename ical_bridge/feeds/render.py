@@ -50,13 +50,14 @@ class Selection:
         return f"{self.project.name} / {self.space.name}" if self.space else self.project.name
 
 
-def _not_found(what: str, ref: str, names: list[str]) -> UserError:
+def _not_found(what: str, ref: str, names: list[str], where: str = "") -> UserError:
     close = difflib.get_close_matches(ref, names, n=5, cutoff=0.5)
     if not close:
         close = sorted(n for n in names if ref.lower() in n.lower())[:5]
     hint = f"; did you mean {', '.join(repr(n) for n in close)}?" if close else ""
-    known = "" if close or not names else f" (known: {', '.join(sorted(names)[:10])})"
-    return UserError(f"no {what} {ref!r}{hint}{known}")
+    known = "" if close else f" (known: {', '.join(sorted(names)[:10])})" if names else (
+        f" (it has no {what}s)" if where else "")
+    return UserError(f"no {what} {ref!r}{where}{hint}{known}")
 
 
 def select(snapshot: Sync, project: str, space: str | None = None) -> Selection:
@@ -69,7 +70,8 @@ def select(snapshot: Sync, project: str, space: str | None = None) -> Selection:
     if space is not None:
         picked = find_space(spaces, space)
         if picked is None:
-            raise _not_found(f"space in project {chosen.name!r}", space, [s.name for s in spaces])
+            raise _not_found("space", space, [s.name for s in spaces],
+                             f" in project {chosen.name!r}")
     timers = [
         t
         for t in snapshot.timers

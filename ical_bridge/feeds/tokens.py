@@ -161,9 +161,13 @@ class RedactFeedTokens(logging.Filter):
 
 
 class TokenBook:
-    """Known export tokens, re-read from the store at most every ``ttl`` seconds (rotation)."""
+    """Known export tokens, re-read from the store at most every ``ttl`` seconds (rotation).
 
-    def __init__(self, store: FeedStore, names: Iterable[str], clock: Clock, *, ttl: float = 30.0):
+    The default 0 re-reads them on every request, so ``export-token rotate`` takes
+    effect on a running server at the next request (one small read per export).
+    """
+
+    def __init__(self, store: FeedStore, names: Iterable[str], clock: Clock, *, ttl: float = 0.0):
         self._store = store
         self._names = list(names)
         self._clock = clock

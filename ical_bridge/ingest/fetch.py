@@ -170,8 +170,11 @@ async def _fetch(
                 source=redact_url(source),
             )
         return await _read_file(Path(unquote(parts.path)), source, max_bytes)
+    plain: str | None = None
     if scheme == "webcal":
-        source = "https" + source[len("webcal") :]
+        # webcal:// names no transport: try https://, and http:// when nothing speaks TLS
+        # there (the result's final_url then starts with http://, for the caller to say so).
+        source, plain = "https" + source[len("webcal") :], "http" + source[len("webcal") :]
         seen.append(source)
     elif scheme not in _HTTP_SCHEMES:
         raise SourceError(
@@ -180,6 +183,17 @@ async def _fetch(
         )
     try:
         async with asyncio.timeout(timeout):
+            if plain is not None:
+                import httpx
+
+                try:
+                    return await _fetch_http(
+                        source, etag, last_modified, max_bytes, timeout, max_redirects,
+                        transport, seen, raw_connect_errors=True,
+                    )
+                except httpx.ConnectError:
+                    source = plain
+                    seen.append(source)
             return await _fetch_http(
                 source, etag, last_modified, max_bytes, timeout, max_redirects, transport, seen
             )
@@ -199,6 +213,8 @@ async def _fetch_http(
     max_redirects: int,
     transport: httpx.AsyncBaseTransport | None,
     seen: list[str],
+    *,
+    raw_connect_errors: bool = False,
 ) -> FetchResult:
     import httpx
 
@@ -223,6 +239,8 @@ async def _fetch_http(
                     f"{redact_url(url)}: timed out ({type(exc).__name__})", source=redact_url(url)
                 ) from None
             except httpx.HTTPError as exc:
+                if raw_connect_errors and isinstance(exc, httpx.ConnectError):
+                    raise
                 detail = scrub_secrets(str(exc), url) or type(exc).__name__
                 raise SourceError(f"{redact_url(url)}: {detail}", source=redact_url(url)) from None
     raise SourceError(

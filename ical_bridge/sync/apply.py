@@ -17,6 +17,7 @@ from ical_bridge.errors import (
     APIError,
     AuthenticationError,
     NotFoundError,
+    PlanCap,
     RateLimitedError,
     TickwardError,
     TransportError,
@@ -57,11 +58,13 @@ class ApplyReport:
     done: dict[str, int] = field(default_factory=dict)
     failed: list[Failure] = field(default_factory=list)
     aborted: str | None = None
+    # Writes not sent because tickward said a plan cap they need was reached.
+    left_out: list[Failure] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when every planned write succeeded."""
-        return not self.failed and self.aborted is None
+        return not self.failed and self.aborted is None and not self.left_out
 
 
 def _dump(timer: Timer) -> dict[str, Any]:
@@ -78,9 +81,14 @@ class _Run:
                  progress: Progress | None) -> None:
         self.client, self.store, self.plan = client, store, plan
         self.report = ApplyReport(project_id=plan.project.id)
+        self.space_of = {c.timer_id: c.fields.get("space_id") for c in plan.writes}
         self.progress = progress
         self.total = _count_steps(plan)
         self.step = 0
+        # (cap kind, space id or None) → the cap tickward reported: once a cap is
+        # reached, every further write that needs it would be refused the same way.
+        self.capped: dict[tuple[str, str | None], PlanCap] = {}
+        self.spaces_left_out: set[str] = set()  # their timers are left out too
 
     def tick(self, action: str | None = None, writes: int = 1) -> None:
         self.step += 1
@@ -93,8 +101,33 @@ class _Run:
     def fail(self, action: str, timer_id: str | None, label: str, exc: Exception) -> None:
         hint = exc.hint if isinstance(exc, APIError) else None
         self.report.failed.append(Failure(action, timer_id, label, str(exc), hint))
+        if isinstance(exc, APIError) and exc.cap is not None:
+            space = self.space_of.get(timer_id or "") if exc.cap.kind.startswith("active") else None
+            self.capped[(exc.cap.kind, space)] = exc.cap
         if isinstance(exc, _FATAL):
             self.report.aborted = f"stopped after {type(exc).__name__}: {exc}"
+
+    def cap_hit(self, change: Change) -> PlanCap | None:
+        """The reached cap ``change`` would need, if any (then it is left out, not sent)."""
+        fields = change.fields
+        space = fields.get("space_id")
+        adds = change.action == "create"
+        activates = adds or (change.action == "update"
+                             and ("space_id" in fields or fields.get("archived") is False))
+        if adds and ("timers", None) in self.capped:
+            return self.capped[("timers", None)]
+        if activates and space and ("active_timers_per_space", space) in self.capped:
+            return self.capped[("active_timers_per_space", space)]
+        if "space_id" in fields and space in self.spaces_left_out:
+            return self.capped[("spaces", None)]
+        return None
+
+    def leave_out(self, action: str, timer_id: str | None, label: str, cap: PlanCap) -> None:
+        what = {"timers": "timers per project", "spaces": "spaces per project",
+                "active_timers_per_space": "active timers per space"}.get(cap.kind, cap.kind)
+        message = f"left out: tickward allows {cap.limit} {what} and that cap is reached"
+        self.report.left_out.append(Failure(action, timer_id, label, message))
+        self.tick()
 
     def record(self, change: Change | None, remote: Mapping[str, Any]) -> None:
         if self.report.project_id is not None:
@@ -213,6 +246,10 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
 
 async def _space(run: _Run, space_id: str, name: str) -> None:
     assert run.report.project_id is not None
+    if ("spaces", None) in run.capped:
+        run.spaces_left_out.add(space_id)
+        run.leave_out("create_space", None, name, run.capped[("spaces", None)])
+        return
     key = change_key(space_id, "create-space", {"name": name}, run.report.project_id)
     try:
         await run.client.create_space(run.report.project_id, {"id": space_id, "name": name},
@@ -221,6 +258,8 @@ async def _space(run: _Run, space_id: str, name: str) -> None:
     except ValidationError as exc:
         if not _is_id_taken(exc):
             run.fail("create_space", None, name, exc)
+            if exc.cap is not None and exc.cap.kind == "spaces":
+                run.spaces_left_out.add(space_id)
         run.tick()
     except TickwardError as exc:
         run.fail("create_space", None, name, exc)
@@ -313,6 +352,10 @@ async def apply_plan(
         if run.report.aborted is not None:
             run.report.failed.append(Failure(change.action, change.timer_id, change.label,
                                              "not attempted: " + run.report.aborted))
+            continue
+        cap = run.cap_hit(change)
+        if cap is not None:
+            run.leave_out(change.action, change.timer_id, change.label, cap)
             continue
         try:
             await _timer(run, change)

@@ -138,6 +138,8 @@ def patch_body(
         elif "target_date" not in body and "timezone" not in body:
             body["target_date"] = desired["target_date"]
     for name in ("description", "color"):
+        if name == "color" and not d[name]:
+            continue  # the feed sets no colour: one set in tickward is not the feed's to clear
         if d[name] != r[name]:
             body[name] = desired.get(name) or ""  # "" clears; null is refused
     if d["notify"] != r["notify"]:

@@ -141,8 +141,10 @@ async def plan_source(
     reads tickward, writes nothing. ``converted``: ``data`` already converted with
     ``import_options(options)`` (e.g. in a worker process)."""
     result = converted or convert_calendar(data, import_options(options))
-    # tickward keeps 40 characters of a project name: look up what it would have kept.
-    name = (options.project or result.calendar.name or "").strip()[:PROJECT_NAME_MAX]
+    name = (options.project or result.calendar.name or "").strip()
+    if len(name) > PROJECT_NAME_MAX:  # tickward would cut it: two long names, one project
+        raise UserError(f"project name {name[:20]!r}… is {len(name)} characters; tickward "
+                        f"project names are at most {PROJECT_NAME_MAX}: pass --project NAME")
     if not name:
         raise UserError("the calendar has no name (X-WR-CALNAME/NAME): pass --project NAME|ID")
     source_key = calendar_source_key(options.source_key, result)

@@ -65,3 +65,14 @@ def test_export_token_show_still_prints_the_url(tmp_path: Path) -> None:
         f"webcal://cal.example.org/feeds/{token}.ics",
         f"https://cal.example.org/feeds/{token}.ics",
     ]
+
+
+def test_status_names_the_command_that_creates_a_missing_token(tmp_path: Path) -> None:
+    # issue 11: it said "start the daemon", but `export-token show` creates it
+    config, _ = _config(tmp_path)
+    line = next(ln for ln in _status(config).splitlines() if ln.startswith("export fresh"))
+    assert "export-token show fresh" in line and "start the daemon once" not in line
+    shown = CliRunner().invoke(cli, ["export-token", "show", "fresh", "--config", str(config)])
+    assert shown.exit_code == 0
+    line = next(ln for ln in _status(config).splitlines() if ln.startswith("export fresh"))
+    assert "URL hidden" in line

@@ -46,7 +46,7 @@ def test_sync_once_exit_codes_and_status(
     assert "team: synced (create=2)" in out
     code, out, _ = invoke(tickward, "sync", "--config", str(config), "--once", "--json")
     assert code == 0
-    [result] = json.loads(out)
+    [result] = json.loads(out)["feeds"]  # issue 11: one object with a version field
     assert (result["feed"], result["outcome"], result["requests"]) == ("team", "not_modified", 0)
 
     feed_host.modes["broken.ics"] = "502"

@@ -95,16 +95,15 @@ def test_export_to_stdout_of_one_space_with_archived(db: Path) -> None:
     assert str(events["Old"]["STATUS"]) == "CANCELLED"
 
 
-def test_share_links_are_created_once_and_exported(db: Path) -> None:
+def test_share_links_of_the_embedded_store_are_omitted_with_a_warning(db: Path) -> None:
+    # issue 11: http://embedded.local/share/… URLs resolve nowhere; say so, write none
     args = ["--local", str(db), "export", "--project", "Team", "--share-links"]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
-    assert _shares(db) == ["deploy_0001", "launch_0001"]
-    second = CliRunner().invoke(cli, args)
-    assert _shares(db) == ["deploy_0001", "launch_0001"]  # nothing new on a second run
-    urls = {name: str(e["URL"]) for name, e in _events(second.stdout_bytes).items()}
-    assert all(url.startswith("http://embedded.local/share/") for url in urls.values())
-    assert urls == {name: str(e["URL"]) for name, e in _events(first.stdout_bytes).items()}
+    assert "no public share links" in first.stderr
+    assert _shares(db) == []
+    assert all("URL" not in e for e in _events(first.stdout_bytes).values())
+    assert "embedded.local" not in first.stdout
 
 
 def test_unknown_project_is_a_usage_error_with_close_names(

@@ -139,12 +139,25 @@ def test_webcal_maps_to_https() -> None:
     assert result.final_url == "https://calendar.example/team.ics"
 
 
-def test_webcal_against_real_server_uses_https(feed_server: Any) -> None:
-    # the plain-http test server cannot speak TLS, so the https attempt fails: proof of mapping
+def test_webcal_against_a_plain_http_server_falls_back_to_http(feed_server: Any) -> None:
+    # issue 11: https first (see test_webcal_maps_to_https); the plain-http test server cannot
+    # speak TLS, so the fetch falls back to http:// and says so in final_url
     port = feed_server.server_address[1]
-    error = source_error(f"webcal://127.0.0.1:{port}/feed.ics", timeout=3)
-    assert error.source.startswith("https://127.0.0.1")
-    assert feed_server.seen == [] or all(p != "/feed.ics" for p, _ in feed_server.seen)
+    result = fetch(f"webcal://127.0.0.1:{port}/feed.ics", timeout=3)
+    assert result.final_url == f"http://127.0.0.1:{port}/feed.ics"
+    assert result.body
+
+
+def test_webcal_does_not_fall_back_after_an_http_answer() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(404)
+
+    error = source_error("webcal://calendar.example/team.ics",
+                         transport=httpx.MockTransport(handler))
+    assert seen == ["https://calendar.example/team.ics"] and error.status == 404
 
 
 @pytest.mark.parametrize(

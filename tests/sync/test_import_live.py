@@ -89,14 +89,14 @@ def test_interactive_confirm_yes_applies_and_no_writes_nothing(
     runner = CliRunner()
     mark = len(live.app.state.requests)
     declined = runner.invoke(cli, cli_args(live, source, tmp_path / "s.db"), input=TtyInput(b"n\n"))
-    assert declined.exit_code == 1, declined.output
+    assert declined.exit_code == 0, declined.output  # a choice, not a failure (issue 11.7)
     assert "Apply these changes?" in declined.output + declined.stderr
     assert writes_since(live.app.state.requests, mark) == []
 
     accepted = runner.invoke(cli, cli_args(live, source, tmp_path / "s.db"),
                              input=TtyInput(b"y\n"))
     assert accepted.exit_code == 0, accepted.output + accepted.stderr
-    assert "Applied" in accepted.output
+    assert "timers created" in accepted.output
     timers = snapshot(live)
     assert len(timers) == 4 and timers[hand["id"]]["label"] == "Mine"
 
@@ -254,6 +254,8 @@ def test_writes_the_server_refuses_are_listed_and_exit_1(live_factory: Any, tmp_
     result = CliRunner().invoke(cli, cli_args(live, source, tmp_path / "s.db", "--yes"))
     assert result.exit_code == 1, result.output + result.stderr
     failures = [line for line in result.stderr.splitlines() if line.startswith("failed: create")]
-    assert len(failures) == 3 and "Maximum 3 timers" in failures[0]
-    assert "2 create" in result.output
+    # issue 11.9: after the first refusal the rest are left out, not sent
+    assert len(failures) == 1 and "Maximum 3 timers" in failures[0]
+    assert "2 change(s) left out: tickward allows 3 timers per project" in result.stderr
+    assert "2 timers created" in result.output
     assert len(snapshot(live)) == 3

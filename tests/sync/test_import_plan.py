@@ -124,7 +124,8 @@ def test_count_up_timers_compare_mode_and_milestones() -> None:
 def test_description_cleared_in_feed_is_cleared_with_empty_string() -> None:
     d = draft(1)
     had = remote(d.timer, description="old text", color="#123456")
-    assert patch_body(d.timer, had, NOW) == {"description": "", "color": ""}
+    # issue 11: a colour the feed does not set is not the feed's to clear (kept in tickward)
+    assert patch_body(d.timer, had, NOW) == {"description": ""}
 
 
 def test_recurring_timer_with_other_anchor_but_same_slot_and_next_occurrence_is_unchanged() -> None:
