@@ -28,7 +28,6 @@ import struct
 from datetime import UTC, datetime, timedelta
 from difflib import SequenceMatcher
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from zoneinfo import TZPATH, ZoneInfo, available_timezones
 
@@ -49,8 +48,16 @@ _STEP = timedelta(hours=12)
 @lru_cache(maxsize=1)
 def accepted_zones() -> frozenset[str]:
     """Every ``timezone`` value the real tickward server accepts (exact, case-sensitive)."""
-    text = resources.files("ical_bridge").joinpath("data/accepted-timezones.txt").read_text("utf-8")
+    # a plain file beside this module (importlib.resources costs ~20 ms of imports at start-up)
+    data = Path(__file__).with_name("data") / "accepted-timezones.txt"
+    text = data.read_text("utf-8") if data.is_file() else _package_text()
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _package_text() -> str:
+    from importlib import resources
+
+    return resources.files("ical_bridge").joinpath("data/accepted-timezones.txt").read_text("utf-8")
 
 
 def is_accepted(name: str) -> bool:
@@ -64,6 +71,8 @@ def _tzif_bytes(name: str) -> bytes | None:
         path = Path(base) / name
         if path.is_file():
             return path.read_bytes()
+    from importlib import resources
+
     try:
         package, _, leaf = f"tzdata.zoneinfo/{name}".rpartition("/")
         return resources.files(package.replace("/", ".")).joinpath(leaf).read_bytes()
@@ -115,6 +124,8 @@ def _links() -> dict[str, str]:
             texts.append(path.read_text("utf-8", "replace"))
             break
     else:
+        from importlib import resources
+
         try:
             texts.append(
                 resources.files("tzdata.zoneinfo").joinpath("tzdata.zi").read_text("utf-8")

@@ -33,6 +33,7 @@ __all__ = ["RuleExpander", "build_plain_event", "expander_for", "is_plain_series
 
 _MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is looked for later
 _SLACK = timedelta(days=2)
+_TAIL = 16  # starts kept before a bound: a DST shift reorders only the last few
 _PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "WKST"})
 _FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 _DAY = re.compile(r"^[+-]?(?:[1-9]|[1-4]\d|5[0-3])?(?:MO|TU|WE|TH|FR|SA|SU)$")
@@ -161,6 +162,7 @@ class RuleExpander:
         self._adapter = EventAdapter(core)
         self._start: datetime = _nearer(core["DTSTART"].dt, core["RRULE"], rebase_before)
         text = core["RRULE"].to_ical().decode()
+        self._text, self._vrecur = text, core["RRULE"]
         self._rule: rrule = rrulestr(text, dtstart=self._start, cache=False)  # type: ignore[assignment]
         until = self._rule._until  # type: ignore[attr-defined]
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
@@ -214,15 +216,37 @@ class RuleExpander:
         """The first occurrence after ``now`` (a plain series cancels none)."""
         return next(self.iter_after(now, bound), None)
 
+    def _tail_near(self, bound: datetime, now: datetime) -> deque[datetime] | None:
+        """The last ``_TAIL`` starts up to ``bound`` from the rule moved near it (see
+        ``_nearer``), instead of walking from ``now``; None when that is not certain."""
+        if self._rule._count:  # type: ignore[attr-defined]
+            return None
+        freq = str(self._vrecur.get("FREQ", [""])[0]).upper()
+        if freq not in ("DAILY", "WEEKLY"):
+            return None
+        step = int(self._vrecur.get("INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
+        anchor = _nearer(self._start, self._vrecur, bound - timedelta(days=(_TAIL + 2) * step))
+        if anchor < now - _SLACK or anchor <= self._start:
+            return None
+        moved: rrule = rrulestr(self._text, dtstart=anchor, cache=False)  # type: ignore[assignment]
+        tail: deque[datetime] = deque(maxlen=_TAIL)
+        for start in moved.xafter(anchor, inc=True):
+            if start - _SLACK > bound:
+                break
+            tail.append(start)
+        return tail if len(tail) == _TAIL else None  # fewer: the earlier starts matter
+
     def last_before(self, bound: datetime, now: datetime) -> Occurrence | None:
         """The last occurrence in ``(now, bound]``."""
         # A plain rule yields at most one start a day and instants follow the wall clock up
         # to a DST shift, so the last of them lies among the final starts before the bound.
-        tail: deque[datetime] = deque(maxlen=16)
-        for start in self._starts(now - _SLACK):
-            if start - _SLACK > bound:
-                break
-            tail.append(start)
+        tail = self._tail_near(bound, now)
+        if tail is None:
+            tail = deque(maxlen=_TAIL)
+            for start in self._starts(now - _SLACK):
+                if start - _SLACK > bound:
+                    break
+                tail.append(start)
         best: tuple[datetime, datetime] | None = None
         for start in tail:
             instant = self._instant_of_value(start)
@@ -284,22 +308,42 @@ def build_plain_event(lines: list[str]) -> Component | None:
         name, *raw_params = head.split(";")
         if name not in allowed:
             return None
-        params = Parameters()
+        params = Parameters() if raw_params else None
         for raw in raw_params:
             key, eq, item = raw.partition("=")
             if not eq or key not in _PARAM_KEYS or not _PARAM_VALUE.match(item):
                 return None
-            params[key] = item
-        kind: Any = factory.for_property(name, params.value)
-        if getattr(kind, "get_value_from_content_line", None) is not None:
+            params[key] = item  # type: ignore[index]
+        kind: Any = _kind(factory, name, params.value if params is not None else None)
+        if kind is None:
             return None
-        tzid = params.get("TZID") if name in _DATETIME_NAMES else None
+        tzid = params.get("TZID") if params is not None and name in _DATETIME_NAMES else None
         try:
             text = unescape_backslash(value)
             parsed = kind.from_ical(text, tzid) if tzid else kind.from_ical(text)
         except (ValueError, TypeError):
             return None  # icalendar's own parser decides what a broken value becomes
         prop = kind(parsed)
-        prop.params = params
+        if params is not None or kind not in _BARE_PARAMS:
+            prop.params = params if params is not None else Parameters()
         current.add(name, prop, encode=False)
     return event if current is event else None
+
+
+_KINDS: dict[tuple[str, str | None], Any] = {}
+
+
+def _kind(factory: Any, name: str, value_type: str | None) -> Any:
+    """icalendar's value type of a property (cached), None for one parsed from the line."""
+    key = (name, value_type)
+    if key not in _KINDS:
+        kind = factory.for_property(name, value_type)
+        from icalendar.prop import vInt, vRecur, vText
+
+        _BARE_PARAMS.update((vInt, vRecur, vText))
+        _KINDS[key] = None if getattr(kind, "get_value_from_content_line", None) else kind
+    return _KINDS[key]
+
+
+_BARE_PARAMS: set[type] = set()
+"""Types whose constructor leaves empty parameters, as a line without any gives."""

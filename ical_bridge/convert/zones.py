@@ -116,6 +116,11 @@ def _iana_by_lower() -> dict[str, str]:
 def iana_name(tzid: str) -> str | None:
     """The IANA name ``tzid`` denotes without a VTIMEZONE (Windows, vendor prefix…)."""
     text = tzid.strip().strip('"')
+    # the common cases, spelled exactly, need no list of every zone (tzdata has all four)
+    if text.lower() in ("utc", "etc/utc", "zulu", "etc/zulu"):
+        return "UTC"
+    if is_accepted(text):
+        return text
     lower = _iana_by_lower()
     candidates = [text, text.strip("/")]
     if text in WINDOWS_TO_OLSON:
@@ -397,9 +402,21 @@ def _exactly_named(tzid: str, name: str) -> bool:
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "Z"})
 
 
-@lru_cache(maxsize=256)
+_SCAN_DAYS = 4 * 366 + 8
+"""One scan per zone and start date covers every horizon the converter asks about."""
+
+
 def transition_dates(name: str, start: date, days: int) -> tuple[date, ...]:
     """Local dates in ``[start, start+days)`` on which zone ``name`` changes offset."""
+    last = start + timedelta(days=days + 1)
+    changes = _changes(name, start, max(days, _SCAN_DAYS))
+    found = {d for day in changes if day <= last for d in (day - timedelta(days=1), day)}
+    return tuple(sorted(found))
+
+
+@lru_cache(maxsize=256)
+def _changes(name: str, start: date, days: int) -> tuple[date, ...]:
+    """The days in ``(start, start+days+1]`` whose midnight offset differs from the day before."""
     tz = zone(name)
     found: list[date] = []
     previous = datetime.combine(start, datetime.min.time(), tz).utcoffset()
@@ -407,6 +424,6 @@ def transition_dates(name: str, start: date, days: int) -> tuple[date, ...]:
         day = start + timedelta(days=i)
         offset = datetime.combine(day, datetime.min.time(), tz).utcoffset()
         if offset != previous:
-            found.extend((day - timedelta(days=1), day))
+            found.append(day)
         previous = offset
-    return tuple(sorted(set(found)))
+    return tuple(found)

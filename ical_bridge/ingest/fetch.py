@@ -11,7 +11,6 @@ produces contains a URL's credentials or query string (see ``redact_url``).
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,17 +158,12 @@ async def _fetch(
     transport: httpx.AsyncBaseTransport | None,
     seen: list[str],
 ) -> FetchResult:
+    import asyncio  # here, not at the top: reading a file from the CLI needs no event loop
+
     scheme = _scheme(source)
-    if scheme is None:
-        return await _read_file(Path(source), source, max_bytes)
-    if scheme == "file":
-        parts = urlsplit(source)
-        if parts.netloc not in ("", "localhost"):
-            raise SourceError(
-                f"file URL with a remote host is not supported: {redact_url(source)}",
-                source=redact_url(source),
-            )
-        return await _read_file(Path(unquote(parts.path)), source, max_bytes)
+    local = _local_path(source, scheme)
+    if local is not None:
+        return await asyncio.to_thread(_read_file_sync, local, source, max_bytes)
     plain: str | None = None
     if scheme == "webcal":
         # webcal:// names no transport: try https://, and http:// when nothing speaks TLS
@@ -293,11 +287,26 @@ def _too_big(source: str, max_bytes: int, status: int | None = None) -> SourceEr
     )
 
 
-async def _read_file(path: Path, source: str, max_bytes: int) -> FetchResult:
-    return await asyncio.to_thread(_read_file_sync, path, source, max_bytes)
+def _local_path(source: str, scheme: str | None) -> Path | None:
+    """The file ``source`` names (a path or a file:// URL), None for other URLs."""
+    if scheme is None:
+        return Path(source)
+    if scheme != "file":
+        return None
+    parts = urlsplit(source)
+    if parts.netloc not in ("", "localhost"):
+        raise SourceError(
+            f"file URL with a remote host is not supported: {redact_url(source)}",
+            source=redact_url(source),
+        )
+    return Path(unquote(parts.path))
 
 
 def _read_file_sync(path: Path, source: str, max_bytes: int) -> FetchResult:
+    return FetchResult(_read_bytes(path, source, max_bytes), False, None, None, source)
+
+
+def _read_bytes(path: Path, source: str, max_bytes: int) -> bytes:
     try:
         with path.open("rb") as handle:
             body = handle.read(max_bytes + 1)
@@ -306,7 +315,7 @@ def _read_file_sync(path: Path, source: str, max_bytes: int) -> FetchResult:
         raise SourceError(f"{path}: {reason}", source=str(path)) from None
     if len(body) > max_bytes:
         raise _too_big(str(path), max_bytes)
-    return FetchResult(body, False, None, None, source)
+    return body
 
 
 def read_source(source: str, *, stdin: BinaryIO | None = None, **kw: Any) -> bytes:
@@ -318,6 +327,11 @@ def read_source(source: str, *, stdin: BinaryIO | None = None, **kw: Any) -> byt
         if len(body) > max_bytes:
             raise _too_big("stdin", max_bytes)
         return body
+    local = _local_path(source, _scheme(source))
+    if local is not None:  # a file has no validators: read it here, without an event loop
+        return _read_bytes(local, source, max_bytes)
+    import asyncio
+
     result = asyncio.run(fetch_source(source, **kw))
     if result.body is None:
         raise SourceError(

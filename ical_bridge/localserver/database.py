@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
     body TEXT NOT NULL, expires_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
 """
 
 _JSON_COLUMNS = ("milestones", "recurrence", "image", "reminders")
@@ -128,6 +129,12 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """Run read-only statements (each its own snapshot; no write lock taken)."""
+        with self._lock:
+            yield self._conn
 
     def close(self) -> None:
         """Close the connection."""

@@ -68,6 +68,9 @@ class IdempotencyStore:
 
     def lookup(self, scope: str, now: datetime) -> StoredResponse | None:
         """The live stored response for ``scope`` (expired records are dropped)."""
+        with self._db.read() as conn:  # the common case, an unused key, takes no write lock
+            if fetch_one(conn, "SELECT 1 FROM idempotency WHERE scope = ?", scope) is None:
+                return None
         with self._db.transaction() as conn:
             row = fetch_one(conn, "SELECT * FROM idempotency WHERE scope = ?", scope)
             if row is None:

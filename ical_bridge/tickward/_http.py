@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from http.cookiejar import CookieJar
 from typing import Any, TypeVar
 
 import httpx
@@ -24,7 +25,7 @@ from ical_bridge.tickward._replay import ATTEMPT_EXTENSION
 from ical_bridge.tickward._retry import RETRYABLE_STATUSES, RetryPolicy, is_retryable_exception
 from ical_bridge.tickward._tally import tally_request
 
-__all__ = ["USER_AGENT", "ClientStats", "Requester", "list_all", "parse"]
+__all__ = ["USER_AGENT", "ClientStats", "NoCookies", "Requester", "list_all", "parse"]
 
 USER_AGENT = f"ical-bridge/{__version__}"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
@@ -78,6 +79,8 @@ class Requester:
         self.pacer = pacer
         self.stats = ClientStats()
         self.where = where  # host for messages: never the key
+        # absolute URLs are parsed once per request (a relative one is merged with a re-parse)
+        self._base = str(http.base_url).rstrip("/") + "/"
         self._pace_lock = asyncio.Lock()
         # Until the first answer tells the budget, concurrent callers send one request at a time.
         self._first_answer = asyncio.Event()
@@ -131,7 +134,8 @@ class Requester:
             started = time.perf_counter()
             try:
                 response = await self.http.request(
-                    method, path, params=params, content=content, headers=send_headers
+                    method, self._base + path.lstrip("/"), params=params, content=content,
+                    headers=send_headers,
                 )
             except httpx.HTTPError as exc:
                 if self.pacer is not None:
@@ -182,6 +186,13 @@ class Requester:
                 continue
             suffix = f" (gave up after {attempt} attempts)" if retryable else ""
             raise api_error(response, suffix=suffix)
+
+
+class NoCookies(CookieJar):
+    """A cookie jar that keeps nothing: the API authenticates by key, never by cookie."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Ignore ``Set-Cookie``."""
 
 
 def parse(model: type[_R], response: httpx.Response, what: str) -> _R:

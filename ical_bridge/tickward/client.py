@@ -22,7 +22,14 @@ import pydantic
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.errors import NotFoundError
-from ical_bridge.tickward._http import USER_AGENT, ClientStats, Requester, list_all, parse
+from ical_bridge.tickward._http import (
+    USER_AGENT,
+    ClientStats,
+    NoCookies,
+    Requester,
+    list_all,
+    parse,
+)
 from ical_bridge.tickward._idempotency import derive_key
 from ical_bridge.tickward._pacing import Pacer
 from ical_bridge.tickward._replay import first_attempt_replay, next_key, timer_reflects
@@ -100,6 +107,7 @@ class TickwardClient:
             transport=transport,
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
+            cookies=NoCookies(),  # tickward sets none; parsing each answer for them costs
         )
         self.clock: Clock = clock or SystemClock()
         policy = RetryPolicy(max_retries=max_retries, rng=rng or random.Random())
