@@ -23,6 +23,7 @@ from typing import Protocol
 from urllib.parse import unquote
 
 from ical_bridge.clock import Clock
+from ical_bridge.errors import StoreError
 
 __all__ = [
     "FeedStore",
@@ -36,6 +37,8 @@ __all__ = [
     "rotate_token",
     "subscription_urls",
 ]
+
+log = logging.getLogger("ical_bridge.feeds")
 
 _FEED_PATH = re.compile(r"(/feeds/)[^/\s?\"']+")
 _TOKEN_QUERY = re.compile(r"([?&]token=)[^&\s\"']*")
@@ -198,4 +201,9 @@ class TokenBook:
 
     def _maybe_reload(self) -> None:
         if self._loaded_at is None or self._clock.monotonic() - self._loaded_at >= self._ttl:
-            self.reload()
+            try:
+                self.reload()
+            except StoreError as exc:  # keep serving the tokens last read; rotation waits
+                if not self._tokens:
+                    raise
+                log.warning("export tokens not re-read: %s", exc)

@@ -14,7 +14,11 @@ from tests.conftest import REPO
 # Options the tour groups under a name instead of listing them one by one.
 GROUPED = {
     "conversion options": {"--tz", "--strategy", "--window", "--include-todos",
-                           "--all-day-time", "--pin-priority"},
+                           "--all-day-time", "--pin-priority",
+                           # "the reminder, notify, filter and target options below"
+                           "--reminders", "--all-day-reminders", "--alarms", "--notify",
+                           "--include", "--exclude", "--include-category",
+                           "--exclude-category", "--after", "--before", "--target"},
     "plan limits": {"--timers-per-project", "--active-timers-per-space", "--spaces-per-project",
                     "--projects", "--project-create-max-timers", "--project-create-max-spaces",
                     "--page-size-max"},
@@ -58,3 +62,11 @@ def test_every_option_of_a_command_is_in_its_tour_line() -> None:
         missing = [p.opts[0] for p in command.params if isinstance(p, click.Option)
                    and not (set(p.opts) & (named | ALWAYS))]
         assert not missing, (name, sorted(missing))
+
+
+def test_every_grouped_option_is_described_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for group, members in GROUPED.items():
+        assert group in readme.casefold(), group
+        missing = [m for m in sorted(members) if f"`{m}" not in readme]
+        assert not missing, (group, missing)

@@ -145,13 +145,13 @@ def test_sync_full_replans_although_the_feed_did_not_change(tmp_path: Path) -> N
     config = _setup(tmp_path)
     assert _cli("sync", "--config", str(config), "--once").exit_code == 0
     again = _cli("sync", "--config", str(config), "--once", "--json")
-    assert json.loads(again.stdout)[0]["outcome"] == "unchanged"  # same bytes: no re-plan
+    assert json.loads(again.stdout)["feeds"][0]["outcome"] == "unchanged"  # same bytes: no re-plan
     full = _cli("sync", "--config", str(config), "--once", "--json", "--full")
     assert full.exit_code == 0, full.output
-    result = json.loads(full.stdout)[0]
+    result = json.loads(full.stdout)["feeds"][0]
     assert result["outcome"] == "synced" and result["counts"]["unchanged"] == 3
     after = _cli("sync", "--config", str(config), "--once", "--json")
-    assert json.loads(after.stdout)[0]["outcome"] == "unchanged"  # --full was for one pass
+    assert json.loads(after.stdout)["feeds"][0]["outcome"] == "unchanged"  # --full was for one pass
 
 
 def test_unsync_feed_finds_its_timers_after_the_state_was_lost(tmp_path: Path) -> None:

@@ -206,7 +206,7 @@ def test_an_accounts_key_comes_only_from_its_environment_variable(
         env=account_env(SCHOOL_KEY=SCHOOL_KEY, CLUB_KEY=CLUB_KEY),
     )
     assert done.returncode == 0, done.stderr.decode()
-    results = {r["feed"]: r["outcome"] for r in json.loads(done.stdout)}
+    results = {r["feed"]: r["outcome"] for r in json.loads(done.stdout)["feeds"]}
     assert results == {"maths": "synced", "arts": "synced", "chess": "synced"}
     assert labels(school) == ["Arts 0", "Maths 0"]
     assert labels(club) == ["Chess 0"]  # each account's timers in its own tickward only

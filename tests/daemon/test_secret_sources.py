@@ -60,7 +60,7 @@ def test_env_feed_url_never_shows_mapped_redirected_or_final(
             result = runner.invoke(cli, [*base, *args, "--config", str(config)], env=env)
             seen += [result.stdout, result.stderr]
             if args == ["sync", "--once", "--json"]:
-                outcomes = {r["feed"]: r for r in json.loads(result.stdout)}
+                outcomes = {r["feed"]: r for r in json.loads(result.stdout)["feeds"]}
     assert outcomes["redir"]["outcome"] == "synced"
     assert outcomes["webcal"]["outcome"] == outcomes["gone"]["outcome"] == "failed"
     assert "$ICB_GONE" in outcomes["gone"]["error"] and "404" in outcomes["gone"]["error"]

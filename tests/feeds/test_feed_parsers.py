@@ -1,6 +1,7 @@
 """Exported feeds read by two independent parsers: Python ``icalendar`` and Mozilla ``ical.js``.
 
-Every sample feed is imported into the embedded local tickward, exported with
+Every sample feed is imported into the local tickward server over real HTTP (share
+links need a server that serves them: the embedded store has none), exported with
 ``--share-links --include-archived``, and read back by both parsers; what they
 read is checked against tickward's own timers (from ``/sync``), not against the
 exporter. A size-capped export must still be a calendar both accept.
@@ -9,6 +10,9 @@ exporter. A size-capped export must still be a calendar both accept.
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import icalendar
 import pytest
+import uvicorn
 from click.testing import CliRunner
 
 from ical_bridge.cli import cli
@@ -55,25 +60,51 @@ def _invoke(*args: str) -> str:
     return result.stderr
 
 
+def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """``app`` over real HTTP on an ephemeral 127.0.0.1 port, in a thread."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    return server, thread, port
+
+
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path], str]:
     tmp = tmp_path_factory.mktemp("parsers")
     db = tmp / "tickward.sqlite3"
+    app = create_app(db, rate_limit=None)
+    server, thread, port = _serve(app)
+    api = ["--api-url", f"http://127.0.0.1:{port}/api/v1", "--api-key", EMBEDDED_API_KEY]
     files = []
-    for sample in SAMPLES:
-        project = sample.stem
-        _invoke("--local", str(db), "import", str(sample), "--project", project, "--yes")
-        out = tmp / f"{project}.ics"
-        _invoke("--local", str(db), "export", "--project", project, "--share-links",
-                "--include-archived", "-o", str(out))
-        files.append(out)
-    return db, files
+    try:
+        for sample in SAMPLES:
+            project = sample.stem
+            _invoke(*api, "import", str(sample), "--project", project, "--yes",
+                    "--state", str(tmp / "state.sqlite3"))
+            out = tmp / f"{project}.ics"
+            _invoke(*api, "export", "--project", project, "--share-links",
+                    "--include-archived", "-o", str(out))
+            files.append(out)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.db.close()
+    return db, files, f"http://127.0.0.1:{port}/share/"
 
 
 def test_both_parsers_read_every_exported_event_as_tickward_has_it(
-    exported: tuple[Path, list[Path]], icaljs: Path
+    exported: tuple[Path, list[Path], str], icaljs: Path
 ) -> None:
-    db, files = exported
+    db, files, share_base = exported
     timers = _timers(db)
     assert len(files) == len(SAMPLES) >= 5
     for calendar, read in zip(files, parse_with_icaljs(icaljs, *files), strict=True):
@@ -88,7 +119,7 @@ def test_both_parsers_read_every_exported_event_as_tickward_has_it(
             timer = timers[event["uid"].split("@", 1)[0]]
             py = py_events[event["uid"]]
             assert event["summary"] == str(py["SUMMARY"]) == timer["label"]
-            assert event["url"].startswith("http://embedded.local/share/")
+            assert event["url"].startswith(share_base)  # the server's own share link
             assert str(py["URL"]) == event["url"]
             target = datetime.fromisoformat(timer["target_date"])
             if event["all_day"]:  # a timer at local midnight: its date in the timer's zone
@@ -101,9 +132,9 @@ def test_both_parsers_read_every_exported_event_as_tickward_has_it(
 
 
 def test_a_size_capped_export_stays_under_the_cap_and_parses(
-    exported: tuple[Path, list[Path]], icaljs: Path, tmp_path: Path
+    exported: tuple[Path, list[Path], str], icaljs: Path, tmp_path: Path
 ) -> None:
-    db, files = exported
+    db, files, _ = exported
     biggest = max(files, key=lambda p: p.stat().st_size)
     cap = biggest.stat().st_size // 2
     out = tmp_path / "capped.ics"

@@ -124,7 +124,7 @@ def test_two_concurrent_syncs_of_different_feeds_make_one_project(tmp_path: Path
         for proc, (_, err) in zip(procs, outs, strict=True):
             assert proc.returncode == 0, err.decode()
         assert projects(live) == [("Team", 5)]
-        created = sorted(json.loads(out)[0]["counts"]["create"] for out, _ in outs)
+        created = sorted(json.loads(out)["feeds"][0]["counts"]["create"] for out, _ in outs)
         assert created == [0, 5]  # the second feed finds the first one's timers: not_ours
     finally:
         stop_live(live)

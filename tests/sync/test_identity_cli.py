@@ -57,7 +57,7 @@ def test_readme_flow_import_then_sync_adopts_instead_of_duplicating(
     assert made > 0 and len(active(live)) == made
     code, out = sync_once(live, tmp_path, feed("team-meetings", TEAM))
     assert code == 0, out
-    assert json.loads(out)[0]["counts"]["create"] == 0
+    assert json.loads(out)["feeds"][0]["counts"]["create"] == 0
     assert len(snapshot(live)) == made  # every timer once, none archived
     assert len(active(live)) == made
     # From now on the feed owns them: an import of the same file is told so, nothing doubles.
@@ -111,7 +111,7 @@ def test_a_second_feed_claiming_another_feeds_timers_is_reported_not_duplicated(
     shutil.copy(TEAM, copy)
     code, out = sync_once(live, tmp_path, feed("team-meetings", TEAM) + feed("team-copy", copy))
     assert len(snapshot(live)) == made and len(active(live)) == made
-    results = {r["feed"]: r for r in json.loads(out)}
+    results = {r["feed"]: r for r in json.loads(out)["feeds"]}
     assert results["team-copy"]["counts"]["create"] == 0
     assert results["team-copy"]["counts"]["archive"] == 0
 
