@@ -25,7 +25,7 @@ import httpx
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.config import DEFAULT_ACCOUNT, AccountConfig, BridgeConfig, TickwardConfig
-from ical_bridge.daemon.bridge import Bridge
+from ical_bridge.daemon.bridge import Bridge, prune_claim
 from ical_bridge.daemon.runner import PassResult
 from ical_bridge.errors import ConfigError
 from ical_bridge.metrics import PASS_DURATION, PASSES
@@ -123,6 +123,8 @@ class AccountBridge(Bridge):
         )
         super().__init__(own, scoped_store(store, account), client, **options)
         self.account = account
+        # Accounts prune side by side: sharing one claim would skip all but one of them.
+        self.prune_claim = prune_claim(account)
         self.history = history if history is not None else {}
 
     async def run_feed(self, name: str, *, force: bool = False) -> PassResult | None:

@@ -39,7 +39,7 @@ from ical_bridge.sync import Limits, SyncOptions
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
 from ical_bridge.tickward.correlation import install_correlation
 
-__all__ = ["Bridge", "display_source", "feed_spec"]
+__all__ = ["Bridge", "display_source", "feed_spec", "prune_claim"]
 
 _MAINTENANCE_KEY = "daemon:last-maintenance"
 _PRUNE_CLAIM = "maintenance/prune"
@@ -94,6 +94,12 @@ def feed_spec(
     )
 
 
+def prune_claim(account: str) -> str:
+    """The claim under which one replica prunes ``account``'s projects (one per account)."""
+    # The default account keeps the name it always had, so replicas of an older release agree.
+    return _PRUNE_CLAIM if account == DEFAULT_ACCOUNT else f"{_PRUNE_CLAIM}/{account}"
+
+
 class Bridge:
     """The feeds of one config, synced into tickward through one client and one store."""
 
@@ -114,6 +120,7 @@ class Bridge:
         self.config = config
         # Which replica runs which feed (PostgreSQL leases; local claims on SQLite).
         self.claims: Claims = claims or LocalClaims()
+        self.prune_claim = prune_claim(DEFAULT_ACCOUNT)  # an AccountBridge names its own
         install_correlation(client)
         self.store = store
         self.client = client
@@ -185,7 +192,7 @@ class Bridge:
         return results
 
     async def _prune(self) -> None:
-        async with self._lock, claimed(self.claims, _PRUNE_CLAIM) as held:
+        async with self._lock, claimed(self.claims, self.prune_claim) as held:
             if self.closing or held.token is None:
                 return
             if self.claims.shared:

@@ -17,6 +17,10 @@ PostgreSQL database. For 1 and for 3 replicas, on a fresh database and emulator:
 
     .venv/bin/python tests/benchmarks/bench_replicas.py
     .venv/bin/python tests/benchmarks/bench_replicas.py --feeds 60 --delay 0.05 --lease 5s
+    .venv/bin/python tests/benchmarks/bench_replicas.py --accounts 2
+
+With ``--accounts N`` the feeds are split over N tickward accounts (feed i belongs to
+account i mod N: ``[tickward]`` and ``[[accounts]]`` entries), one emulator each.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ sys.path.insert(0, str(REPO))
 from tests.daemon.daemon_helpers import one_offs, wait_for  # noqa: E402
 from tests.daemon.replica_helpers import (  # noqa: E402 - after the path is set
     DEFAULT_PG,
-    Emulator,
+    MAX_ACCOUNTS,
+    Emulators,
     Process,
     Workload,
     claims,
@@ -50,10 +55,12 @@ from tests.daemon.replica_helpers import (  # noqa: E402 - after the path is set
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
 
 
-def _start(root: Path, work: Workload, state_url: str, emulator: Emulator, n: int) -> list[Process]:
+def _start(
+    root: Path, work: Workload, state_url: str, emulators: Emulators, n: int
+) -> list[Process]:
     started = []
     for i in range(n):
-        config = work.config(root, state_url, emulator.url, free_port())
+        config = work.config(root, state_url, emulators.urls, free_port())
         started.append(replica(root, config, i))
     return started
 
@@ -62,18 +69,16 @@ def throughput(work: Workload, n: int, delay: float, pg: str) -> dict[str, float
     """Time to the first complete round, and requests per pass, for ``n`` replicas."""
     with tempfile.TemporaryDirectory() as tmp, throwaway_database(pg) as state_url:
         root = Path(tmp)
-        emulator = Emulator(root, delay=delay)
+        emulators = Emulators(root, work, delay=delay)
         procs: list[Process] = []
         try:
-            for name in work.names():
-                emulator.create_project(f"P-{name}")
             work.write(root, START)
-            before = len(emulator.requests())
+            began_at = time.time()
             began = time.monotonic()
-            procs = _start(root, work, state_url, emulator, n)
+            procs = _start(root, work, state_url, emulators, n)
             wait_all_synced(state_url, work.names(), 600)
             took = time.monotonic() - began
-            first = emulator.requests()[before:]
+            first = [r for r in emulators.requests() if r["start"] >= began_at]
             # A second round: every feed unchanged (interval elapsed, claims taken again).
             round_started = time.time()
             tokens = {f: row["token"] for f, row in claims(state_url).items()}
@@ -81,11 +86,11 @@ def throughput(work: Workload, n: int, delay: float, pg: str) -> dict[str, float
                 lambda: all(claims(state_url)[f]["token"] > t for f, t in tokens.items()),
                 120, "a second round of passes", step=0.2,
             )
-            second = [r for r in emulator.requests() if r["start"] >= round_started]
+            second = [r for r in emulators.requests() if r["start"] >= round_started]
         finally:
             for proc in procs:
                 proc.stop()
-            emulator.stop()
+            emulators.stop()
     tagged = passes(first)
     count = sum(len(by_pass) for by_pass in tagged.values())
     in_passes = sum(1 for r in first if (r.get("correlation") or "").startswith("icb."))
@@ -107,36 +112,34 @@ def takeover(work: Workload, delay: float, pg: str) -> dict[str, float]:
     """
     with tempfile.TemporaryDirectory() as tmp, throwaway_database(pg) as state_url:
         root = Path(tmp)
-        emulator = Emulator(root, delay=delay)
+        emulators = Emulators(root, work, delay=delay)
         procs: list[Process] = []
         try:
-            for name in work.names():
-                emulator.create_project(f"P-{name}")
             work.write(root, START)
-            procs = _start(root, work, state_url, emulator, 3)
-            busy = _kill_mid_pass(emulator, state_url, procs, None)
+            procs = _start(root, work, state_url, emulators, 3)
+            busy = _kill_mid_pass(emulators, state_url, procs, None)
             wait_all_synced(state_url, work.names(), 600)
             feed = work.names()[-1]
             hashes = feed_states(state_url)
             path = root / "feeds" / f"{feed}.ics"
             path.write_bytes(one_offs(work.events, START, prefix=feed, label=f"{feed} v2"))
-            idle = _kill_mid_pass(emulator, state_url, procs, feed)
+            idle = _kill_mid_pass(emulators, state_url, procs, feed)
             wait_for(lambda: feed_states(state_url)[feed]["content_hash"]
                      != hashes[feed]["content_hash"], 120, "the changed feed to be applied")
         finally:
             for proc in procs:
                 proc.stop()
-            emulator.stop()
+            emulators.stop()
     return {"busy": busy, "idle": idle}
 
 
 def _kill_mid_pass(
-    emulator: Emulator, state_url: str, procs: list[Process], only: str | None
+    emulators: Emulators, state_url: str, procs: list[Process], only: str | None
 ) -> float:
     by_pid = {p.proc.pid: p for p in procs if p.proc.poll() is None}
 
     def mid_pass() -> tuple[str, int, str] | None:
-        spans = passes(emulator.requests())
+        spans = passes(emulators.requests())
         for feed, row in claims(state_url).items():
             owner = row["owner"] or "::"
             writes = spans.get(feed, {}).get(pass_key(row["token"], owner), (0, 0, 0))[2]
@@ -151,7 +154,7 @@ def _kill_mid_pass(
 
     def next_pass() -> float | None:
         later = [
-            span[0] for key, span in passes(emulator.requests()).get(feed, {}).items()
+            span[0] for key, span in passes(emulators.requests()).get(feed, {}).items()
             if int(key.split(".")[0]) > token
         ]
         return min(later) if later else None
@@ -167,10 +170,14 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.03, help="emulator seconds per request")
     parser.add_argument("--interval", default="2s")
     parser.add_argument("--lease", default="3s")
+    parser.add_argument("--accounts", type=int, default=1, choices=range(1, MAX_ACCOUNTS + 1),
+                        help="tickward accounts the feeds are split over (one emulator each)")
     parser.add_argument("--pg", default=DEFAULT_PG)
     args = parser.parse_args()
-    work = Workload(args.feeds, args.events, args.interval, args.lease, exports=0)
-    print(f"workload: {work.feeds} feeds × {work.events} events, emulator delay "
+    work = Workload(args.feeds, args.events, args.interval, args.lease, exports=0,
+                    accounts=args.accounts)
+    print(f"workload: {work.feeds} feeds × {work.events} events over {work.accounts} "
+          f"account(s), emulator delay "
           f"{args.delay * 1000:.0f} ms/request, interval {work.interval}, lease {work.lease}")
     for n in (1, 3):
         r = throughput(work, n, args.delay, args.pg)

@@ -1,5 +1,6 @@
 """Real components for the replica tests and benchmark: a throwaway PostgreSQL database,
-the emulator as a subprocess with its request log, and ``daemon`` replicas as subprocesses.
+the emulator as a subprocess with its request log (one emulator per tickward account, each
+accepting only that account's key), and ``daemon`` replicas as subprocesses.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,22 @@ from tests.daemon.daemon_helpers import one_offs, wait_for
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 API_KEY = "tw_replica_test_key_0001"
 KEY_ENV = "ICB_REPLICA_TEST_KEY"
+MAX_ACCOUNTS = 4
+
+
+def account_api_key(index: int) -> str:
+    """The API key of account ``index`` (0: ``[tickward]``, the default account)."""
+    return f"tw_replica_test_key_{index + 1:04d}"
+
+
+def account_key_env(index: int) -> str:
+    """The environment variable that holds account ``index``'s key."""
+    return KEY_ENV if index == 0 else f"{KEY_ENV}_{index}"
+
+
+def account_name(index: int) -> str:
+    """The config name of account ``index`` (``default`` is ``[tickward]``)."""
+    return "default" if index == 0 else f"acct-{index}"
 
 
 def pg_base_url() -> str:
@@ -75,7 +92,8 @@ def free_port() -> int:
 
 
 def _env() -> dict[str, str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", KEY_ENV: API_KEY}
+    keys = {account_key_env(i): account_api_key(i) for i in range(MAX_ACCOUNTS)}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **keys}
     env.pop("TICKWARD_API_KEY", None)
     return env
 
@@ -115,15 +133,24 @@ class Process:
 class Emulator(Process):
     """``ical-bridge emulator`` with ``--request-log`` (and an optional per-request delay)."""
 
-    def __init__(self, tmp: Path, *, delay: float = 0.0, name: str = "tickward") -> None:
+    def __init__(
+        self, tmp: Path, *, delay: float = 0.0, name: str = "tickward", key: str = API_KEY,
+        wait: bool = True,
+    ) -> None:
         self.port = free_port()
+        self.key = key
         self.request_log = tmp / f"{name}-requests.jsonl"
         args = [
             "emulator", "--port", str(self.port), "--db", str(tmp / f"{name}.sqlite3"),
-            "--api-key", API_KEY, "--no-rate-limit", "--projects", "200",
+            "--api-key", key, "--no-rate-limit", "--projects", "200",
             "--request-log", str(self.request_log), "--request-delay", str(delay),
         ]
         super().__init__(args, tmp / f"{name}.log")
+        if wait:
+            self.wait_up()
+
+    def wait_up(self) -> None:
+        """Until the emulator answers."""
         wait_for(self._up, 30, "the emulator to listen")
 
     @property
@@ -138,7 +165,7 @@ class Emulator(Process):
 
     @property
     def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {API_KEY}"}
+        return {"Authorization": f"Bearer {self.key}"}
 
     def sync(self) -> dict[str, Any]:
         """The whole account (``GET /sync``)."""
@@ -168,9 +195,18 @@ class Workload:
     interval: str = "2s"
     lease: str = "3s"
     exports: int = 2
+    accounts: int = 1  # feed (and export) i belongs to account i % accounts
 
     def names(self) -> list[str]:
         return [f"feed-{i:02d}" for i in range(self.feeds)]
+
+    def account_of(self, feed: str) -> int:
+        """The index of the account that syncs ``feed`` (``feed-NN``)."""
+        return int(feed.rsplit("-", 1)[1]) % self.accounts
+
+    def names_of(self, account: int) -> list[str]:
+        """The feeds of account ``account``."""
+        return [n for n in self.names() if self.account_of(n) == account]
 
     def write(self, root: Path, start: datetime) -> None:
         """The feed files under ``root/feeds``."""
@@ -180,23 +216,77 @@ class Workload:
             body = one_offs(self.events, start + timedelta(hours=i), prefix=name, label=name)
             (feeds / f"{name}.ics").write_bytes(body)
 
-    def config(self, root: Path, state_url: str, api_url: str, port: int) -> Path:
-        """A replica's config file (replicas differ only in their feed server's port)."""
+    def config(self, root: Path, state_url: str, api_urls: str | Sequence[str], port: int) -> Path:
+        """A replica's config file (replicas differ only in their feed server's port).
+
+        ``api_urls``: one tickward per account; the first is ``[tickward]``, the others
+        ``[[accounts]]`` entries.
+        """
+        urls = [api_urls] if isinstance(api_urls, str) else list(api_urls)
+        assert len(urls) == self.accounts <= MAX_ACCOUNTS
         lines = [
-            "[tickward]", f'api_url = "{api_url}"', f'api_key_env = "{KEY_ENV}"', "",
+            "[tickward]", f'api_url = "{urls[0]}"', f'api_key_env = "{KEY_ENV}"', "",
             "[state]", f'url = "{state_url}"', f'lease = "{self.lease}"', "",
             "[server]", 'host = "127.0.0.1"', f"port = {port}", "sync_cache_seconds = 1", "",
         ]
+        for k, url in enumerate(urls[1:], start=1):
+            lines += [
+                "[[accounts]]", f'name = "{account_name(k)}"', f'api_url = "{url}"',
+                f'api_key_env = "{account_key_env(k)}"', "",
+            ]
         for name in self.names():
             lines += [
                 "[[feeds]]", f'name = "{name}"', f'path = "{root / "feeds" / (name + ".ics")}"',
-                f'project = "P-{name}"', f'interval = "{self.interval}"', "",
+                f'project = "P-{name}"', f'interval = "{self.interval}"',
+                f'account = "{account_name(self.account_of(name))}"', "",
             ]
         for i in range(self.exports):
-            lines += ["[[exports]]", f'name = "export-{i}"', f'project = "P-feed-{i:02d}"', ""]
+            lines += [
+                "[[exports]]", f'name = "export-{i}"', f'project = "P-feed-{i:02d}"',
+                f'account = "{account_name(self.account_of(f"feed-{i:02d}"))}"', "",
+            ]
         path = root / f"config-{port}.toml"
         path.write_text("\n".join(lines))
         return path
+
+
+class Emulators:
+    """One emulator per account of ``work`` (a tickward user each), with the feeds' projects."""
+
+    def __init__(
+        self, tmp: Path, work: Workload, *, delay: float = 0.0, name: str = "tickward"
+    ) -> None:
+        self.all: list[Emulator] = []
+        try:
+            for k in range(work.accounts):
+                label = name if k == 0 else f"{name}-{account_name(k)}"
+                key = account_api_key(k)
+                self.all.append(Emulator(tmp, delay=delay, name=label, key=key, wait=False))
+            for k, emulator in enumerate(self.all):
+                emulator.wait_up()
+                for feed in work.names_of(k):
+                    emulator.create_project(f"P-{feed}")
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def urls(self) -> list[str]:
+        """The API URLs, account by account."""
+        return [e.url for e in self.all]
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request any of them answered so far."""
+        return [r for e in self.all for r in e.requests()]
+
+    def timers(self) -> dict[str, dict[str, list[tuple[str, str, str, bool]]]]:
+        """``timers_by_project`` of each account, by account name."""
+        return {account_name(k): timers_by_project(e.sync()) for k, e in enumerate(self.all)}
+
+    def stop(self) -> None:
+        """Stop every emulator."""
+        for e in self.all:
+            e.stop()
 
 
 def replica(root: Path, config: Path, index: int, command: str = "daemon") -> Process:

@@ -4,7 +4,10 @@ isolation is in ``test_accounts.py``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -145,3 +148,80 @@ def test_moving_a_feed_to_another_account_forces_a_fresh_plan(tmp_path: Path) ->
     after = load_config(config_file(tmp_path, ACCOUNTS + feed + 'account = "club"\n')).feeds[0]
     # the content hash includes the fingerprint: "unchanged" must not hide a new tickward
     assert feed_spec(before).fingerprint != feed_spec(after).fingerprint
+
+
+class _HoldFirstDelete(httpx.AsyncBaseTransport):
+    """An account's transport whose DELETE waits (at most 3 s) for the other account's."""
+
+    def __init__(self, app: Any, mine: asyncio.Event, theirs: asyncio.Event) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.mine, self.theirs = mine, theirs
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE":  # only pruning deletes here: this account prunes now
+            self.mine.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.theirs.wait(), 3)
+        return await self.inner.handle_async_request(request)
+
+
+def test_every_account_is_pruned_while_another_account_prunes(tmp_path: Path) -> None:
+    """Regression: one claim name for every account's pruning let only one account prune."""
+    from ical_bridge.localserver import PlanLimits
+    from ical_bridge.store.claims import LocalClaims
+    from ical_bridge.sync import Limits
+    from tests.daemon.daemon_helpers import NOW, one_offs
+
+    caps = {"timers_per_project": 10, "active_timers_per_space": 10,
+            "project_create_max_timers": 10}
+    feeds = ""
+    for account in ("school", "club"):
+        path = tmp_path / f"{account}.ics"
+        path.write_bytes(one_offs(8, NOW + timedelta(hours=1), label=account))  # one a day
+        feeds += (f'[[feeds]]\nname = "{account}-team"\npath = "{path}"\nproject = "Team"\n'
+                  f'account = "{account}"\n')
+    config = load_config(config_file(tmp_path, ACCOUNTS + feeds))
+    clock = FixedClock(NOW)
+    apps = {a: create_app(None, rate_limit=None, clock=clock, plan=PlanLimits(**caps))
+            for a in ("school", "club")}
+
+    async def scenario() -> dict[str, list[tuple[str, bool]]]:
+        deleting = {a: asyncio.Event() for a in apps}
+        clients = {
+            a: TickwardClient(
+                "http://tickward.test/api/v1", EMBEDDED_API_KEY, clock=clock, pacing=False,
+                transport=_HoldFirstDelete(app, deleting[a],
+                                           deleting["club" if a == "school" else "school"]),
+            )
+            for a, app in apps.items()
+        }
+        with StateStore(config.state.url) as store:
+            # one claims object for the whole fleet, as `daemon` builds it
+            fleet = Fleet(config, store, clients, clock=clock, claims=LocalClaims(),
+                          limits=Limits(**caps))
+            assert all(r.outcome == "synced" for r in await fleet.run_all())
+            for client in clients.values():  # a user's own archived timer in each project
+                [project] = (await client.sync()).snapshot.projects  # type: ignore[union-attr]
+                when = (NOW + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                await client.create_timer(project.id, {"id": "manual_one", "label": "Mine",
+                                                       "target_date": when, "timezone": "UTC"})
+                await client.update_timer(project.id, "manual_one",
+                                          {"archived_at": "2026-11-01T00:00:00Z"})
+            clock.advance(timedelta(days=4, hours=2))  # events 0-4 are over: 9 timers, cap 10
+            await fleet.maintain()
+            found = {}
+            for account, client in clients.items():
+                snap = (await client.sync()).snapshot
+                assert snap is not None
+                found[account] = sorted((t.label, bool(t.archived_at)) for t in snap.timers)
+        for client in clients.values():
+            await client.aclose()
+        return found
+
+    for account, timers in asyncio.run(scenario()).items():
+        # headroom 2 under the cap of 10: one archived bridge timer goes, the user's stays
+        assert len(timers) == 8, (account, timers)
+        assert ("Mine", True) in timers
+        assert [label for label, archived in timers if not archived] == [
+            f"{account} {i}" for i in (5, 6, 7)
+        ]

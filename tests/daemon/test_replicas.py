@@ -1,17 +1,21 @@
-"""N daemon replicas on one PostgreSQL state store, against one emulator (all real processes).
+"""N daemon replicas on one PostgreSQL state store, for two tickward accounts (all real
+processes).
 
-Three ``daemon`` subprocesses share 32 file feeds through ``feed_claims``; the
-emulator (a subprocess too) logs every request with its ``X-Correlation-Id``
-(``icb.<feed>.<claim token>``), which is the record of who ran which pass when.
-One replica is killed with SIGKILL while its pass is writing; the others take
-its feed over once the lease ran out. The end state is compared with a
-single-process ``sync --once`` on SQLite against a second emulator.
+Three ``daemon`` subprocesses share 32 file feeds of two accounts (``[tickward]`` and
+one ``[[accounts]]`` entry, 16 feeds each) through ``feed_claims``; each account is
+its own emulator subprocess accepting only that account's key, and logs every
+request with its ``X-Correlation-Id`` (``icb.<feed>.<claim token>.<replica>``), which
+is the record of who ran which pass when. One replica is killed with SIGKILL while
+its pass of a second-account feed is writing; the others take that feed over once
+the lease ran out. The end state of both accounts is compared with a single-process
+``sync --once`` on SQLite against two more emulators.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -20,7 +24,7 @@ import pytest
 
 from tests.daemon.daemon_helpers import wait_for
 from tests.daemon.replica_helpers import (
-    Emulator,
+    Emulators,
     Process,
     Workload,
     claims,
@@ -32,14 +36,14 @@ from tests.daemon.replica_helpers import (
     pg_base_url,
     replica,
     throwaway_database,
-    timers_by_project,
     wait_all_synced,
 )
 
 pytestmark = pytest.mark.postgres
 
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
-WORK = Workload(feeds=32, events=12, interval="2s", lease="3s", exports=2)
+WORK = Workload(feeds=32, events=12, interval="2s", lease="3s", exports=2, accounts=2)
+Timers = dict[str, dict[str, list[tuple[str, str, str, bool]]]]  # account → project → timers
 
 
 def _pid(owner: str | None) -> int:
@@ -53,57 +57,64 @@ def _export_url(state_url: str, port: int, export: str) -> str:
     return f"http://127.0.0.1:{port}/feeds/{row[0]}.ics"
 
 
+def _same_answer(url_a: str, url_b: str) -> tuple[httpx.Response, httpx.Response] | None:
+    """Both replicas' answers once they serve the same complete export."""
+    a, b = httpx.get(url_a, timeout=10), httpx.get(url_b, timeout=10)
+    full = a.content.count(b"BEGIN:VEVENT") == WORK.events
+    ok = a.status_code == b.status_code == 200 and full
+    return (a, b) if ok and a.content == b.content else None
+
+
 class SingleProcess:
-    """The same workload synced by one ``sync --once`` on SQLite, against its own emulator."""
+    """The same workload synced by one ``sync --once`` on SQLite, against its own emulators."""
 
     def __init__(self, tmp: Path) -> None:
         root = tmp / "single"
         root.mkdir()
-        self.emulator = Emulator(root, name="single")
-        for name in WORK.names():
-            self.emulator.create_project(f"P-{name}")
+        self.emulators = Emulators(root, WORK, name="single")
         WORK.write(root, START)
         state = f"sqlite:///{root / 'state.sqlite3'}"
-        config = WORK.config(root, state, self.emulator.url, free_port())
+        config = WORK.config(root, state, self.emulators.urls, free_port())
         self.once = Process(["sync", "--once", "--config", str(config)], root / "once.log")
 
-    def result(self) -> dict[str, list[tuple[str, str, str, bool]]]:
-        """The emulator's timers once ``sync --once`` exited 0."""
+    def result(self) -> Timers:
+        """Each account's timers once ``sync --once`` exited 0."""
         try:
             code = self.once.proc.wait(timeout=120)
             assert code == 0, self.once.output()
-            return timers_by_project(self.emulator.sync())
+            return self.emulators.timers()
         finally:
             self.once.stop()
-            self.emulator.stop()
+            self.emulators.stop()
 
 
-def test_three_replicas_share_feeds_survive_kill_9_and_serve_identical_exports(
+def test_three_replicas_share_two_accounts_feeds_survive_kill_9_and_serve_identical_exports(
     tmp_path: Path,
 ) -> None:
     base = pg_base_url()
     single = SingleProcess(tmp_path)  # runs meanwhile; compared at the end
     with throwaway_database(base) as state_url:
-        emulator = Emulator(tmp_path, delay=0.03)  # a pass of 12 writes takes ~0.5 s
+        emulators = Emulators(tmp_path, WORK, delay=0.03)  # a pass of 12 writes takes ~0.5 s
         replicas: list[Process] = []
         try:
-            for name in WORK.names():
-                emulator.create_project(f"P-{name}")
             WORK.write(tmp_path, START)
             ports = [free_port() for _ in range(3)]
             for i, port in enumerate(ports):
-                config = WORK.config(tmp_path, state_url, emulator.url, port)
+                config = WORK.config(tmp_path, state_url, emulators.urls, port)
                 replicas.append(replica(tmp_path, config, i))
             by_pid = {r.proc.pid: i for i, r in enumerate(replicas)}
+            second = set(WORK.names_of(1))  # the [[accounts]] entry's feeds
 
-            # Catch a replica in the middle of a pass: it holds the claim and has written
-            # part of the feed's timers (the emulator's log names the pass).
+            # Catch a replica in the middle of a pass of the second account: it holds the
+            # claim and has written part of the feed's timers (the emulator's log names it).
             def mid_pass() -> tuple[str, int, str] | None:
-                spans = passes(emulator.requests())
+                spans = passes(emulators.all[1].requests())
                 for feed, row in claims(state_url).items():
                     key = pass_key(row["token"], row["owner"])
                     writes = spans.get(feed, {}).get(key, (0, 0, 0))[2]
-                    if row["held"] and _pid(row["owner"]) in by_pid and 2 <= writes <= 8:
+                    if feed in second and row["held"] and _pid(row["owner"]) in by_pid and (
+                        2 <= writes <= 8
+                    ):
                         return feed, row["token"], row["owner"]
                 return None
 
@@ -123,47 +134,52 @@ def test_three_replicas_share_feeds_survive_kill_9_and_serve_identical_exports(
             assert taken["token"] > token and _pid(taken["owner"]) != victim.proc.pid
             assert _pid(taken["owner"]) in {r.proc.pid for r, _ in survivors}
 
-            # The replicas shared the work (no configuration said who does what).
-            pass_owners = {_pid(row["owner"]) for row in claims(state_url).values()}
-            assert len(pass_owners) >= 2
+            # The replicas shared each account's work (no configuration said who does what).
+            rows = claims(state_url)
+            for k in range(WORK.accounts):
+                assert len({_pid(rows[n]["owner"]) for n in WORK.names_of(k)}) >= 2, k
 
-            # Any replica serves any export: same body, same ETag, and a 304 across them.
+            # Any replica serves any export of any account: same body, same ETag, and a
+            # 304 across them (export-1 is the second account's).
             (_, port_a), (_, port_b) = survivors
-            url_a = _export_url(state_url, port_a, "export-0")
-            url_b = _export_url(state_url, port_b, "export-0")
-
-            def same_answer() -> tuple[httpx.Response, httpx.Response] | None:
-                a, b = httpx.get(url_a, timeout=10), httpx.get(url_b, timeout=10)
-                full = a.content.count(b"BEGIN:VEVENT") == WORK.events
-                ok = a.status_code == b.status_code == 200 and full
-                return (a, b) if ok and a.content == b.content else None
-
-            a, b = wait_for(same_answer, 30, "both replicas to serve the synced export", step=0.5)
-            assert a.headers["ETag"] == b.headers["ETag"]
-            assert a.headers["Last-Modified"] == b.headers["Last-Modified"]
-            revalidated = httpx.get(url_b, headers={"If-None-Match": a.headers["ETag"]})
-            assert revalidated.status_code == 304
-            assert revalidated.headers["ETag"] == a.headers["ETag"]
-            assert httpx.get(url_a, headers={"If-None-Match": '"other"'}).status_code == 200
+            for export, label in (("export-0", b"feed-00"), ("export-1", b"feed-01")):
+                url_a = _export_url(state_url, port_a, export)
+                url_b = _export_url(state_url, port_b, export)
+                same = partial(_same_answer, url_a, url_b)
+                a, b = wait_for(same, 30, f"both replicas to serve {export}", step=0.5)
+                assert a.content.count(b"SUMMARY:" + label) == WORK.events, export
+                assert a.headers["ETag"] == b.headers["ETag"]
+                assert a.headers["Last-Modified"] == b.headers["Last-Modified"]
+                revalidated = httpx.get(url_b, headers={"If-None-Match": a.headers["ETag"]})
+                assert revalidated.status_code == 304, export
+                assert revalidated.headers["ETag"] == a.headers["ETag"]
+                assert httpx.get(url_a, headers={"If-None-Match": '"other"'}).status_code == 200
 
             for survivor, _ in survivors:
                 assert survivor.stop() == 0, survivor.output()
-            final = timers_by_project(emulator.sync())
+            final = emulators.timers()
         finally:
             for r in replicas:
                 r.stop()
-            emulator.stop()
+            emulators.stop()
+
+        # Each account's feeds went to that account's tickward only.
+        for k, emulator in enumerate(emulators.all):
+            assert set(passes(emulator.requests())) == set(WORK.names_of(k)), k
 
         # No pass ran twice at once for one feed: per feed, the emulator saw the requests
         # of different claims strictly one after another.
-        spans = passes(emulator.requests())
+        spans = passes(emulators.requests())
         assert set(spans) == set(WORK.names())
         for name, by_token in spans.items():
             assert overlapping(by_token) == [], f"{name}: passes overlapped"
         assert len(spans[feed]) >= 2, "the killed pass and the one that finished it"
 
-        # 0 duplicates, and the same end state as one process alone.
-        for name in WORK.names():
-            labels = Counter(label for label, *_ in final[f"P-{name}"])
-            assert len(labels) == WORK.events and set(labels.values()) == {1}, name
+        # 0 duplicates, and the same end state as one process alone, for both accounts.
+        assert set(final) == {"default", "acct-1"}
+        for k, account in enumerate(final):
+            assert set(final[account]) == {f"P-{n}" for n in WORK.names_of(k)}, account
+            for name in WORK.names_of(k):
+                labels = Counter(label for label, *_ in final[account][f"P-{name}"])
+                assert len(labels) == WORK.events and set(labels.values()) == {1}, name
     assert final == single.result()
