@@ -74,7 +74,7 @@ def build_scheduler(
         # not due yet starts then, not at once; a past or missing plan starts now.
         planned = stored_plan(bridge.store, spec)
         when = planned if planned is not None and planned > first else first
-        log.info("feed=%s next_run=%s", name, format_utc(when))
+        log.info("scheduled job=feed:%s next_run=%s", name, format_utc(when))
         scheduler.add_job(
             run_feed,
             IntervalTrigger(seconds=seconds, jitter=_jitter(spec.interval) or None, timezone=UTC),

@@ -63,7 +63,7 @@ def test_a_shortened_interval_takes_effect_on_restart_and_status_shows_that_run(
     second = Daemon(tmp_path, config, tickward)
     running.append(second)
     planned = wait_for(
-        lambda: re.search(r"feed=team next_run=(\S+)", second.output()), 30, "the planned run"
+        lambda: re.search(r"job=feed:team next_run=(\S+)", second.output()), 30, "the planned run"
     )
     # the scheduler plans the run status showed (or at once, when that time has passed)
     when, due = _instant(planned.group(1)), _instant(shown["next_run"])
