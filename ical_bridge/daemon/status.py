@@ -20,6 +20,7 @@ from ical_bridge.config import (
     FeedConfig,
     ServerConfig,
 )
+from ical_bridge.daemon.accounts import scoped_store
 from ical_bridge.daemon.bridge import display_source, feed_spec
 from ical_bridge.daemon.runner import feed_refresh, planned_run
 from ical_bridge.feeds import subscription_urls
@@ -138,7 +139,9 @@ def _next_run(feed: FeedConfig, store: StateStore, state: FeedState | None) -> d
     """What the scheduler will use (``runner.planned_run``), not the raw stored value."""
     if state is None or not feed.enabled:
         return None
-    return planned_run(state, feed_spec(feed), feed_refresh(store, feed.name))
+    # the feed's own refresh hint lives in its account's view of the store, as the runner wrote it
+    refresh = feed_refresh(scoped_store(store, feed.account), feed.name)
+    return planned_run(state, feed_spec(feed), refresh)
 
 
 def _export(
