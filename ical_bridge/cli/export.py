@@ -8,6 +8,8 @@ creation is idempotent on tickward's side), so each event carries a ``URL``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import os
 import sys
 import tempfile
@@ -44,6 +46,7 @@ async def _export(
     share_links: bool,
     calendar_name: str | None,
     max_bytes: int = 1_000_000,
+    state: str | None = None,
 ) -> bytes:
     from ical_bridge.cli.context import open_client
     from ical_bridge.feeds.render import ExportFeed, render_fitted, select, share_origin
@@ -85,10 +88,19 @@ async def _export(
         )
         now = settings.clock.now()
         upcoming = next_target([t.model_dump(mode="json") for t in selection.timers], now)
-        fitted = render_fitted(
-            snapshot, feed, now=now, refresh=refresh_for(feed.refresh, upcoming, now),
-            share_urls=share_urls,
-        )
+        with contextlib.ExitStack() as stack:
+            counts = None
+            if state is not None:  # edit counters shared with the feed server (SEQUENCE)
+                from ical_bridge.cli.import_ import state_url
+                from ical_bridge.store import StateStore
+                from ical_bridge.store.sequences import edit_sequences
+
+                store = stack.enter_context(StateStore(state_url(state)))
+                counts = functools.partial(edit_sequences, store)
+            fitted = render_fitted(
+                snapshot, feed, now=now, refresh=refresh_for(feed.refresh, upcoming, now),
+                share_urls=share_urls, sequences=counts,
+            )
         if fitted.dropped_total:
             note(fitted.describe(max_bytes))
         return fitted.body
@@ -135,6 +147,13 @@ def _write(data: bytes, output: Path | None) -> None:
     help="Keep the calendar under this size (archived, then past timers are left out first).",
 )
 @click.option(
+    "--state",
+    "state",
+    default=None,
+    help="Keep SEQUENCE edit counts in this state store (a path or URL; the daemon's "
+    "[state] url gives the served feed's values). Without it: 0 if never edited, else 1.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -152,13 +171,14 @@ def export_command(
     calendar_name: str | None,
     max_bytes: int,
     output: Path | None,
+    state: str | None = None,
 ) -> None:
     """Write a project's timers as an iCalendar (.ics) file."""
     duration = _duration(duration_text)
     project = project_name(project) or project
     data = asyncio.run(
         _export(settings, project, space, include_archived, duration, share_links, calendar_name,
-                max_bytes)
+                max_bytes, state)
     )
     _write(data, output)
     if output is not None and str(output) != "-":

@@ -20,7 +20,14 @@ from ical_bridge.convert.colors import css_color_to_hex, nearest_css_name
 from ical_bridge.convert.vtimezone import vtimezone_lines
 from ical_bridge.recurrence import Slot, parse_iso, tickward_local_to_utc, zone
 
-__all__ = ["PRODID", "export_calendar", "first_slot", "fold_line", "format_duration"]
+__all__ = [
+    "PRODID",
+    "export_calendar",
+    "first_sequence",
+    "first_slot",
+    "fold_line",
+    "format_duration",
+]
 
 
 def _version() -> str:
@@ -194,6 +201,7 @@ class _Event:
         stamp: str,
         duration: str,
         share_url: str | None,
+        sequence: int | None = None,
     ) -> list[str]:
         t = self.timer
         lines = ["BEGIN:VEVENT", f"UID:{t['id']}@{project_id}.tickward", f"DTSTAMP:{stamp}"]
@@ -221,7 +229,9 @@ class _Event:
             lines.append(f"CREATED:{_utc(created)}")
         if updated is not None:
             lines.append(f"LAST-MODIFIED:{_utc(updated)}")
-        lines.append(f"SEQUENCE:{_sequence(created, updated)}")
+        if sequence is None:
+            sequence = first_sequence(t.get("created_at"), t.get("updated_at"))
+        lines.append(f"SEQUENCE:{sequence}")
         color = css_color_to_hex(str(t["color"])) if t.get("color") else None
         if color is not None:
             lines.append(f"COLOR:{nearest_css_name(color)}")
@@ -262,11 +272,15 @@ def _instant(value: object) -> datetime | None:
         return None
 
 
-def _sequence(created: datetime | None, updated: datetime | None) -> int:
-    """Seconds between creation and last update: grows with every change, needs no state."""
-    if created is None or updated is None:
+def first_sequence(created_at: object, updated_at: object) -> int:
+    """The stateless SEQUENCE: 0 for a timer never edited since creation, else 1.
+
+    Used where no state store counts edits (``store.sequences`` does, and starts there).
+    """
+    created, updated = _instant(created_at), _instant(updated_at)
+    if created is None or updated is None or updated <= created:
         return 0
-    return max(0, int((updated - created).total_seconds()))
+    return 1
 
 
 def _alarms(reminders: Iterable[Any], label: str) -> list[str]:
@@ -297,11 +311,14 @@ def export_calendar(
     refresh_interval: timedelta = timedelta(hours=1),
     include_archived: bool = False,
     share_urls: Mapping[str, str] | None = None,
+    sequences: Mapping[str, int] | None = None,
 ) -> bytes:
     """Write tickward Timer objects as one RFC 5545 VCALENDAR (UTF-8, CRLF, folded).
 
     Objects that are not usable timers (no ``id`` or ``target_date``, a date
     out of range) are left out rather than failing the whole calendar.
+    ``sequences`` (timer id → edit count, kept by the state store) sets each
+    event's SEQUENCE; a timer missing from it gets ``first_sequence``.
     """
     events: list[_Event] = []
     for timer in timers:
@@ -346,6 +363,7 @@ def export_calendar(
             stamp=stamp,
             duration=length,
             share_url=urls.get(str(event.timer["id"])),
+            sequence=(sequences or {}).get(str(event.timer["id"])),
         )
     lines.append("END:VCALENDAR")
     return b"".join(fold_line(line) for line in lines)

@@ -28,7 +28,14 @@ from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, FeedConfig
 from ical_bridge.convert import BRIDGE_ID_PREFIX
 from ical_bridge.daemon.claims import claimed
 from ical_bridge.daemon.prune import prune_archived
-from ical_bridge.daemon.runner import FeedSpec, PassGate, PassResult, is_due, run_feed_pass
+from ical_bridge.daemon.runner import (
+    FeedSpec,
+    PassGate,
+    PassResult,
+    feed_refresh,
+    is_due,
+    run_feed_pass,
+)
 from ical_bridge.daemon.worker import DEFAULT_CONVERT_BUDGET
 from ical_bridge.errors import ConfigError, IcalBridgeError
 from ical_bridge.ingest.fetch import redact_url
@@ -280,7 +287,8 @@ class Bridge:
 
     async def _run(self, spec: FeedSpec, *, force: bool, replan: bool) -> PassResult:
         if not force and not replan and not is_due(self.store.feed(spec.name), spec,
-                                                   self.clock.now()):
+                                                   self.clock.now(),
+                                                   feed_refresh(self.store, spec.name)):
             return PassResult(spec.name, "waiting")  # no claim needed (checked again under it)
         async with claimed(self.claims, spec.name) as held:
             if held.token is None:  # another replica is running this feed right now

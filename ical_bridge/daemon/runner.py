@@ -52,7 +52,9 @@ __all__ = [
     "feed_refresh",
     "is_due",
     "log_pass",
+    "planned_run",
     "run_feed_pass",
+    "stored_plan",
 ]
 
 log = logging.getLogger("ical_bridge.daemon")
@@ -140,13 +142,41 @@ def content_hash(body: bytes, spec: FeedSpec) -> str:
     return digest.hexdigest()
 
 
-def is_due(state: FeedState | None, spec: FeedSpec, now: datetime) -> bool:
-    """True when the feed may be fetched now (not backing off, refresh interval respected)."""
+def planned_run(
+    state: FeedState | None, spec: FeedSpec, refresh: timedelta | None = None
+) -> datetime | None:
+    """When the feed is next due (``None``: at once), under the interval configured NOW.
+
+    The stored ``next_run`` was computed with the interval of the last pass; after a
+    success it is brought forward to the last attempt plus today's interval (or the
+    feed's own longer refresh), so a shortened ``interval`` counts from the next start.
+    A backoff after failures is kept as stored.
+    """
     if state is None or state.next_run is None:
+        return None
+    if state.failures or state.last_attempt is None:
+        return state.next_run
+    wait = spec.interval
+    if spec.respect_refresh and refresh is not None and refresh > wait:
+        wait = refresh
+    return min(state.next_run, state.last_attempt + wait)
+
+
+def stored_plan(store: StateStore, spec: FeedSpec) -> datetime | None:
+    """``planned_run`` from what ``store`` holds for the feed: what status and scheduler show."""
+    return planned_run(store.feed(spec.name), spec, feed_refresh(store, spec.name))
+
+
+def is_due(
+    state: FeedState | None, spec: FeedSpec, now: datetime, refresh: timedelta | None = None
+) -> bool:
+    """True when the feed may be fetched now (not backing off, refresh interval respected)."""
+    planned = planned_run(state, spec, refresh)
+    if planned is None:
         return True
     # Half an interval of slack: the scheduler's own jitter must not make us skip a turn.
     slack = spec.interval / 2
-    return now + slack >= state.next_run
+    return now + slack >= planned
 
 
 async def run_feed_pass(
@@ -169,7 +199,8 @@ async def run_feed_pass(
     started = time.perf_counter()
     now = clock.now()
     state = store.feed(spec.name) or FeedState(name=spec.name)
-    if not force and not replan and not is_due(state, spec, now):
+    refresh = feed_refresh(store, spec.name)
+    if not force and not replan and not is_due(state, spec, now, refresh):
         return PassResult(spec.name, "waiting")
     if replan and (state.body is None or state.content_hash is None or state.failures):
         return PassResult(spec.name, "noop")  # nothing applied yet, or a normal pass is owed

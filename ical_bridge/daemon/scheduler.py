@@ -25,7 +25,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.daemon.bridge import Bridge
+from ical_bridge.daemon.runner import stored_plan
 from ical_bridge.errors import UserError
+from ical_bridge.recurrence import format_utc
 
 __all__ = [
     "DEFAULT_MAINTENANCE",
@@ -68,13 +70,18 @@ def build_scheduler(
 
     for name, spec in bridge.specs.items():
         seconds = spec.interval.total_seconds()
+        # The stored plan under today's interval (what ``status`` shows): a feed that is
+        # not due yet starts then, not at once; a past or missing plan starts now.
+        planned = stored_plan(bridge.store, spec)
+        when = planned if planned is not None and planned > first else first
+        log.info("scheduled job=feed:%s next_run=%s", name, format_utc(when))
         scheduler.add_job(
             run_feed,
             IntervalTrigger(seconds=seconds, jitter=_jitter(spec.interval) or None, timezone=UTC),
             args=[name],
             id=f"feed:{name}",
             name=f"feed {name}",
-            next_run_time=first,
+            next_run_time=when,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=max(int(seconds), 1),

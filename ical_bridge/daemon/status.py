@@ -13,8 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ical_bridge.config import DEFAULT_ACCOUNT, BridgeConfig, ExportConfig, ServerConfig
-from ical_bridge.daemon.bridge import display_source
+from ical_bridge.config import (
+    DEFAULT_ACCOUNT,
+    BridgeConfig,
+    ExportConfig,
+    FeedConfig,
+    ServerConfig,
+)
+from ical_bridge.daemon.accounts import scoped_store
+from ical_bridge.daemon.bridge import display_source, feed_spec
+from ical_bridge.daemon.runner import feed_refresh, planned_run
 from ical_bridge.feeds import subscription_urls
 from ical_bridge.recurrence import format_utc
 from ical_bridge.store import FeedState, StateStore
@@ -115,7 +123,7 @@ def collect_status(
                 health=_health(feed.enabled, state),
                 last_attempt=state.last_attempt if state else None,
                 last_success=state.last_success if state else None,
-                next_run=state.next_run if state and feed.enabled else None,
+                next_run=_next_run(feed, store, state),
                 failures=state.failures if state else 0,
                 last_error=state.last_error if state else None,
                 suspicious=state.suspicious if state else None,
@@ -125,6 +133,15 @@ def collect_status(
         )
     exports = [_export(config.server, e, store, show_tokens) for e in config.exports]
     return feeds, exports
+
+
+def _next_run(feed: FeedConfig, store: StateStore, state: FeedState | None) -> datetime | None:
+    """What the scheduler will use (``runner.planned_run``), not the raw stored value."""
+    if state is None or not feed.enabled:
+        return None
+    # the feed's own refresh hint lives in its account's view of the store, as the runner wrote it
+    refresh = feed_refresh(scoped_store(store, feed.account), feed.name)
+    return planned_run(state, feed_spec(feed), refresh)
 
 
 def _export(

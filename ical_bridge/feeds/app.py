@@ -76,6 +76,8 @@ from ical_bridge.feeds.webhook import (
     verify_signature,
 )
 from ical_bridge.metrics import FEED_SERVER_RESPONSES
+from ical_bridge.store import StateStore
+from ical_bridge.store.sequences import edit_sequences
 from ical_bridge.tickward.snapshot import Snapshot, SyncSnapshot
 
 __all__ = ["ACCESS_LOGGER", "EventHook", "create_feed_app", "is_loopback"]
@@ -271,6 +273,13 @@ class _FeedServer:
         dumped = [t.model_dump(mode="json") for t in timers]
         return refresh_for(export.refresh, next_target(dumped, now), now)
 
+    def _edit_counts(self) -> Callable[[list[Mapping[str, Any]]], Mapping[str, int]] | None:
+        """SEQUENCE per timer from the state store's edit counters (none in a bare store)."""
+        store = self.store
+        if not isinstance(store, StateStore):
+            return None
+        return functools.partial(edit_sequences, store)
+
     def _held(self, name: str) -> tuple[str, datetime] | None:
         """``(digest, Last-Modified)`` of the body last served for export ``name``."""
         held = self.modified.get(name)
@@ -297,17 +306,20 @@ class _FeedServer:
         stamp is kept in the store, so a restart does not make every client reload.
         """
         export = self.exports[name]
+        counts = self._edit_counts()
         if self.first_seen is not None:  # replicas: dated by the shared state, the same everywhere
             digest = content_digest(snapshot.sync, export)
             stamp = self.first_seen(name, digest, snapshot.changed_at)
-            fitted = render_fitted(snapshot.sync, export, now=stamp, at=now, refresh=refresh)
+            fitted = render_fitted(snapshot.sync, export, now=stamp, at=now, refresh=refresh,
+                                   sequences=counts)
             if fitted.dropped_total:
                 log.warning("export %s: %s", name, fitted.describe(export.max_bytes))
             return fitted.body, stamp.astimezone(UTC).replace(microsecond=0)
         held = self._held(name)
 
         def draw(stamp: datetime) -> tuple[bytes, str]:
-            fitted = render_fitted(snapshot.sync, export, now=stamp, at=now, refresh=refresh)
+            fitted = render_fitted(snapshot.sync, export, now=stamp, at=now, refresh=refresh,
+                                   sequences=counts)
             if fitted.dropped_total:
                 log.warning("export %s: %s", name, fitted.describe(export.max_bytes))
             return fitted.body, hashlib.sha256(fitted.body).hexdigest()[:40]

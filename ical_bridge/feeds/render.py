@@ -8,7 +8,7 @@ a one-shot export of the same project are byte-for-byte the same calendar
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,11 +105,13 @@ def render_fitted(
     at: datetime | None = None,
     refresh: timedelta | None = None,
     share_urls: Mapping[str, str] | None = None,
+    sequences: Callable[[list[Mapping[str, Any]]], Mapping[str, int]] | None = None,
 ) -> Fitted:
     """The calendar of ``feed`` under its size cap, and what was left out to fit.
 
     ``now`` stamps the events (DTSTAMP); ``at`` (default ``now``) tells past from
-    upcoming; ``refresh`` overrides the export's refresh hint.
+    upcoming; ``refresh`` overrides the export's refresh hint; ``sequences`` gives
+    the timers' edit counts (``store.edit_sequences``; without it, the stateless value).
     """
     selection = select(snapshot, feed.project, feed.space)
     timers: list[Mapping[str, Any]] = [
@@ -117,6 +119,7 @@ def render_fitted(
         for t in selection.timers
         if feed.include_archived or not t.archived_at
     ]
+    counted = sequences(timers) if sequences is not None else None
 
     def draw(chosen: list[Mapping[str, Any]]) -> bytes:
         return export_calendar(
@@ -128,6 +131,7 @@ def render_fitted(
             refresh_interval=refresh or feed.refresh,
             include_archived=feed.include_archived,
             share_urls=share_urls,
+            sequences=counted,
         )
 
     return fit_calendar(timers, draw, now=at or now, max_bytes=feed.max_bytes)

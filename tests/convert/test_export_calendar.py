@@ -173,13 +173,22 @@ def test_since_timers_are_exported_at_their_anchor() -> None:
     assert event["DTSTART"].dt.astimezone(UTC) == datetime(2020, 1, 1, tzinfo=UTC)
 
 
-def test_sequence_grows_when_schedule_or_text_changes() -> None:
+def test_sequence_without_edit_counts_is_0_for_unedited_and_1_for_edited_timers() -> None:
+    # Issue 11: SEQUENCE counts edits (small), never the seconds since creation.
     before = timer(updated_at="2026-11-01T10:00:00.000Z")
     after_label = timer(label="Launch v2", updated_at="2026-11-01T10:05:00.000Z")
     after_move = timer(target_date="2026-12-25T17:00:00.000Z",
                        updated_at="2026-11-03T08:00:00.000Z")
     seqs = [int(events(export(t))[0]["SEQUENCE"]) for t in (before, after_label, after_move)]
-    assert seqs[0] < seqs[1] < seqs[2]
+    assert seqs == [0, 1, 1]
+
+
+def test_sequence_comes_from_the_edit_counts_given() -> None:
+    edited = timer(label="Launch v3", updated_at="2026-11-03T08:00:00.000Z")
+    other = timer(id="icb_other", updated_at="2026-11-05T08:00:00.000Z")
+    got = {str(e["UID"]): int(e["SEQUENCE"])
+           for e in events(export(edited, other, sequences={"icb_0123456789abcdef": 7}))}
+    assert got == {"icb_0123456789abcdef@proj_1.tickward": 7, "icb_other@proj_1.tickward": 1}
 
 
 def test_export_is_stable_across_runs() -> None:
