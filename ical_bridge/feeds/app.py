@@ -278,7 +278,15 @@ class _FeedServer:
         store = self.store
         if not isinstance(store, StateStore):
             return None
-        return functools.partial(edit_sequences, store)
+
+        def counts(timers: list[Mapping[str, Any]]) -> Mapping[str, int]:
+            try:
+                return edit_sequences(store, timers)
+            except StoreError as exc:  # serve all the same, with the stateless values
+                log.warning("SEQUENCE counters unavailable: %s", exc)
+                return {}
+
+        return counts
 
     def _held(self, name: str) -> tuple[str, datetime] | None:
         """``(digest, Last-Modified)`` of the body last served for export ``name``."""
