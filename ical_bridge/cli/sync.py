@@ -200,6 +200,7 @@ def server_app(config: BridgeConfig, fleet: Fleet) -> Starlette:
     from ical_bridge.daemon.ops import ops_routes, status_provider
     from ical_bridge.daemon.push import PushHandler
     from ical_bridge.daemon.webhooks import stored_secrets
+    from ical_bridge.feeds.app import FeedHooks
     from ical_bridge.feeds.server import app_from_config
     from ical_bridge.feeds.tokens import new_token
 
@@ -214,14 +215,16 @@ def server_app(config: BridgeConfig, fleet: Fleet) -> Starlette:
         default.client,
         clock=fleet.clock,
         snapshot=default.snapshots,
-        sources={e.name: fleet.bridges[e.account].snapshots for e in config.exports},
-        status_section=status_provider(fleet),
-        extra_routes=ops_routes(fleet),
-        first_seen=default.claims.first_seen,
-        secrets=partial(stored_secrets, fleet.store) if push else None,
-        on_event=PushHandler(
-            default, [e.project for e in config.exports if e.account == default.account]
-        ) if push else None,
+        hooks=FeedHooks(
+            sources={e.name: fleet.bridges[e.account].snapshots for e in config.exports},
+            status_section=status_provider(fleet),
+            extra_routes=ops_routes(fleet),
+            first_seen=default.claims.first_seen,
+            secrets=partial(stored_secrets, fleet.store) if push else None,
+            on_event=PushHandler(
+                default, [e.project for e in config.exports if e.account == default.account]
+            ) if push else None,
+        ),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ical_bridge.feeds.app import ACCESS_LOGGER, create_feed_app
+from ical_bridge.feeds.app import ACCESS_LOGGER, FeedHooks, create_feed_app
 from ical_bridge.feeds.render import ExportFeed, Selection, render_feed, select, share_origin
 from ical_bridge.feeds.tokens import (
     FeedStore,
@@ -30,6 +30,7 @@ __all__ = [
     "ACCESS_LOGGER",
     "SIGNATURE_HEADER",
     "ExportFeed",
+    "FeedHooks",
     "FeedStore",
     "RedactFeedTokens",
     "Selection",

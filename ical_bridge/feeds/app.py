@@ -80,7 +80,7 @@ from ical_bridge.store import StateStore
 from ical_bridge.store.sequences import edit_sequences
 from ical_bridge.tickward.snapshot import Snapshot, SyncSnapshot
 
-__all__ = ["ACCESS_LOGGER", "EventHook", "create_feed_app", "is_loopback"]
+__all__ = ["ACCESS_LOGGER", "EventHook", "FeedHooks", "create_feed_app", "is_loopback"]
 
 ACCESS_LOGGER = "ical_bridge.feeds.access"
 log = logging.getLogger(__name__)
@@ -88,6 +88,26 @@ access_log = logging.getLogger(ACCESS_LOGGER)
 
 # Called with each verified, new event; True: refresh the feeds from tickward now.
 EventHook = Callable[[dict[str, Any]], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class FeedHooks:
+    """What the daemon adds to the feed server; every part is optional.
+
+    ``secrets`` (called per delivery) adds the registered endpoints' signing secrets;
+    ``on_event(envelope)`` decides whether a verified event refreshes the feeds;
+    ``sources`` gives exports of other accounts their account's snapshot;
+    ``status_section`` (HTML) turns the index into the daemon's status page;
+    ``extra_routes`` (health, metrics) are matched first; ``first_seen`` (shared by
+    replicas) dates each content version, else it is dated when this process first saw it.
+    """
+
+    secrets: Callable[[], Sequence[str]] | None = None
+    on_event: EventHook | None = None
+    sources: Mapping[str, SyncSnapshot] | None = None
+    status_section: Callable[[], Awaitable[str]] | None = None
+    extra_routes: Sequence[BaseRoute] = ()
+    first_seen: FirstSeen | None = None
 
 # Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
 _PROXY_HEADERS = frozenset({"forwarded", "x-real-ip", "via"})
@@ -538,34 +558,24 @@ def create_feed_app(
     public_url: str | None = None,
     token_ttl: float = 0.0,
     allow_proxied_index: bool = False,
-    secrets: Callable[[], Sequence[str]] | None = None,
-    on_event: EventHook | None = None,
-    sources: Mapping[str, SyncSnapshot] | None = None,
-    status_section: Callable[[], Awaitable[str]] | None = None,
-    extra_routes: Sequence[BaseRoute] = (),
-    first_seen: FirstSeen | None = None,
+    hooks: FeedHooks | None = None,
 ) -> Starlette:
     """The feed server as an ASGI app (tokens are made in ``store`` for new exports).
 
-    ``ical_bridge.feeds.server.app_from_config`` builds it from the daemon config.
-    ``secrets`` (called per delivery) adds the registered endpoints' signing secrets;
-    ``on_event(envelope)`` decides whether a verified event refreshes the feeds.
-    ``sources`` gives exports of other accounts their account's snapshot;
-    ``status_section`` (HTML) turns the index into the daemon's status page;
-    ``extra_routes`` (health, metrics) are matched first.
-    ``first_seen`` (shared by replicas) dates each content version; without it, a
-    version is dated when this process first saw it.
+    ``ical_bridge.feeds.server.app_from_config`` builds it from the daemon config;
+    ``hooks``: what the daemon adds (push, accounts, status page, replicas).
     """
+    hooks = hooks or FeedHooks()
     remember_secret(index_token)
     remember_secret(webhook_secret)
     server = _FeedServer(
         exports, source, store, clock, webhook_secret, index_token, loopback_index, public_url,
-        token_ttl, allow_proxied_index, secrets, on_event, sources, status_section,
-        first_seen,
+        token_ttl, allow_proxied_index, hooks.secrets, hooks.on_event, hooks.sources,
+        hooks.status_section, hooks.first_seen,
     )
     app = Starlette(
         routes=[
-            *extra_routes,
+            *hooks.extra_routes,
             Route("/feeds/{filename}", server.feed, methods=["GET", "HEAD"]),
             Route("/hooks/tickward", server.webhook, methods=["POST"]),
             Route("/", server.index, methods=["GET", "HEAD"]),

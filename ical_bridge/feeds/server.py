@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute
 
 from ical_bridge.clock import Clock, SystemClock
 from ical_bridge.config import BridgeConfig, ExportConfig
-from ical_bridge.feeds.app import EventHook, create_feed_app, is_loopback
+from ical_bridge.feeds.app import FeedHooks, create_feed_app, is_loopback
 from ical_bridge.feeds.guard import harden
 from ical_bridge.feeds.render import ExportFeed
 from ical_bridge.feeds.tokens import FeedStore, RedactFeedTokens
-from ical_bridge.feeds.versions import FirstSeen
 from ical_bridge.tickward import SyncSnapshot, TickwardClient
 
 __all__ = [
@@ -56,12 +54,7 @@ def build_feed_app(
     webhook_secret: str | None = None,
     index_token: str | None = None,
     snapshot: SyncSnapshot | None = None,
-    secrets: Callable[[], Sequence[str]] | None = None,
-    on_event: EventHook | None = None,
-    sources: Mapping[str, SyncSnapshot] | None = None,
-    status_section: Callable[[], Awaitable[str]] | None = None,
-    extra_routes: Sequence[BaseRoute] = (),
-    first_seen: FirstSeen | None = None,
+    hooks: FeedHooks | None = None,
     allow_proxied_index: bool = False,
 ) -> Starlette:
     """The feed app for a config over ``snapshot`` (default: its own); index as in ``app``."""
@@ -75,12 +68,7 @@ def build_feed_app(
         index_token=index_token,
         loopback_index=is_loopback(host) and public_url is None,
         public_url=public_url,
-        secrets=secrets,
-        on_event=on_event,
-        sources=sources,
-        status_section=status_section,
-        extra_routes=extra_routes,
-        first_seen=first_seen,
+        hooks=hooks,
         allow_proxied_index=allow_proxied_index,
     )
 
@@ -92,12 +80,7 @@ def app_from_config(
     *,
     clock: Clock | None = None,
     snapshot: SyncSnapshot | None = None,
-    secrets: Callable[[], Sequence[str]] | None = None,
-    on_event: EventHook | None = None,
-    sources: Mapping[str, SyncSnapshot] | None = None,
-    status_section: Callable[[], Awaitable[str]] | None = None,
-    extra_routes: Sequence[BaseRoute] = (),
-    first_seen: FirstSeen | None = None,
+    hooks: FeedHooks | None = None,
 ) -> Starlette:
     """The feed app for the config's ``[[exports]]`` and ``[server]`` (``snapshot``: shared)."""
     server = config.server
@@ -112,12 +95,7 @@ def app_from_config(
         webhook_secret=server.webhook_secret(),
         index_token=server.index_token(),
         snapshot=snapshot,
-        secrets=secrets,
-        on_event=on_event,
-        sources=sources,
-        status_section=status_section,
-        extra_routes=extra_routes,
-        first_seen=first_seen,
+        hooks=hooks,
         allow_proxied_index=server.allow_proxied_index,
     )
 
