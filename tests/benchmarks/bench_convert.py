@@ -216,7 +216,8 @@ def _work(tool: str, path: str) -> dict[str, object]:
         from ical_bridge.convert import ImportOptions, convert_calendar, to_json
 
         result = convert_calendar(data, ImportOptions(now=NOW, source_key="bench"))
-        text = json.dumps(to_json(result), ensure_ascii=False)  # as convert --json writes it (echo_json)
+        # one line through the C encoder, as convert --json writes it (echo_json)
+        text = json.dumps(to_json(result), ensure_ascii=False)
         info = {"timers": len(result.timers), "bytes": len(text)}
     elif tool == "icalendar":
         from icalendar import Calendar
