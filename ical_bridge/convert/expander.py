@@ -14,7 +14,7 @@ from icalendar import Calendar, Component
 from icalendar.prop import vDDDTypes
 from icalendar.prop import vRecur as vRecurType
 
-__all__ = ["Occurrence", "SeriesExpander", "rebased", "whole_periods"]
+__all__ = ["Occurrence", "SeriesExpander", "rebased", "rebased_start", "whole_periods"]
 
 _FIRST_SPAN = timedelta(days=8)
 _MAX_AHEAD = timedelta(days=50 * 366)
@@ -179,45 +179,13 @@ def rebased(master: Component, before: datetime) -> Component:
     whole periods (× INTERVAL) keeps every occurrence after ``before`` as it
     was; rules with COUNT, BYWEEKNO or BYYEARDAY are left alone.
     """
-    rules = master.get("RRULE")
     prop = master.get("DTSTART")
     start = getattr(prop, "dt", None)
-    if not isinstance(rules, vRecurType) or not isinstance(start, date):
+    rules = master.get("RRULE")
+    if not isinstance(start, date):
         return master
-    rule: Any = rules
-    if rule.get("COUNT") or rule.get("BYWEEKNO") or rule.get("BYYEARDAY"):
-        return master
-    try:
-        interval = int(rule.get("INTERVAL", [1])[0])
-    except (TypeError, ValueError):
-        return master
-    freq = str(rule.get("FREQ", [""])[0]).upper()
-    naive = start.replace(tzinfo=None) if isinstance(start, datetime) else start
-    ref = (before - _REBASE_MARGIN).replace(tzinfo=None)
-    ref_day = ref.date() if isinstance(ref, datetime) else ref
-    start_day = naive.date() if isinstance(naive, datetime) else naive
-    if interval < 1 or (ref_day - start_day).days < 400:
-        return master
-    new: date
-    if freq in ("DAILY", "WEEKLY"):
-        step = interval * (1 if freq == "DAILY" else 7)
-        new = start + timedelta(days=(ref_day - start_day).days // step * step)
-    elif freq == "MONTHLY":
-        if start.day > 28 and not rule.get("BYMONTHDAY") and not rule.get("BYDAY"):
-            return master
-        months = (ref_day.year - start.year) * 12 + ref_day.month - start.month - 1
-        months = months // interval * interval
-        total = start.month - 1 + months
-        # With explicit BY-parts the day only anchors the expansion; any day ≤ 28 exists.
-        new = start.replace(
-            year=start.year + total // 12, month=total % 12 + 1, day=min(start.day, 28)
-        )
-    elif freq == "YEARLY":
-        if (start.month, start.day) == (2, 29):
-            return master
-        years = (ref_day.year - start.year - 1) // interval * interval
-        new = start.replace(year=start.year + years)
-    else:
+    new = rebased_start(start, rules, before)
+    if new is None:
         return master
     clone = master.copy()
     clone.subcomponents = list(master.subcomponents)
@@ -230,6 +198,45 @@ def rebased(master: Component, before: datetime) -> Component:
         except (TypeError, ValueError):  # DTEND of another kind than DTSTART: drop it
             del clone["DTEND"]
     return clone
+
+
+def rebased_start(start: date, rules: object, before: datetime) -> date | None:
+    """The DTSTART ``rebased`` moves to (``None``: left alone), without copying anything."""
+    if not isinstance(rules, vRecurType):
+        return None
+    rule: Any = rules
+    if rule.get("COUNT") or rule.get("BYWEEKNO") or rule.get("BYYEARDAY"):
+        return None
+    try:
+        interval = int(rule.get("INTERVAL", [1])[0])
+    except (TypeError, ValueError):
+        return None
+    freq = str(rule.get("FREQ", [""])[0]).upper()
+    naive = start.replace(tzinfo=None) if isinstance(start, datetime) else start
+    ref = (before - _REBASE_MARGIN).replace(tzinfo=None)
+    ref_day = ref.date() if isinstance(ref, datetime) else ref
+    start_day = naive.date() if isinstance(naive, datetime) else naive
+    if interval < 1 or (ref_day - start_day).days < 400:
+        return None
+    if freq in ("DAILY", "WEEKLY"):
+        step = interval * (1 if freq == "DAILY" else 7)
+        return start + timedelta(days=(ref_day - start_day).days // step * step)
+    if freq == "MONTHLY":
+        if start.day > 28 and not rule.get("BYMONTHDAY") and not rule.get("BYDAY"):
+            return None
+        months = (ref_day.year - start.year) * 12 + ref_day.month - start.month - 1
+        months = months // interval * interval
+        total = start.month - 1 + months
+        # With explicit BY-parts the day only anchors the expansion; any day ≤ 28 exists.
+        return start.replace(
+            year=start.year + total // 12, month=total % 12 + 1, day=min(start.day, 28)
+        )
+    if freq == "YEARLY":
+        if (start.month, start.day) == (2, 29):
+            return None
+        years = (ref_day.year - start.year - 1) // interval * interval
+        return start.replace(year=start.year + years)
+    return None
 
 
 def _with_params(value: vDDDTypes, source: Any) -> vDDDTypes:

@@ -17,6 +17,7 @@ which the equivalence tests use), takes ``SeriesExpander``.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -27,7 +28,7 @@ from dateutil.rrule import rrule, rrulestr
 from icalendar import Component
 from icalendar.prop import vRecur
 
-from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased
+from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased_start
 
 __all__ = ["RuleExpander", "build_plain_event", "expander_for", "is_plain_series"]
 
@@ -142,6 +143,46 @@ def _nearer(start: datetime, rule: Any, before: datetime) -> datetime:
     return start + timedelta(days=days // step * step)
 
 
+_RULES: dict[str, rrule] = {}
+
+
+def _rule_for(text: str, start: datetime) -> rrule:
+    """``rrulestr(text, dtstart=start)``; the text is parsed once per distinct rule.
+
+    dateutil's ``replace`` re-derives every default (weekday, month day, hour…)
+    from the new DTSTART, exactly as a fresh parse with it would.
+    """
+    proto = _RULES.get(text)
+    if proto is None:
+        if len(_RULES) > 4096:
+            _RULES.clear()
+        proto = _RULES[text] = rrulestr(text, dtstart=start, cache=False)  # type: ignore[assignment]
+        return proto
+    return proto.replace(dtstart=start)  # type: ignore[no-any-return]
+
+
+class _PlainOccurrence(Occurrence):
+    """An occurrence of a plain series; recurring-ical-events' objects are made on first use."""
+
+    __slots__ = ("_expander", "_start")
+
+    def __init__(self, expander: RuleExpander, start: datetime, instant: datetime) -> None:
+        super().__init__(None, instant)
+        self._expander, self._start = expander, start
+
+    @property
+    def component(self) -> Component:
+        """The occurrence as recurring-ical-events makes it (DTSTART, DTEND, RECURRENCE-ID)."""
+        if self._raw is None:
+            self._raw = self._expander.raw(self._start)
+        return super().component
+
+    @property
+    def cancelled(self) -> bool:
+        """A plain series has no overrides: only a cancelled master cancels."""
+        return self._expander.cancelled
+
+
 class RuleExpander:
     """Occurrences of a plain series (see ``is_plain_series``) from one dateutil rule."""
 
@@ -153,32 +194,50 @@ class RuleExpander:
         instant_of_value: Callable[[date], datetime | None],
         rebase_before: datetime,
     ) -> None:
-        # Imported here: only the fast path builds recurring-ical-events objects this way.
-        from recurring_ical_events.adapters.event import EventAdapter
-
+        self._master = master
         self._not_before = instant_of(master)
         self._instant_of_value = instant_of_value
-        core: Any = rebased(master, rebase_before)  # the same shift SeriesExpander makes
-        self._adapter = EventAdapter(core)
-        self._start: datetime = _nearer(core["DTSTART"].dt, core["RRULE"], rebase_before)
-        text = core["RRULE"].to_ical().decode()
-        self._text, self._vrecur = text, core["RRULE"]
-        self._rule: rrule = rrulestr(text, dtstart=self._start, cache=False)  # type: ignore[assignment]
+        self.cancelled = str(master.get("STATUS", "")).upper() == "CANCELLED"
+        vrecur = master["RRULE"]
+        real: datetime = master["DTSTART"].dt
+        moved = rebased_start(real, vrecur, rebase_before)  # the shift SeriesExpander makes
+        first = moved if isinstance(moved, datetime) else real
+        self._start: datetime = _nearer(first, vrecur, rebase_before)
+        text = vrecur.to_ical().decode()
+        self._text, self._vrecur = text, vrecur
+        self._rule = _rule_for(text, self._start)
         until = self._rule._until  # type: ignore[attr-defined]
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
         self._with_start = until is None or not self._start > until
+        self._counted: list[datetime] | None = None
 
-    def _occurrence(self, start: datetime, instant: datetime) -> Occurrence:
+    def raw(self, start: datetime) -> object:
+        """recurring-ical-events' occurrence at ``start`` (what ``SeriesExpander`` yields).
+
+        Its component is a copy of the master with DTSTART, DTEND and RECURRENCE-ID
+        replaced, so the master serves as well as the moved copy the full path expands.
+        """
+        from recurring_ical_events.adapters.event import EventAdapter
         from recurring_ical_events.occurrence import Occurrence as Raw
 
-        adapter = self._adapter
-        raw = Raw(adapter, start, start + adapter.duration, sequence=adapter.sequence)
-        return Occurrence(raw, instant)
+        adapter = EventAdapter(self._master)
+        return Raw(adapter, start, start + adapter.duration, sequence=adapter.sequence)
+
+    def _all_counted(self) -> list[datetime]:
+        """Every start of a COUNT rule (at most 1,000: ``_plain_rule``), computed once."""
+        if self._counted is None:
+            self._counted = list(self._rule)
+        return self._counted
 
     def _starts(self, after: datetime) -> Iterator[datetime]:
         """Rule starts from ``after`` on (wall clock order), DTSTART merged in."""
         pending = self._start if self._with_start and self._start >= after else None
-        for start in self._rule.xafter(after, inc=True):
+        if self._counted is not None:  # a COUNT rule whose end was already needed
+            starts = self._counted
+            rule_starts: Iterator[datetime] = iter(starts[bisect_left(starts, after):])
+        else:
+            rule_starts = self._rule.xafter(after, inc=True)
+        for start in rule_starts:
             if pending is not None and pending <= start:
                 if pending != start:
                     yield pending
@@ -191,7 +250,7 @@ class RuleExpander:
         """Occurrences with ``now < instant <= min(bound, now + 50 years)``, in order."""
         limit = now + _MAX_AHEAD if bound is None else min(bound, now + _MAX_AHEAD)
         for instant, start in self._timeline(now, limit):
-            yield self._occurrence(start, instant)
+            yield _PlainOccurrence(self, start, instant)
 
     def _timeline(self, now: datetime, limit: datetime) -> Iterator[tuple[datetime, datetime]]:
         """(instant, start) with ``now < instant <= limit`` in instant order."""
@@ -228,7 +287,7 @@ class RuleExpander:
         anchor = _nearer(self._start, self._vrecur, bound - timedelta(days=(_TAIL + 2) * step))
         if anchor < now - _SLACK or anchor <= self._start:
             return None
-        moved: rrule = rrulestr(self._text, dtstart=anchor, cache=False)  # type: ignore[assignment]
+        moved = _rule_for(self._text, anchor)
         tail: deque[datetime] = deque(maxlen=_TAIL)
         for start in moved.xafter(anchor, inc=True):
             if start - _SLACK > bound:
@@ -241,6 +300,8 @@ class RuleExpander:
         # A plain rule yields at most one start a day and instants follow the wall clock up
         # to a DST shift, so the last of them lies among the final starts before the bound.
         tail = self._tail_near(bound, now)
+        if tail is None and self._rule._count:  # type: ignore[attr-defined]
+            self._all_counted()  # COUNT ≤ 1,000 starts, listed once: _starts bisects them
         if tail is None:
             tail = deque(maxlen=_TAIL)
             for start in self._starts(now - _SLACK):
@@ -256,7 +317,7 @@ class RuleExpander:
                 continue
             if best is None or instant >= best[0]:
                 best = (instant, start)
-        return self._occurrence(best[1], best[0]) if best else None
+        return _PlainOccurrence(self, best[1], best[0]) if best else None
 
 
 # -- the line scanner: plain VEVENTs without icalendar's content-line parser ---------
