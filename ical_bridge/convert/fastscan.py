@@ -30,7 +30,7 @@ from icalendar.prop import vRecur
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased_start
 
-__all__ = ["RuleExpander", "build_plain_event", "expander_for", "is_plain_series"]
+__all__ = ["RuleExpander", "expander_for", "is_plain_series"]
 
 _MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is looked for later
 _SLACK = timedelta(days=2)
@@ -156,9 +156,10 @@ def _rule_for(text: str, start: datetime) -> rrule:
     if proto is None:
         if len(_RULES) > 4096:
             _RULES.clear()
-        proto = _RULES[text] = rrulestr(text, dtstart=start, cache=False)  # type: ignore[assignment]
-        return proto
-    return proto.replace(dtstart=start)  # type: ignore[no-any-return]
+        made: Any = rrulestr(text, dtstart=start, cache=False)
+        _RULES[text] = made
+        return made  # type: ignore[no-any-return]
+    return proto.replace(dtstart=start)
 
 
 class _PlainOccurrence(Occurrence):
@@ -198,8 +199,8 @@ class RuleExpander:
         self._not_before = instant_of(master)
         self._instant_of_value = instant_of_value
         self.cancelled = str(master.get("STATUS", "")).upper() == "CANCELLED"
-        vrecur = master["RRULE"]
-        real: datetime = master["DTSTART"].dt
+        vrecur: Any = master["RRULE"]
+        real: datetime = master["DTSTART"].dt  # type: ignore[union-attr,assignment]
         moved = rebased_start(real, vrecur, rebase_before)  # the shift SeriesExpander makes
         first = moved if isinstance(moved, datetime) else real
         self._start: datetime = _nearer(first, vrecur, rebase_before)
@@ -318,93 +319,3 @@ class RuleExpander:
             if best is None or instant >= best[0]:
                 best = (instant, start)
         return _PlainOccurrence(self, best[1], best[0]) if best else None
-
-
-# -- the line scanner: plain VEVENTs without icalendar's content-line parser ---------
-
-_EVENT_PROPS = frozenset({
-    "UID", "DTSTAMP", "SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART", "DTEND", "RRULE",
-    "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "TRANSP", "CLASS",
-})  # fmt: skip
-_ALARM_PROPS = frozenset({"ACTION", "TRIGGER", "DESCRIPTION", "SUMMARY"})
-_PARAM_KEYS = frozenset({"TZID", "VALUE"})
-_PARAM_VALUE = re.compile(r"^[A-Za-z0-9_/+\-]+$")
-_DATETIME_NAMES = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "DUE", "RDATE", "EXDATE"})
-
-
-def build_plain_event(lines: list[str]) -> Component | None:
-    """The VEVENT of ``lines`` (unfolded, BEGIN…END), or ``None`` unless it is plain.
-
-    Plain: only the properties above (and VALARMs of ACTION/TRIGGER/DESCRIPTION/
-    SUMMARY), parameters only TZID or VALUE with token values, no quotes or
-    backslashes before the value. Each value goes through the same icalendar
-    type factory, unescaping and ``add`` as icalendar's parser would use, so the
-    component is the one ``Calendar.from_ical`` builds; only the line splitting
-    is ours. Anything else returns ``None`` and is parsed by icalendar.
-    """
-    from icalendar.cal import Event
-    from icalendar.parser.parameter import Parameters
-    from icalendar.parser.property import unescape_backslash
-
-    if len(lines) < 2 or lines[0] != "BEGIN:VEVENT" or lines[-1] != "END:VEVENT":
-        return None
-    factory = Event.types_factory
-    event = Event()
-    current: Component = event
-    allowed = _EVENT_PROPS
-    for line in lines[1:-1]:
-        head, sep, value = line.partition(":")
-        if not sep or '"' in head or "\\" in head:
-            return None
-        if head == "BEGIN" or head == "END":
-            if head == "BEGIN" and value == "VALARM" and current is event:
-                current = Event.get_component_class("VALARM")()
-                allowed = _ALARM_PROPS
-            elif head == "END" and value == "VALARM" and current is not event:
-                event.add_component(current)
-                current, allowed = event, _EVENT_PROPS
-            else:
-                return None
-            continue
-        name, *raw_params = head.split(";")
-        if name not in allowed:
-            return None
-        params = Parameters() if raw_params else None
-        for raw in raw_params:
-            key, eq, item = raw.partition("=")
-            if not eq or key not in _PARAM_KEYS or not _PARAM_VALUE.match(item):
-                return None
-            params[key] = item  # type: ignore[index]
-        kind: Any = _kind(factory, name, params.value if params is not None else None)
-        if kind is None:
-            return None
-        tzid = params.get("TZID") if params is not None and name in _DATETIME_NAMES else None
-        try:
-            text = unescape_backslash(value)
-            parsed = kind.from_ical(text, tzid) if tzid else kind.from_ical(text)
-        except (ValueError, TypeError):
-            return None  # icalendar's own parser decides what a broken value becomes
-        prop = kind(parsed)
-        if params is not None or kind not in _BARE_PARAMS:
-            prop.params = params if params is not None else Parameters()
-        current.add(name, prop, encode=False)
-    return event if current is event else None
-
-
-_KINDS: dict[tuple[str, str | None], Any] = {}
-
-
-def _kind(factory: Any, name: str, value_type: str | None) -> Any:
-    """icalendar's value type of a property (cached), None for one parsed from the line."""
-    key = (name, value_type)
-    if key not in _KINDS:
-        kind = factory.for_property(name, value_type)
-        from icalendar.prop import vInt, vRecur, vText
-
-        _BARE_PARAMS.update((vInt, vRecur, vText))
-        _KINDS[key] = None if getattr(kind, "get_value_from_content_line", None) else kind
-    return _KINDS[key]
-
-
-_BARE_PARAMS: set[type] = set()
-"""Types whose constructor leaves empty parameters, as a line without any gives."""

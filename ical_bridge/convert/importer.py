@@ -10,7 +10,6 @@ from typing import Any
 from icalendar import Component
 
 from ical_bridge.convert.colors import css_color_to_hex
-from ical_bridge.convert.fastscan import build_plain_event
 from ical_bridge.convert.fields import (
     color_of,
     description_of,
@@ -31,6 +30,7 @@ from ical_bridge.convert.model import (
     TimerDraft,
     timer_id,
 )
+from ical_bridge.convert.plainbuild import PlainBuilder
 from ical_bridge.convert.reminders import choose_reminders
 from ical_bridge.convert.series import Series, convert_series
 from ical_bridge.convert.timing import Clockwork
@@ -274,7 +274,7 @@ def convert_calendar(
     now = options.now if options.now.tzinfo is not None else None
     if options.choices.target != "start":
         now = None  # an event that started days ago may not have ended: parse every one
-    prebuild = build_plain_event if options.fast_path else None
+    prebuild = PlainBuilder() if options.fast_path else None
     return Converter(parse_feed(text, past_before=now, prebuild=prebuild), options).run()
 
 

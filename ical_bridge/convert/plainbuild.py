@@ -1,0 +1,196 @@
+"""The line scanner: plain VEVENTs built without icalendar's content-line parser.
+
+``PlainBuilder`` turns the unfolded lines of one VEVENT into the component
+icalendar's ``Calendar.from_ical`` would build from them: the same value types,
+values, parameters and order (``tests/convert/test_fast_path.py`` compares
+them over the corpus). It only takes *plain* events: the properties below (and
+VALARMs of ACTION/TRIGGER/DESCRIPTION/SUMMARY), parameters only TZID or VALUE
+with token values, no quotes or backslashes before the value. Anything else
+returns ``None`` and icalendar parses it.
+
+What makes it cheap: the line splitting is ours; text, date-time and rule
+values are made directly in their final form (icalendar builds each value
+twice and three parameter dictionaries per property); a TZID's zone and an
+RRULE's parts are looked up once per feed; and the component answers ``get``
+with one dictionary look-up, its keys being upper case already.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from datetime import datetime, tzinfo
+from typing import Any
+
+from icalendar import Component
+from icalendar.cal import Event
+from icalendar.parser.parameter import Parameters
+from icalendar.parser.property import unescape_backslash
+from icalendar.prop import vDDDTypes, vRecur, vText
+from icalendar.timezone import tzp
+
+__all__ = ["PlainBuilder", "build_plain_event"]
+
+_EVENT_PROPS = frozenset({
+    "UID", "DTSTAMP", "SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART", "DTEND", "RRULE",
+    "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "TRANSP", "CLASS",
+})  # fmt: skip
+_ALARM_PROPS = frozenset({"ACTION", "TRIGGER", "DESCRIPTION", "SUMMARY"})
+_PARAM_KEYS = frozenset({"TZID", "VALUE"})
+_PARAM_VALUE = re.compile(r"^[A-Za-z0-9_/+\-]+$")
+_DATETIME_NAMES = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "DUE", "RDATE", "EXDATE"})
+_MISSING = object()
+_NO_ZONE = object()
+
+
+class PlainEvent(Event):
+    """An ``Event`` whose property look-ups skip icalendar's case folding when they can.
+
+    Its keys are stored upper case (as ``Component`` stores them), so an upper
+    case name is found, or known to be absent, with one dictionary look-up;
+    any other name goes the ordinary way.
+    """
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """``Component.get``, one dictionary look-up for an upper case name."""
+        found = dict.get(self, key, _MISSING)
+        if found is not _MISSING:
+            return found
+        if isinstance(key, str) and key.isupper():
+            return default
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        return not (isinstance(key, str) and key.isupper()) and super().__contains__(key)
+
+
+def _params() -> Parameters:
+    """An empty ``Parameters()`` (its constructor does nothing more for no arguments)."""
+    return Parameters.__new__(Parameters)
+
+
+class PlainBuilder:
+    """Builds the plain VEVENTs of one feed: ``builder(lines)`` → component or ``None``.
+
+    Make one per feed: it remembers what icalendar resolved each TZID to while
+    that feed's VTIMEZONEs are the ones it knows.
+    """
+
+    def __init__(self) -> None:
+        self._zones: dict[str, object] = {}
+        self._rules: dict[str, list[tuple[str, list[Any]]]] = {}
+        self._kinds: dict[tuple[str, str | None], Any] = {}
+
+    def __call__(self, lines: list[str]) -> Component | None:
+        """The VEVENT of ``lines`` (unfolded, BEGIN…END), or ``None`` unless it is plain."""
+        if len(lines) < 2 or lines[0] != "BEGIN:VEVENT" or lines[-1] != "END:VEVENT":
+            return None
+        event = PlainEvent()
+        current: Component = event
+        allowed = _EVENT_PROPS
+        for line in lines[1:-1]:
+            head, sep, value = line.partition(":")
+            if not sep or '"' in head or "\\" in head:
+                return None
+            if head == "BEGIN" or head == "END":
+                if head == "BEGIN" and value == "VALARM" and current is event:
+                    current = Event.get_component_class("VALARM")()
+                    allowed = _ALARM_PROPS
+                elif head == "END" and value == "VALARM" and current is not event:
+                    event.add_component(current)
+                    current, allowed = event, _EVENT_PROPS
+                else:
+                    return None
+                continue
+            name, *raw_params = head.split(";")
+            if name not in allowed:
+                return None
+            params = _params()
+            for raw in raw_params:
+                key, eq, item = raw.partition("=")
+                if not eq or key not in _PARAM_KEYS or not _PARAM_VALUE.match(item):
+                    return None
+                params[key] = item
+            prop = self._value(name, params, value, bool(raw_params))
+            if prop is None:
+                return None
+            if name in current:
+                current.add(name, prop, encode=False)  # a second value: icalendar's list
+            else:
+                OrderedDict.__setitem__(current, name, prop)
+        return event if current is event else None
+
+    def _value(self, name: str, params: Parameters, value: str, has_params: bool) -> Any:
+        """The property as icalendar's parser makes it, or ``None`` to leave the event to it."""
+        kind = self._kind(name, params.get("VALUE") if has_params else None)
+        if kind is None:
+            return None
+        tzid = params.get("TZID") if has_params and name in _DATETIME_NAMES else None
+        try:
+            text = unescape_backslash(value)
+            if kind is vText:
+                prop: Any = str.__new__(vText, text)
+                prop.encoding = "utf-8"
+            elif kind is vDDDTypes:
+                prop = object.__new__(vDDDTypes)
+                prop.dt = self._date_time(text, tzid)
+            elif kind is vRecur:
+                prop = self._rule(text)
+            else:
+                parsed = kind.from_ical(text, tzid) if tzid else kind.from_ical(text)
+                prop = kind(parsed)
+        except (ValueError, TypeError):
+            return None  # icalendar's own parser decides what a broken value becomes
+        prop.params = params
+        return prop
+
+    def _kind(self, name: str, value_type: str | None) -> Any:
+        """icalendar's value type of a property (cached), None for one parsed from the line."""
+        key = (name, value_type)
+        if key not in self._kinds:
+            kind = Event.types_factory.for_property(name, value_type)
+            from_line = getattr(kind, "get_value_from_content_line", None) is not None
+            self._kinds[key] = None if from_line else kind
+        return self._kinds[key]
+
+    def _date_time(self, text: str, tzid: str | None) -> Any:
+        """``vDDDTypes.from_ical(text, tzid)``, with the zone looked up once per TZID."""
+        utc = len(text) == 16 and text[15] == "Z"
+        if not (len(text) == 15 or utc) or text[8] != "T" or not text[:8].isdecimal() or (
+            not text[9:15].isdecimal()
+        ):
+            parse: Any = vDDDTypes.from_ical
+            return parse(text, tzid) if tzid else parse(text)
+        naive = datetime(int(text[:4]), int(text[4:6]), int(text[6:8]),
+                         int(text[9:11]), int(text[11:13]), int(text[13:15]))  # fmt: skip
+        if tzid:
+            zone = self._zone(tzid)
+            if zone is not None:
+                return tzp.localize(naive, zone)
+        if utc:
+            return tzp.localize_utc(naive)
+        return naive
+
+    def _zone(self, tzid: str) -> tzinfo | None:
+        zone = self._zones.get(tzid, _NO_ZONE)
+        if zone is _NO_ZONE:
+            zone = self._zones[tzid] = tzp.timezone(tzid)
+        return zone  # type: ignore[return-value]
+
+    def _rule(self, text: str) -> vRecur:
+        """``vRecur.from_ical(text)`` as a fresh object; the text is parsed once per feed."""
+        parts = self._rules.get(text)
+        if parts is None:
+            parsed = vRecur.from_ical(text)
+            parts = self._rules[text] = [(k, list(v)) for k, v in parsed.items()]
+        rule = vRecur.__new__(vRecur)
+        for key, values in parts:
+            OrderedDict.__setitem__(rule, key, list(values))
+        return rule
+
+
+def build_plain_event(lines: list[str]) -> Component | None:
+    """One VEVENT through a fresh ``PlainBuilder`` (tests and one-off callers)."""
+    return PlainBuilder()(lines)
