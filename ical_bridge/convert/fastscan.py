@@ -162,6 +162,29 @@ def _rule_for(text: str, start: datetime) -> rrule:
     return proto.replace(dtstart=start)
 
 
+_COUNTED: dict[tuple[str, datetime], list[datetime]] = {}
+
+
+def counted_starts(text: str, wall: datetime) -> list[datetime]:
+    """Every start of the COUNT rule ``text`` (without UNTIL) from the naive DTSTART ``wall``.
+
+    One dateutil walk, shared by the series' end (``RecurringSeries._bound``) and
+    its expander, which needs the same starts again. Callers must not change the list.
+    """
+    key = (text, wall)
+    found = _COUNTED.get(key)
+    if found is None:
+        if len(_COUNTED) > 256:
+            _COUNTED.clear()
+        found = _COUNTED[key] = list(_rule_for(text, wall))
+    return found
+
+
+def known_counted(text: str, wall: datetime) -> list[datetime] | None:
+    """``counted_starts`` if it was already computed, else ``None``."""
+    return _COUNTED.get((text, wall))
+
+
 class _PlainOccurrence(Occurrence):
     """An occurrence of a plain series; recurring-ical-events' objects are made on first use."""
 
@@ -227,12 +250,25 @@ class RuleExpander:
     def _all_counted(self) -> list[datetime]:
         """Every start of a COUNT rule (at most 1,000: ``_plain_rule``), computed once."""
         if self._counted is None:
-            self._counted = list(self._rule)
+            if self._rule._until is None:  # type: ignore[attr-defined]
+                zone = self._start.tzinfo
+                naive = counted_starts(self._text, self._start.replace(tzinfo=None))
+                self._counted = [start.replace(tzinfo=zone) for start in naive]
+            else:
+                self._counted = list(self._rule)
         return self._counted
+
+    def _known_counted(self) -> None:
+        """Take the COUNT rule's starts if the series' end already listed them."""
+        rule: Any = self._rule
+        if self._counted is None and rule._count and rule._until is None:
+            if known_counted(self._text, self._start.replace(tzinfo=None)) is not None:
+                self._all_counted()
 
     def _starts(self, after: datetime) -> Iterator[datetime]:
         """Rule starts from ``after`` on (wall clock order), DTSTART merged in."""
         pending = self._start if self._with_start and self._start >= after else None
+        self._known_counted()
         if self._counted is not None:  # a COUNT rule whose end was already needed
             starts = self._counted
             rule_starts: Iterator[datetime] = iter(starts[bisect_left(starts, after):])
@@ -296,11 +332,28 @@ class RuleExpander:
             tail.append(start)
         return tail if len(tail) == _TAIL else None  # fewer: the earlier starts matter
 
+    def _simple_tail(self, bound: datetime) -> deque[datetime] | None:
+        """The last starts of a DAILY/WEEKLY COUNT rule without BY parts, by arithmetic:
+        its starts are DTSTART's wall clock every INTERVAL days or weeks."""
+        if set(self._vrecur) - {"FREQ", "COUNT", "INTERVAL", "WKST"}:
+            return None
+        freq = str(self._vrecur["FREQ"][0]).upper()
+        if freq not in ("DAILY", "WEEKLY"):
+            return None
+        days = int(self._vrecur.get("INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
+        step = timedelta(days=days)
+        count = int(self._rule._count)  # type: ignore[attr-defined]
+        starts = [self._start + step * k for k in range(max(0, count - _TAIL), count)]
+        tail = deque((s for s in starts if s - _SLACK <= bound), maxlen=_TAIL)
+        return tail if len(tail) == len(starts) else None
+
     def last_before(self, bound: datetime, now: datetime) -> Occurrence | None:
         """The last occurrence in ``(now, bound]``."""
         # A plain rule yields at most one start a day and instants follow the wall clock up
         # to a DST shift, so the last of them lies among the final starts before the bound.
         tail = self._tail_near(bound, now)
+        if tail is None and self._rule._count:  # type: ignore[attr-defined]
+            tail = self._simple_tail(bound)
         if tail is None and self._rule._count:  # type: ignore[attr-defined]
             self._all_counted()  # COUNT ≤ 1,000 starts, listed once: _starts bisects them
         if tail is None:

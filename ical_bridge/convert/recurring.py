@@ -12,7 +12,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Component
 
 from ical_bridge.convert.expander import Occurrence
-from ical_bridge.convert.fastscan import expander_for
+from ical_bridge.convert.fastscan import counted_starts, expander_for
 from ical_bridge.convert.fields import listify
 from ical_bridge.convert.model import Notice
 from ical_bridge.convert.rules import RulePart, RuleShape, analyse_rule
@@ -164,9 +164,14 @@ class RecurringSeries:
             last = _simple_last(rule, self.when.wall, count)
             if last is not None:
                 return last.replace(tzinfo=UTC)
-            parsed = rrulestr(rule.to_ical().decode(), dtstart=self.when.wall)
-            for item in islice(iter(parsed), count):
-                last = item
+            text = rule.to_ical().decode()
+            if count <= 1000 and not rule.get("UNTIL") and isinstance(self.when.wall, datetime):
+                starts = counted_starts(text, self.when.wall)  # the expander lists them again
+                last = starts[-1] if starts else None
+            else:
+                parsed = rrulestr(text, dtstart=self.when.wall)
+                for item in islice(iter(parsed), count):
+                    last = item
         except Exception:
             return None
         return last.replace(tzinfo=UTC) if isinstance(last, datetime) else None
