@@ -30,7 +30,9 @@ from icalendar.prop import vRecur
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased_start
 
-__all__ = ["RuleExpander", "expander_for", "is_plain_series"]
+__all__ = [
+    "RuleExpander", "counted_starts", "expander_for", "is_plain_series", "simple_start",
+]
 
 _MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is looked for later
 _SLACK = timedelta(days=2)
@@ -333,19 +335,15 @@ class RuleExpander:
         return tail if len(tail) == _TAIL else None  # fewer: the earlier starts matter
 
     def _simple_tail(self, bound: datetime) -> deque[datetime] | None:
-        """The last starts of a DAILY/WEEKLY COUNT rule without BY parts, by arithmetic:
-        its starts are DTSTART's wall clock every INTERVAL days or weeks."""
-        if set(self._vrecur) - {"FREQ", "COUNT", "INTERVAL", "WKST"}:
-            return None
-        freq = str(self._vrecur["FREQ"][0]).upper()
-        if freq not in ("DAILY", "WEEKLY"):
-            return None
-        days = int(self._vrecur.get("INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
-        step = timedelta(days=days)
+        """The last starts of a COUNT rule without BY parts, by arithmetic (``simple_start``)."""
         count = int(self._rule._count)  # type: ignore[attr-defined]
-        starts = [self._start + step * k for k in range(max(0, count - _TAIL), count)]
-        tail = deque((s for s in starts if s - _SLACK <= bound), maxlen=_TAIL)
-        return tail if len(tail) == len(starts) else None
+        tail: deque[datetime] = deque(maxlen=_TAIL)
+        for n in range(max(1, count - _TAIL + 1), count + 1):
+            start = simple_start(self._vrecur, self._start, n)
+            if start is None or start - _SLACK > bound:
+                return None
+            tail.append(start)
+        return tail
 
     def last_before(self, bound: datetime, now: datetime) -> Occurrence | None:
         """The last occurrence in ``(now, bound]``."""
@@ -372,3 +370,31 @@ class RuleExpander:
             if best is None or instant >= best[0]:
                 best = (instant, start)
         return _PlainOccurrence(self, best[1], best[0]) if best else None
+
+
+_SIMPLE_KEYS = frozenset({"FREQ", "COUNT", "INTERVAL", "WKST"})
+
+
+def simple_start(rule: Any, wall: date, count: int) -> datetime | None:
+    """The ``count``-th start of a rule without BY… parts, by arithmetic (None: iterate).
+
+    ``wall`` may carry a zone: the result keeps it (dateutil repeats the wall clock).
+
+    Such a rule repeats DTSTART's wall clock every INTERVAL periods, as dateutil does;
+    months are safe while the day exists in every month, years unless it is 29 February.
+    """
+    if count < 1 or not set(rule) <= _SIMPLE_KEYS:
+        return None
+    freq = str(rule["FREQ"][0]).upper()
+    step = int(rule.get("INTERVAL", [1])[0]) * (count - 1)
+    start = wall if isinstance(wall, datetime) else datetime.combine(wall, datetime.min.time())
+    start = start.replace(microsecond=0)
+    if freq in ("DAILY", "WEEKLY"):
+        return start + timedelta(days=step * (1 if freq == "DAILY" else 7))
+    if freq == "MONTHLY" and start.day <= 28:
+        months = start.year * 12 + start.month - 1 + step
+        year, month = divmod(months, 12)
+        return start.replace(year=year, month=month + 1) if year <= 9999 else None
+    if freq == "YEARLY" and (start.month, start.day) != (2, 29) and start.year + step <= 9999:
+        return start.replace(year=start.year + step)
+    return None

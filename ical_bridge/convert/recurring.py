@@ -12,7 +12,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Component
 
 from ical_bridge.convert.expander import Occurrence
-from ical_bridge.convert.fastscan import counted_starts, expander_for
+from ical_bridge.convert.fastscan import counted_starts, expander_for, simple_start
 from ical_bridge.convert.fields import listify
 from ical_bridge.convert.model import Notice
 from ical_bridge.convert.rules import RulePart, RuleShape, analyse_rule
@@ -161,7 +161,7 @@ class RecurringSeries:
             count = int(rule["COUNT"][0])
             if count > _MAX_COUNT:
                 return None
-            last = _simple_last(rule, self.when.wall, count)
+            last = simple_start(rule, self.when.wall, count)
             if last is not None:
                 return last.replace(tzinfo=UTC)
             text = rule.to_ical().decode()
@@ -325,29 +325,3 @@ class RecurringSeries:
             made += 1
         if not made:
             conv.skip(self.uid, "outside_window", "no occurrence inside the window")
-
-
-_SIMPLE_KEYS = frozenset({"FREQ", "COUNT", "INTERVAL", "WKST"})
-
-
-def _simple_last(rule: Any, wall: date, count: int) -> datetime | None:
-    """The ``count``-th start of a rule without BY… parts, by arithmetic (None: iterate).
-
-    Such a rule repeats DTSTART's wall clock every INTERVAL periods, as dateutil does;
-    months are safe while the day exists in every month, years unless it is 29 February.
-    """
-    if count < 1 or not set(rule) <= _SIMPLE_KEYS:
-        return None
-    freq = str(rule["FREQ"][0]).upper()
-    step = int(rule.get("INTERVAL", [1])[0]) * (count - 1)
-    start = wall if isinstance(wall, datetime) else datetime.combine(wall, datetime.min.time())
-    start = start.replace(microsecond=0)
-    if freq in ("DAILY", "WEEKLY"):
-        return start + timedelta(days=step * (1 if freq == "DAILY" else 7))
-    if freq == "MONTHLY" and start.day <= 28:
-        months = start.year * 12 + start.month - 1 + step
-        year, month = divmod(months, 12)
-        return start.replace(year=year, month=month + 1) if year <= 9999 else None
-    if freq == "YEARLY" and (start.month, start.day) != (2, 29) and start.year + step <= 9999:
-        return start.replace(year=start.year + step)
-    return None
