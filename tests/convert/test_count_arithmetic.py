@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar.prop import vRecur
 
-from ical_bridge.convert.recurring import _simple_last
+from ical_bridge.convert.fastscan import simple_start
 
 FREQS = st.sampled_from(["DAILY", "WEEKLY", "MONTHLY", "YEARLY"])
 ZONES = st.sampled_from([None, ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")])
@@ -34,7 +34,7 @@ def test_matches_dateutil(
     wall: date = day if hour is None else datetime(day.year, day.month, day.day, hour, tzinfo=zone)
     starts = list(islice(iter(rrulestr(rule.to_ical().decode(), dtstart=wall)), count))
     expected = starts[-1]
-    got = _simple_last(rule, wall, count)
+    got = simple_start(rule, wall, count)
     if got is not None:  # None: the caller iterates with dateutil itself
         assert got == expected
         assert got.tzinfo == expected.tzinfo
@@ -42,6 +42,6 @@ def test_matches_dateutil(
 
 def test_the_shortcut_is_taken_for_plain_rules() -> None:
     start = datetime(2026, 1, 31, 9, 0)
-    assert _simple_last(vRecur.from_ical("FREQ=DAILY;COUNT=3"), start, 3) == start + timedelta(2)
-    assert _simple_last(vRecur.from_ical("FREQ=MONTHLY;COUNT=3"), start, 3) is None  # 31st
-    assert _simple_last(vRecur.from_ical("FREQ=WEEKLY;BYDAY=MO;COUNT=3"), start, 3) is None
+    assert simple_start(vRecur.from_ical("FREQ=DAILY;COUNT=3"), start, 3) == start + timedelta(2)
+    assert simple_start(vRecur.from_ical("FREQ=MONTHLY;COUNT=3"), start, 3) is None  # 31st
+    assert simple_start(vRecur.from_ical("FREQ=WEEKLY;BYDAY=MO;COUNT=3"), start, 3) is None
