@@ -117,7 +117,7 @@ class RecurringSeries:
     def _instant_of_value(self, value: date) -> datetime | None:
         if not isinstance(value, date):
             return None
-        return self.conv.clock.when(value, None).instant
+        return self.conv.clock.instant(value)
 
     def _values(self, name: str, comp: Component) -> Iterable[When]:
         for prop in listify(comp.get(name)):
