@@ -33,7 +33,8 @@ __all__ = ["PlainBuilder", "build_plain_event"]
 
 _EVENT_PROPS = frozenset({
     "UID", "DTSTAMP", "SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART", "DTEND", "RRULE",
-    "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "TRANSP", "CLASS",
+    "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "TRANSP", "CLASS", "EXDATE",
+    "RECURRENCE-ID",
 })  # fmt: skip
 _ALARM_PROPS = frozenset({"ACTION", "TRIGGER", "DESCRIPTION", "SUMMARY"})
 _PARAM_KEYS = frozenset({"TZID", "VALUE"})
