@@ -24,14 +24,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr, weekdays
 from icalendar import Component
 from icalendar.prop import vRecur
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased_start
 
 __all__ = [
-    "RuleExpander", "counted_starts", "expander_for", "is_plain_series", "simple_start",
+    "RuleExpander", "counted_starts", "expander_for", "is_plain_series", "make_rule",
+    "simple_start",
 ]
 
 _MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is looked for later
@@ -145,46 +146,70 @@ def _nearer(start: datetime, rule: Any, before: datetime) -> datetime:
     return start + timedelta(days=days // step * step)
 
 
-_RULES: dict[str, rrule] = {}
+_FREQ_NUMBERS = {"YEARLY": YEARLY, "MONTHLY": MONTHLY, "WEEKLY": WEEKLY, "DAILY": DAILY}
+_DAY_NUMBERS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
 
 
-def _rule_for(text: str, start: datetime) -> rrule:
-    """``rrulestr(text, dtstart=start)``; the text is parsed once per distinct rule.
-
-    dateutil's ``replace`` re-derives every default (weekday, month day, hour…)
-    from the new DTSTART, exactly as a fresh parse with it would.
-    """
-    proto = _RULES.get(text)
-    if proto is None:
-        if len(_RULES) > 4096:
-            _RULES.clear()
-        made: Any = rrulestr(text, dtstart=start, cache=False)
-        _RULES[text] = made
-        return made  # type: ignore[no-any-return]
-    return proto.replace(dtstart=start)
+def rule_key(vrecur: Any) -> tuple[Any, ...]:
+    """A hashable key of a parsed RRULE: equal keys, equal rules."""
+    return tuple((str(k), tuple(v)) for k, v in vrecur.items())
 
 
-_COUNTED: dict[tuple[str, datetime], list[datetime]] = {}
+def make_rule(vrecur: Any, start: datetime) -> rrule:
+    """``rrulestr(vrecur.to_ical(), dtstart=start)`` for a rule of the plain parts
+    (``_PARTS``), built from the parsed values as dateutil's own parser would."""
+    kwargs: dict[str, Any] = {"dtstart": start, "cache": False}
+    freq: Any = None
+    for key, values in vrecur.items():
+        name = str(key).upper()
+        if name == "FREQ":
+            freq = _FREQ_NUMBERS[str(values[0]).upper()]
+        elif name in ("INTERVAL", "COUNT"):
+            kwargs[name.lower()] = int(values[0])
+        elif name in ("BYMONTHDAY", "BYMONTH"):
+            kwargs[name.lower()] = [int(v) for v in values]
+        elif name == "UNTIL":
+            kwargs["until"] = values[0]
+        elif name == "WKST":
+            kwargs["wkst"] = _DAY_NUMBERS[str(values[0]).upper()]
+        elif name == "BYDAY":
+            days = []
+            for value in values:
+                text = str(value).upper()
+                count = text[:-2]
+                day = weekdays[_DAY_NUMBERS[text[-2:]]]
+                days.append(day(int(count)) if count else day)
+            kwargs["byweekday"] = days
+        else:
+            raise ValueError(f"not a plain rule part: {name}")
+    return rrule(freq, **kwargs)
 
 
-def counted_starts(text: str, wall: datetime) -> list[datetime]:
-    """Every start of the COUNT rule ``text`` (without UNTIL) from the naive DTSTART ``wall``.
+_COUNTED: dict[tuple[Any, ...], list[datetime]] = {}
+
+
+def counted_starts(vrecur: Any, wall: datetime) -> list[datetime]:
+    """Every start of the COUNT rule ``vrecur`` (without UNTIL) from the naive DTSTART ``wall``.
 
     One dateutil walk, shared by the series' end (``RecurringSeries._bound``) and
     its expander, which needs the same starts again. Callers must not change the list.
     """
-    key = (text, wall)
+    key = (rule_key(vrecur), wall)
     found = _COUNTED.get(key)
     if found is None:
         if len(_COUNTED) > 256:
             _COUNTED.clear()
-        found = _COUNTED[key] = list(_rule_for(text, wall))
+        if {str(k).upper() for k in vrecur} <= _PARTS:
+            rule: Any = make_rule(vrecur, wall)
+        else:
+            rule = rrulestr(vrecur.to_ical().decode(), dtstart=wall)
+        found = _COUNTED[key] = list(rule)
     return found
 
 
-def known_counted(text: str, wall: datetime) -> list[datetime] | None:
+def known_counted(vrecur: Any, wall: datetime) -> list[datetime] | None:
     """``counted_starts`` if it was already computed, else ``None``."""
-    return _COUNTED.get((text, wall))
+    return _COUNTED.get((rule_key(vrecur), wall))
 
 
 class _PlainOccurrence(Occurrence):
@@ -229,9 +254,8 @@ class RuleExpander:
         moved = rebased_start(real, vrecur, rebase_before)  # the shift SeriesExpander makes
         first = moved if isinstance(moved, datetime) else real
         self._start: datetime = _nearer(first, vrecur, rebase_before)
-        text = vrecur.to_ical().decode()
-        self._text, self._vrecur = text, vrecur
-        self._rule = _rule_for(text, self._start)
+        self._vrecur = vrecur
+        self._rule = make_rule(vrecur, self._start)
         until = self._rule._until  # type: ignore[attr-defined]
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
         self._with_start = until is None or not self._start > until
@@ -254,7 +278,7 @@ class RuleExpander:
         if self._counted is None:
             if self._rule._until is None:  # type: ignore[attr-defined]
                 zone = self._start.tzinfo
-                naive = counted_starts(self._text, self._start.replace(tzinfo=None))
+                naive = counted_starts(self._vrecur, self._start.replace(tzinfo=None))
                 self._counted = [start.replace(tzinfo=zone) for start in naive]
             else:
                 self._counted = list(self._rule)
@@ -264,7 +288,7 @@ class RuleExpander:
         """Take the COUNT rule's starts if the series' end already listed them."""
         rule: Any = self._rule
         if self._counted is None and rule._count and rule._until is None:
-            if known_counted(self._text, self._start.replace(tzinfo=None)) is not None:
+            if known_counted(self._vrecur, self._start.replace(tzinfo=None)) is not None:
                 self._all_counted()
 
     def _starts(self, after: datetime) -> Iterator[datetime]:
@@ -326,7 +350,7 @@ class RuleExpander:
         anchor = _nearer(self._start, self._vrecur, bound - timedelta(days=(_TAIL + 2) * step))
         if anchor < now - _SLACK or anchor <= self._start:
             return None
-        moved = _rule_for(self._text, anchor)
+        moved = make_rule(self._vrecur, anchor)
         tail: deque[datetime] = deque(maxlen=_TAIL)
         for start in moved.xafter(anchor, inc=True):
             if start - _SLACK > bound:

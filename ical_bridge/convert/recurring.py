@@ -166,7 +166,7 @@ class RecurringSeries:
                 return last.replace(tzinfo=UTC)
             text = rule.to_ical().decode()
             if count <= 1000 and not rule.get("UNTIL") and isinstance(self.when.wall, datetime):
-                starts = counted_starts(text, self.when.wall)  # the expander lists them again
+                starts = counted_starts(rule, self.when.wall)  # the expander lists them again
                 last = starts[-1] if starts else None
             else:
                 parsed = rrulestr(text, dtstart=self.when.wall)

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ical_bridge.convert import ImportOptions, convert_calendar, to_json
@@ -222,3 +222,50 @@ def test_the_scanner_leaves_unusual_events_to_icalendar() -> None:
                 "DTEND;TZID=Europe/Berlin,Europe/Paris:20261201T100000", "CATEGORIES:a,b",
                 "BEGIN:VTODO", "DTSTART;TZID=Europe/Berlin:2026-12-01"):  # fmt: skip
         assert build_plain_event([*base, odd, "END:VEVENT"]) is None, odd
+
+
+@st.composite
+def _plain_rule_text(draw: st.DrawFn) -> str:
+    freq = draw(st.sampled_from(["DAILY", "WEEKLY", "MONTHLY", "YEARLY"]))
+    parts = [f"FREQ={freq}"]
+    if draw(st.booleans()):
+        parts.append(f"INTERVAL={draw(st.integers(1, 5))}")
+    if draw(st.booleans()):
+        days = draw(st.lists(st.sampled_from(DAYS), min_size=1, max_size=3, unique=True))
+        ordinal = draw(st.sampled_from(["", "", "1", "+2", "-1", "3"]))
+        parts.append("BYDAY=" + ",".join(ordinal + d for d in days))
+    if draw(st.booleans()):
+        parts.append(f"BYMONTHDAY={draw(st.sampled_from(['1', '15', '28', '-1', '5,20']))}")
+    if draw(st.booleans()):
+        parts.append(f"BYMONTH={draw(st.sampled_from(['1', '3,9', '12']))}")
+    if draw(st.booleans()):
+        parts.append(f"WKST={draw(st.sampled_from(DAYS))}")
+    end = draw(st.sampled_from(["", "count", "until"]))
+    if end == "count":
+        parts.append(f"COUNT={draw(st.integers(1, 60))}")
+    elif end == "until":
+        parts.append(f"UNTIL={draw(st.sampled_from(['20271231T230000Z', '20270301T000000Z']))}")
+    draw(st.randoms()).shuffle(parts)
+    return ";".join(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_plain_rule_text(), st.sampled_from(ZONES))
+@example("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU;WKST=SU", "Europe/Berlin")  # WKST picks the weeks
+@example("FREQ=MONTHLY;BYDAY=-1FR;COUNT=5", "America/New_York")
+@example("FREQ=YEARLY;BYMONTH=3;BYDAY=+2SU;UNTIL=20301231T000000Z", "Australia/Sydney")
+def test_rules_built_from_parsed_parts_equal_dateutils_own_parse(text: str, zone: str) -> None:
+    """The fast expander builds dateutil rules from icalendar's parsed parts; dateutil's
+    own parser of the same text is the oracle."""
+    from itertools import islice
+    from zoneinfo import ZoneInfo
+
+    from dateutil.rrule import rrulestr
+    from icalendar.prop import vRecur
+
+    from ical_bridge.convert.fastscan import make_rule
+
+    start = datetime(2026, 1, 13, 9, 30, tzinfo=ZoneInfo(zone))
+    ours = list(islice(make_rule(vRecur.from_ical(text), start), 80))
+    theirs = list(islice(rrulestr(text, dtstart=start), 80))  # type: ignore[call-overload]
+    assert ours == theirs
