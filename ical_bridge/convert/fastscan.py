@@ -20,7 +20,7 @@ import re
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from icalendar import Component
 from icalendar.prop import vRecur
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased_start
+from ical_bridge.convert.fields import listify
 
 __all__ = [
     "RuleExpander", "counted_starts", "expander_for", "is_plain_series", "make_rule",
@@ -42,7 +43,8 @@ _PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY",
 _FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 _DAY = re.compile(r"^[+-]?(?:[1-9]|[1-4]\d|5[0-3])?(?:MO|TU|WE|TH|FR|SA|SU)$")
 _ONE_VALUE = ("DTSTART", "DTEND", "RRULE")
-_NOT_PLAIN = ("RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID", "DURATION")
+_NOT_PLAIN = ("RDATE", "EXRULE", "RECURRENCE-ID", "DURATION")
+_NOT_IN_OVERRIDE = ("RRULE", "RDATE", "EXDATE", "EXRULE", "DURATION")
 
 
 def _int_in(values: list[Any], low: int, high: int) -> bool:
@@ -79,11 +81,61 @@ def _plain_rule(rule: object, start: datetime) -> bool:
     return True
 
 
+def _same_zone(prop: object, zone: object) -> bool:
+    """A single date-time value in exactly ``zone`` (no list, no RANGE parameter)."""
+    value = getattr(prop, "dt", None)
+    params = getattr(prop, "params", {})
+    return isinstance(value, datetime) and value.tzinfo is zone and "RANGE" not in params
+
+
+def _plain_exceptions(master: Component, zone: object) -> bool:
+    """Every EXDATE of ``master`` is a date-time in its DTSTART's zone."""
+    for prop in listify(master.get("EXDATE")):
+        for item in getattr(prop, "dts", [None]):
+            value = getattr(item, "dt", None)
+            if not isinstance(value, datetime) or value.tzinfo is not zone:
+                return False
+    return True
+
+
+def _ids(moment: datetime) -> tuple[datetime, datetime]:
+    """recurring-ical-events' identities of a zoned occurrence: its UTC and its local wall
+    clock, both naive; two times match when any identity of one is one of the other."""
+    return moment.astimezone(UTC).replace(tzinfo=None), moment.replace(tzinfo=None)
+
+
+def _exdate_ids(master: Component) -> set[datetime]:
+    return {i for prop in listify(master.get("EXDATE")) for item in prop.dts for i in _ids(item.dt)}
+
+
+def _unambiguous(master: Component, overrides: list[Component]) -> bool:
+    """No override whose identities meet an EXDATE's or another override's: there the
+    full path's answer depends on its search windows and on SEQUENCE."""
+    taken = _exdate_ids(master)
+    for comp in overrides:
+        ids = _ids(comp["RECURRENCE-ID"].dt)  # type: ignore[union-attr,arg-type]
+        if taken.intersection(ids):
+            return False
+        taken.update(ids)
+    return True
+
+
+def _plain_override(comp: Component, zone: object) -> bool:
+    """An override ``RuleExpander`` places exactly as recurring-ical-events does: one
+    moved (or restated) occurrence, every date-time in the master's zone."""
+    if comp.name != "VEVENT" or any(comp.get(n) is not None for n in _NOT_IN_OVERRIDE):
+        return False
+    if not _same_zone(comp.get("RECURRENCE-ID"), zone) or not _same_zone(comp.get("DTSTART"),
+                                                                          zone):  # fmt: skip
+        return False
+    return comp.get("DTEND") is None or _same_zone(comp.get("DTEND"), zone)
+
+
 def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> bool:
     """True when ``RuleExpander`` gives exactly what ``SeriesExpander`` would."""
-    if len(components) != 1:
+    if not components:
         return False
-    master = components[0]
+    master, overrides = components[0], components[1:]
     if master.name != "VEVENT" or any(master.get(n) is not None for n in _NOT_PLAIN):
         return False
     if any(isinstance(master.get(n), list) for n in _ONE_VALUE):
@@ -98,7 +150,11 @@ def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> b
         end = getattr(end_prop, "dt", None)
         if not isinstance(end, datetime) or end.tzinfo is not start.tzinfo:
             return False
-    return _plain_rule(master.get("RRULE"), start)
+    if not _plain_exceptions(master, start.tzinfo):
+        return False
+    if not all(_plain_override(comp, start.tzinfo) for comp in overrides):
+        return False
+    return _plain_rule(master.get("RRULE"), start) and _unambiguous(master, overrides)
 
 
 def expander_for(
@@ -111,20 +167,36 @@ def expander_for(
     rebase_before: datetime | None = None,
 ) -> SeriesExpander | RuleExpander:
     """The expander of one series: ``RuleExpander`` for a plain one when ``fast``."""
-    if fast and rebase_before is not None and is_plain_series(components, x_wr_timezone):
-        return RuleExpander(
-            components[0],
+    def full() -> SeriesExpander:
+        return SeriesExpander(
+            components,
+            x_wr_timezone=x_wr_timezone,
             instant_of=instant_of,
             instant_of_value=instant_of_value,
             rebase_before=rebase_before,
         )
-    return SeriesExpander(
-        components,
-        x_wr_timezone=x_wr_timezone,
-        instant_of=instant_of,
-        instant_of_value=instant_of_value,
-        rebase_before=rebase_before,
-    )
+
+    if fast and rebase_before is not None and is_plain_series(components, x_wr_timezone):
+        return RuleExpander(
+            components[0],
+            components[1:],
+            instant_of=instant_of,
+            instant_of_value=instant_of_value,
+            rebase_before=rebase_before,
+            full=full,
+        )
+    return full()
+
+
+def _untied(
+    item: tuple[datetime, datetime, int, Component | None],
+    others: list[tuple[datetime, datetime, int, Component | None]],
+) -> tuple[datetime, datetime, int, Component | None]:
+    """``item``, unless an override shares its instant with another occurrence (``_Tie``)."""
+    for other in others:
+        if other is not item and other[0] == item[0] and (item[3] or other[3]) is not None:
+            raise _Tie
+    return item
 
 
 def _nearer(start: datetime, rule: Any, before: datetime) -> datetime:
@@ -212,42 +284,59 @@ def known_counted(vrecur: Any, wall: datetime) -> list[datetime] | None:
     return _COUNTED.get((rule_key(vrecur), wall))
 
 
+class _Tie(Exception):
+    """Two occurrences at one instant, one an override: their order is the full path's."""
+
+
 class _PlainOccurrence(Occurrence):
     """An occurrence of a plain series; recurring-ical-events' objects are made on first use."""
 
-    __slots__ = ("_expander", "_start")
+    __slots__ = ("_expander", "_override", "_start")
 
-    def __init__(self, expander: RuleExpander, start: datetime, instant: datetime) -> None:
+    def __init__(self, expander: RuleExpander, start: datetime, instant: datetime,
+                 override: Component | None = None) -> None:  # fmt: skip
         super().__init__(None, instant)
-        self._expander, self._start = expander, start
+        self._expander, self._start, self._override = expander, start, override
 
     @property
     def component(self) -> Component:
         """The occurrence as recurring-ical-events makes it (DTSTART, DTEND, RECURRENCE-ID)."""
         if self._raw is None:
-            self._raw = self._expander.raw(self._start)
+            self._raw = self._expander.raw(self._start, self._override)
         return super().component
 
     @property
     def cancelled(self) -> bool:
-        """A plain series has no overrides: only a cancelled master cancels."""
+        """Cancelled by its override, or with the master."""
+        if self._override is not None:
+            return str(self._override.get("STATUS", "")).upper() == "CANCELLED"
         return self._expander.cancelled
 
 
 class RuleExpander:
-    """Occurrences of a plain series (see ``is_plain_series``) from one dateutil rule."""
+    """Occurrences of a plain series (see ``is_plain_series``) from one dateutil rule.
+
+    EXDATEs remove starts; an override removes the start its RECURRENCE-ID names
+    and adds itself at its own DTSTART, as recurring-ical-events does. When an
+    override shares its instant with another occurrence, or for the full list of
+    a series with overrides (``iter_after``), the answer is the full path's (``full``).
+    """
 
     def __init__(
         self,
         master: Component,
+        overrides: list[Component],
         *,
         instant_of: Callable[[Component], datetime | None],
         instant_of_value: Callable[[date], datetime | None],
         rebase_before: datetime,
+        full: Callable[[], SeriesExpander],
     ) -> None:
         self._master = master
         self._not_before = instant_of(master)
         self._instant_of_value = instant_of_value
+        self._full_factory = full
+        self._full: SeriesExpander | None = None
         self.cancelled = str(master.get("STATUS", "")).upper() == "CANCELLED"
         vrecur: Any = master["RRULE"]
         real: datetime = master["DTSTART"].dt  # type: ignore[union-attr,assignment]
@@ -260,18 +349,40 @@ class RuleExpander:
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
         self._with_start = until is None or not self._start > until
         self._counted: list[datetime] | None = None
+        # A start whose identities meet an EXDATE's or an override's is not the rule's.
+        self._excluded: set[datetime] = _exdate_ids(master)
+        self._moved: list[tuple[datetime, datetime, Component]] = []
+        for comp in overrides:
+            self._excluded.update(_ids(comp["RECURRENCE-ID"].dt))  # type: ignore[union-attr,arg-type]
+            start: datetime = comp["DTSTART"].dt  # type: ignore[union-attr,assignment]
+            instant = instant_of_value(start)
+            if instant is not None:
+                self._moved.append((instant, start, comp))
+        self._sequence = max(comp.get("SEQUENCE", -1) for comp in (master, *overrides))
 
-    def raw(self, start: datetime) -> object:
+    def _dropped(self, start: datetime) -> bool:
+        """An EXDATE or an override takes the place of the rule's start (``_ids``)."""
+        return bool(self._excluded) and not self._excluded.isdisjoint(_ids(start))
+
+    def _fallback(self) -> SeriesExpander:
+        if self._full is None:
+            self._full = self._full_factory()
+        return self._full
+
+    def raw(self, start: datetime, override: Component | None = None) -> object:
         """recurring-ical-events' occurrence at ``start`` (what ``SeriesExpander`` yields).
 
-        Its component is a copy of the master with DTSTART, DTEND and RECURRENCE-ID
-        replaced, so the master serves as well as the moved copy the full path expands.
+        Its component is a copy of the master (or of the override) with DTSTART,
+        DTEND and RECURRENCE-ID replaced, so the master serves as well as the
+        moved copy the full path expands.
         """
         from recurring_ical_events.adapters.event import EventAdapter
         from recurring_ical_events.occurrence import Occurrence as Raw
 
+        if override is not None:
+            return Raw(EventAdapter(override), sequence=self._sequence)
         adapter = EventAdapter(self._master)
-        return Raw(adapter, start, start + adapter.duration, sequence=adapter.sequence)
+        return Raw(adapter, start, start + adapter.duration, sequence=self._sequence)
 
     def _all_counted(self) -> list[datetime]:
         """Every start of a COUNT rule (at most 1,000: ``_plain_rule``), computed once."""
@@ -311,32 +422,50 @@ class RuleExpander:
 
     def iter_after(self, now: datetime, bound: datetime | None) -> Iterator[Occurrence]:
         """Occurrences with ``now < instant <= min(bound, now + 50 years)``, in order."""
-        limit = now + _MAX_AHEAD if bound is None else min(bound, now + _MAX_AHEAD)
-        for instant, start in self._timeline(now, limit):
-            yield _PlainOccurrence(self, start, instant)
+        if self._moved:
+            yield from self._fallback().iter_after(now, bound)
+            return
+        yield from self._iter(now, bound)
 
-    def _timeline(self, now: datetime, limit: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """(instant, start) with ``now < instant <= limit`` in instant order."""
-        waiting: list[tuple[datetime, datetime]] = []
+    def _iter(self, now: datetime, bound: datetime | None) -> Iterator[Occurrence]:
+        limit = now + _MAX_AHEAD if bound is None else min(bound, now + _MAX_AHEAD)
+        for instant, start, _, override in self._timeline(now, limit):
+            yield _PlainOccurrence(self, start, instant, override)
+
+    def _timeline(
+        self, now: datetime, limit: datetime
+    ) -> Iterator[tuple[datetime, datetime, int, Component | None]]:
+        """(instant, start, order, override) with ``now < instant <= limit`` in instant order."""
+        waiting: list[tuple[datetime, datetime, int, Component | None]] = [
+            (instant, start, order, comp)
+            for order, (instant, start, comp) in enumerate(self._moved, 1)
+            if now < instant <= limit
+        ]
         for start in self._starts(now - _SLACK):
             if start - _SLACK > limit:
                 break
+            if self._dropped(start):
+                continue
             instant = self._instant_of_value(start)
             if instant is None or instant <= now or instant > limit:
                 continue
             if self._not_before is not None and instant < self._not_before:
                 continue
-            waiting.append((instant, start))
+            waiting.append((instant, start, 0, None))
             # instants follow the wall clock except by at most a DST shift: release safely
             while waiting and min(waiting)[0] + _SLACK < instant:
                 first = min(waiting)
                 waiting.remove(first)
-                yield first
-        yield from sorted(waiting)
+                yield _untied(first, waiting)
+        for item in sorted(waiting):
+            yield _untied(item, waiting)
 
     def next_after(self, now: datetime, bound: datetime | None) -> Occurrence | None:
-        """The first occurrence after ``now`` (a plain series cancels none)."""
-        return next(self.iter_after(now, bound), None)
+        """The first occurrence after ``now`` that is not cancelled."""
+        try:
+            return next((o for o in self._iter(now, bound) if not o.cancelled), None)
+        except _Tie:
+            return self._fallback().next_after(now, bound)
 
     def _tail_near(self, bound: datetime, now: datetime) -> deque[datetime] | None:
         """The last ``_TAIL`` starts up to ``bound`` from the rule moved near it (see
@@ -355,7 +484,8 @@ class RuleExpander:
         for start in moved.xafter(anchor, inc=True):
             if start - _SLACK > bound:
                 break
-            tail.append(start)
+            if not self._dropped(start):
+                tail.append(start)
         return tail if len(tail) == _TAIL else None  # fewer: the earlier starts matter
 
     def _simple_tail(self, bound: datetime) -> deque[datetime] | None:
@@ -364,13 +494,15 @@ class RuleExpander:
         tail: deque[datetime] = deque(maxlen=_TAIL)
         for n in range(max(1, count - _TAIL + 1), count + 1):
             start = simple_start(self._vrecur, self._start, n)
-            if start is None or start - _SLACK > bound:
+            if start is None or start - _SLACK > bound or self._dropped(start):
                 return None
             tail.append(start)
         return tail
 
     def last_before(self, bound: datetime, now: datetime) -> Occurrence | None:
         """The last occurrence in ``(now, bound]``."""
+        if any(instant > now for instant, _, _ in self._moved):
+            return self._fallback().last_before(bound, now)
         # A plain rule yields at most one start a day and instants follow the wall clock up
         # to a DST shift, so the last of them lies among the final starts before the bound.
         tail = self._tail_near(bound, now)
@@ -383,7 +515,8 @@ class RuleExpander:
             for start in self._starts(now - _SLACK):
                 if start - _SLACK > bound:
                     break
-                tail.append(start)
+                if not self._dropped(start):
+                    tail.append(start)
         best: tuple[datetime, datetime] | None = None
         for start in tail:
             instant = self._instant_of_value(start)

@@ -30,16 +30,17 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 FILES = sorted([*CORPUS.rglob("*.ics"), *SAMPLE_FEEDS.rglob("*.ics")])
 
 
-def _json(data: bytes, *, fast: bool, now: datetime = NOW) -> str:
+def _json(data: bytes, *, fast: bool, now: datetime = NOW, strategy: str = "auto") -> str:
     try:
-        result = convert_calendar(data, ImportOptions(now=now, fast_path=fast))
+        result = convert_calendar(data, ImportOptions(now=now, fast_path=fast, strategy=strategy))
     except IcalBridgeError as exc:
         return f"{type(exc).__name__}: {exc}"
     return json.dumps(to_json(result), ensure_ascii=False, indent=2)
 
 
-def _same(data: bytes, now: datetime = NOW) -> None:
-    assert _json(data, fast=True, now=now) == _json(data, fast=False, now=now)
+def _same(data: bytes, now: datetime = NOW, strategy: str = "auto") -> None:
+    fast = _json(data, fast=True, now=now, strategy=strategy)
+    assert fast == _json(data, fast=False, now=now, strategy=strategy)
 
 
 def _bench() -> ModuleType:
@@ -90,7 +91,11 @@ def _event(body: str, header: str = "") -> bytes:
     [
         ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY\r\n", True),
         ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY\r\n"
-         "EXDATE;TZID=Europe/Berlin:20261207T093000\r\n", False),
+         "EXDATE;TZID=Europe/Berlin:20261207T093000\r\n", True),
+        ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY\r\n"
+         "EXDATE;TZID=Europe/Paris:20261207T093000\r\n", False),
+        ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY\r\n"
+         "EXDATE;VALUE=DATE:20261207\r\n", False),
         ("DTSTART;VALUE=DATE:20250106\r\nRRULE:FREQ=YEARLY\r\n", False),
         ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=MONTHLY;BYSETPOS=1;"
          "BYDAY=MO,TU\r\n", False),
@@ -104,14 +109,35 @@ def test_only_plain_series_take_the_fast_path(body: str, plain: bool) -> None:
     _same(_event(body))
 
 
-def test_an_override_sends_the_series_to_the_full_path() -> None:
-    data = _event("DTSTART;TZID=America/New_York:20250106T093000\r\nRRULE:FREQ=DAILY\r\n"
-                  "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:s@example.com\r\n"
-                  "RECURRENCE-ID;TZID=America/New_York:20261123T093000\r\n"
-                  "DTSTART;TZID=America/New_York:20261123T120000\r\n")  # fmt: skip
+_MASTER = "DTSTART;TZID=America/New_York:20250106T093000\r\nRRULE:FREQ=DAILY\r\n"
+
+
+def _override(*lines: str) -> str:
+    return "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:s@example.com\r\n" + "".join(
+        line + "\r\n" for line in lines
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "plain"),
+    [
+        (_override("RECURRENCE-ID;TZID=America/New_York:20261123T093000",
+                   "DTSTART;TZID=America/New_York:20261123T120000"), True),
+        (_override("RECURRENCE-ID;TZID=America/New_York:20261123T093000",
+                   "DTSTART;TZID=America/Chicago:20261123T120000"), False),
+        (_override("RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=America/New_York:20261123T093000",
+                   "DTSTART;TZID=America/New_York:20261123T120000"), False),
+        (_override("RECURRENCE-ID;TZID=America/New_York:20261123T093000",
+                   "DTSTART;TZID=America/New_York:20261123T120000", "RRULE:FREQ=WEEKLY"), False),
+        (_override("RECURRENCE-ID:20261123T143000Z",
+                   "DTSTART;TZID=America/New_York:20261123T120000"), False),
+    ],
+)  # fmt: skip
+def test_overrides_in_the_masters_zone_take_the_fast_path(override: str, plain: bool) -> None:
+    data = _event(_MASTER + override)
     feed = parse_feed(data)
-    assert not is_plain_series(feed.components, None)
-    _same(data)
+    assert is_plain_series(feed.components, None) is plain
+    _same(data, datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
 
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "America/Santiago",
@@ -154,6 +180,52 @@ def plain_series(draw: st.DrawFn) -> tuple[bytes, datetime]:
     body = start_line + f"RRULE:{';'.join(parts)}\r\n"
     now = NOW + timedelta(hours=draw(st.integers(0, 24 * 400)))
     return _event(body), now
+
+
+@st.composite
+def series_with_exceptions(draw: st.DrawFn) -> tuple[bytes, datetime, str]:
+    """A plain series with EXDATEs and overrides around ``now``: on occurrences or beside
+    them, moved earlier or later (onto another occurrence too), cancelled or not."""
+    data, now = draw(plain_series())
+    text = data.decode()
+    start_line = next(line for line in text.split("\r\n") if line.startswith("DTSTART"))
+    head, _, value = start_line.partition(":")
+    param, suffix = head[len("DTSTART"):], ""
+    if value.endswith("Z"):
+        suffix, value = "Z", value[:-1]
+    wall = datetime.strptime(value, "%Y%m%dT%H%M%S")
+    step = draw(st.sampled_from([timedelta(days=1), timedelta(days=7), timedelta(days=30)]))
+    near = wall + step * max(0, (now.replace(tzinfo=None) - wall) // step)
+
+    def line(name: str, moment: datetime) -> str:
+        return f"{name}{param}:{moment:%Y%m%dT%H%M%S}{suffix}\r\n"
+
+    extra = ""
+    for _ in range(draw(st.integers(0, 3))):
+        shift = draw(st.sampled_from([timedelta(0), timedelta(0), timedelta(hours=1)]))
+        extra += line("EXDATE", near + step * draw(st.integers(-2, 3)) + shift)
+    overrides = ""
+    for _ in range(draw(st.integers(0, 3))):
+        named = near + step * draw(st.integers(-2, 4))
+        moved = named + draw(st.sampled_from([timedelta(0), timedelta(hours=2),
+                                              timedelta(hours=-3), step, -step]))  # fmt: skip
+        status = "STATUS:CANCELLED\r\n" if draw(st.integers(0, 3)) == 0 else ""
+        overrides += ("END:VEVENT\r\nBEGIN:VEVENT\r\nUID:s@example.com\r\n"
+                      + line("RECURRENCE-ID", named) + line("DTSTART", moved)
+                      + f"SUMMARY:moved\r\n{status}")  # fmt: skip
+    body = text.replace("END:VEVENT\r\nEND:VCALENDAR", extra + overrides + "END:VEVENT\r\n"
+                        "END:VCALENDAR")  # fmt: skip
+    strategy = draw(st.sampled_from(["auto", "auto", "rolling", "expand"]))
+    return body.encode(), now, strategy
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(series_with_exceptions())
+def test_fast_and_full_path_agree_on_series_with_exceptions(
+    case: tuple[bytes, datetime, str],
+) -> None:
+    data, now, strategy = case
+    _same(data, now, strategy=strategy)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
