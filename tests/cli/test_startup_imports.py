@@ -16,8 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
+from ical_bridge.cli import _COMMANDS, cli
 from tests.conftest import REPO, SAMPLE_FEEDS
 
 FEED = SAMPLE_FEEDS / "team_meetings.ics"
@@ -141,3 +143,20 @@ def test_top_level_help_names_the_embedded_store_plan_defaults() -> None:
     assert "--timers-per-project N Embedded store (no --api-key): timers per project " \
            "(default 40)." in text
     assert "page size max (default 100)." in text
+
+
+def test_listed_short_help_is_each_commands_own() -> None:
+    # `ical-bridge --help` lists the short help written beside each command's module name
+    # (so listing imports no command); it must stay the command's own first sentence.
+    ctx = click.Context(cli)
+    for name, (_, _, listed) in _COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and not command.hidden, name
+        assert listed == command.get_short_help_str(limit=1000), name
+
+
+def test_top_level_help_imports_no_command_module(tmp_path: Path) -> None:
+    proc, modules = _run(["--help"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    modules_of_commands = {f"ical_bridge.cli.{module}" for module, _, _ in _COMMANDS.values()}
+    assert sorted(modules & modules_of_commands) == []
