@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 import struct
 from datetime import UTC, datetime, timedelta
-from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import TZPATH, ZoneInfo, available_timezones
@@ -151,6 +150,8 @@ def _root(name: str) -> str:
 
 def _closeness(name: str, candidate: str) -> tuple[bool, float, str]:
     """Sort key among same-rule candidates: linked in tzdata first, then the most alike name."""
+    from difflib import SequenceMatcher  # only when the alias table is built (convert starts light)
+
     alike = SequenceMatcher(None, name.rsplit("/", 1)[-1], candidate.rsplit("/", 1)[-1]).ratio()
     return (_root(name) != _root(candidate), -alike, candidate)
 

@@ -7,6 +7,7 @@ nothing lost), 2 bad input or usage (one clear line, no traceback).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
@@ -22,25 +23,54 @@ from ical_bridge.vocabulary import DEFAULT_API_URL
 
 __all__ = ["Settings", "cli", "main"]
 
-# command name → (module in ical_bridge.cli, click command object in it); modules
-# are imported only when their command runs, so `--help` and light commands start fast.
-_COMMANDS: dict[str, tuple[str, str]] = {
-    "convert": ("convert", "convert_command"),
-    "daemon": ("sync", "daemon_command"),
-    "emulator": ("emulator", "emulator"),
-    "export": ("export", "export_command"),
-    "export-token": ("serve", "export_token_group"),
-    "import": ("import_", "import_command"),
-    "serve": ("serve", "serve_command"),
-    "status": ("sync", "status_command"),
-    "sync": ("sync", "sync_command"),
-    "unsync": ("unsync", "unsync_command"),
-    "webhook": ("webhook", "webhook_group"),
-}
+# command name → (module in ical_bridge.cli, click command object in it, short help). Modules
+# are imported only when their command runs, so `--help` and light commands start fast; the
+# short help (the first sentence of the command's docstring, which `ical-bridge --help`
+# lists) is written here too, and tests/cli/test_startup_imports.py keeps the two equal.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "convert": ("convert", "convert_command",
+                "Show the timers FILE, URL or - (stdin) would become, without writing anything."),
+    "daemon": ("sync", "daemon_command",
+               "Run the scheduler and the export feed server until SIGTERM/SIGINT."),
+    "emulator": ("emulator", "emulator",
+                 "Serve a local tickward-compatible API at http://HOST:PORT/api/v1."),
+    "export": ("export", "export_command",
+               "Write a project's timers as an iCalendar (.ics) file."),
+    "export-token": ("serve", "export_token_group",
+                     "Show or rotate the secret URL of an export feed."),
+    "import": ("import_", "import_command",
+               "Import a calendar (FILE, URL or - for stdin) into a tickward project."),
+    "serve": ("serve", "serve_command",
+              "Serve the configured [[exports]] as subscribable .ics feeds (until Ctrl-C)."),
+    "status": ("sync", "status_command",
+               "Show each feed's last sync, next run, counts and errors, and the exports."),
+    "sync": ("sync", "sync_command",
+             "Sync every configured feed into tickward (forever, or --once)."),
+    "unsync": ("unsync", "unsync_command",
+               "Remove (archive, or --delete) everything the bridge created for a feed or "
+               "project."),
+    "webhook": ("webhook", "webhook_group",
+                "Register the daemon's tickward webhook, or rotate its signing secret."),
+}  # fmt: skip
+
+# Commands that leave nothing to clean up when they return (no store, socket or file open):
+# after them main() freezes the garbage collector, so the interpreter's exit skips the full
+# collections it would run over every object the imports made (a fifth of a small convert).
+_NOTHING_TO_FINALIZE = frozenset({"convert"})
 
 
 class _LazyGroup(click.Group):
     """A click group that imports a sub-command's module on first use."""
+
+    ran: str | None = None
+    """The sub-command this process ran (set when the command line is resolved)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        self.ran = name
+        return name, command, rest
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
@@ -49,18 +79,15 @@ class _LazyGroup(click.Group):
         target = _COMMANDS.get(cmd_name)
         if target is None:
             return None
-        module, attr = target
+        module, attr, _ = target
         command = getattr(importlib.import_module(f"ical_bridge.cli.{module}"), attr)
         assert isinstance(command, click.Command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list with each whole first sentence (wrapped, never cut with "...")."""
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, command.get_short_help_str(limit=1000)))
+        """The command list with each whole first sentence (wrapped, never cut with "..."),
+        from ``_COMMANDS``: listing the commands imports none of them."""
+        rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
@@ -155,4 +182,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    if cli.ran in _NOTHING_TO_FINALIZE:
+        gc.freeze()  # the process ends now: its last collections would find nothing to close
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -6,7 +6,6 @@ keeps the two, and the codes ``convert`` emits for the sample feeds, in step.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -113,6 +112,8 @@ def explain(code: str) -> str:
     """The two-line explanation of ``code``; an unknown code is bad input."""
     found = CODES.get(code.strip().lower())
     if found is None:
+        import difflib  # only for a mistyped code (every convert run imports this module)
+
         close = difflib.get_close_matches(code, CODES, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f" (known: {', '.join(CODES)})"
         raise UserError(f"--explain: no code {code!r}{hint}")

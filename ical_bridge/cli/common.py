@@ -7,19 +7,16 @@ limit, so a calendar ``convert`` shows is one ``import`` accepts.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ical_bridge.convert.choices import EventChoices, parse_instant, parse_reminders
 from ical_bridge.errors import ConfigError, SourceError, UserError
-from ical_bridge.ingest.fetch import fetch_source, read_source, redact_url
-from ical_bridge.tickward.lookup import PROJECT_NAME_MAX
+from ical_bridge.ingest.fetch import read_source
 from ical_bridge.vocabulary import (
     ALARM_CHOICES,
     CONFLICT_CHOICES,
@@ -29,6 +26,13 @@ from ical_bridge.vocabulary import (
     TARGET_CHOICES,
     parse_duration,
 )
+
+if TYPE_CHECKING:
+    from ical_bridge.convert.choices import EventChoices
+
+# Every command imports this module, so what only some need is imported where it is used:
+# asyncio and httpx for a webcal:// source, tickward (httpx, pydantic) for a project name,
+# the converter for the event choices (``convert --help`` reads no calendar).
 
 __all__ = [
     "JSON_VERSION",
@@ -54,6 +58,10 @@ def read_calendar(source: str) -> bytes:
     """The bytes of FILE, URL or ``-`` (stdin), at most ``MAX_SOURCE_BYTES``."""
     try:
         if source[:9].lower() == "webcal://":
+            import asyncio
+
+            from ical_bridge.ingest.fetch import fetch_source, redact_url
+
             result = asyncio.run(fetch_source(source, max_bytes=MAX_SOURCE_BYTES))
             if result.final_url.startswith("http://"):
                 click.echo(f"note: {redact_url(source)} is served over plain http:// "
@@ -71,6 +79,8 @@ def project_name(value: str | None, *, option: str = "--project") -> str | None:
     40 characters is bad input (tickward would cut it and merge two projects)."""
     if value is None:
         return None
+    from ical_bridge.tickward.lookup import PROJECT_NAME_MAX
+
     name = value.strip()
     if not name:
         raise UserError(f"{option}: a project name cannot be empty")
@@ -154,6 +164,8 @@ _CHOICE_OPTIONS = (
 
 
 def _choices_from(values: dict[str, Any]) -> EventChoices:
+    from ical_bridge.convert.choices import EventChoices, parse_instant, parse_reminders
+
     all_day = values.pop("all_day_reminders_text")
     return EventChoices(
         reminders=parse_reminders(values.pop("reminders_text")),

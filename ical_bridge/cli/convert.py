@@ -18,11 +18,7 @@ from ical_bridge.cli.common import (
     read_calendar,
     strategy_option,
 )
-from ical_bridge.cli.events import EventIndex, event_index, iso_dates, skip_line
 from ical_bridge.clock import SystemClock, system_zone
-from ical_bridge.convert import ConversionResult, ImportOptions, convert_calendar, to_json
-from ical_bridge.convert.choices import EventChoices
-from ical_bridge.convert.zones import iana_name
 from ical_bridge.ingest.sourcekey import source_key_for
 from ical_bridge.recurrence import zone
 from ical_bridge.timezones import describe_zone
@@ -30,6 +26,13 @@ from ical_bridge.timezones import describe_zone
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+
+    from ical_bridge.cli.events import EventIndex
+    from ical_bridge.convert import ConversionResult
+    from ical_bridge.convert.choices import EventChoices
+
+# The converter (icalendar and friends) is imported when a calendar is converted, and rich
+# only for the table: `convert --help` and `import` (which shares parse_all_day_time) stay light.
 
 __all__ = ["convert_command", "parse_all_day_time", "parse_now", "timer_table"]
 
@@ -132,6 +135,8 @@ def _timer_table(result: ConversionResult, *, compact: bool) -> Table:
 
 def _print_table(result: ConversionResult, verbose: int, zone_note: str = "",
                  index: EventIndex | None = None) -> None:
+    from ical_bridge.cli.events import iso_dates, skip_line
+
     console = _console()
     table = timer_table(result, console.width)
     console.print(table)
@@ -200,6 +205,10 @@ def convert_command(
     choices: EventChoices,
 ) -> None:
     """Show the timers FILE, URL or - (stdin) would become, without writing anything."""
+    from ical_bridge.cli.events import event_index
+    from ical_bridge.convert import ImportOptions, convert_calendar, to_json
+    from ical_bridge.convert.zones import iana_name
+
     clock = getattr(ctx.obj, "clock", None) or SystemClock()
     now = parse_now(now_text) if now_text else clock.now()
     window = parse_window(window_text)
