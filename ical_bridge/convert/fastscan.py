@@ -20,7 +20,7 @@ import re
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,7 @@ from ical_bridge.convert.fields import listify
 
 __all__ = [
     "RuleExpander", "counted_starts", "expander_for", "is_plain_series", "make_rule",
-    "simple_start",
+    "periodic_starts", "simple_start",
 ]
 
 _MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is looked for later
@@ -257,6 +257,55 @@ def make_rule(vrecur: Any, start: datetime) -> rrule:
     return rrule(freq, **kwargs)
 
 
+def periodic_starts(
+    vrecur: Any, start: datetime, until: datetime | None, after: datetime
+) -> Iterator[datetime] | None:
+    """``rrule.xafter(after, inc=True)`` by day arithmetic for a DAILY or WEEKLY rule
+    without COUNT, BYMONTH or BYMONTHDAY (``None`` for any other rule).
+
+    Such a rule repeats a fixed pattern of days every period: DAILY every INTERVAL
+    days (BYDAY keeps some weekdays, so the pattern spans INTERVAL weeks), WEEKLY
+    every INTERVAL weeks from the WKST week of DTSTART. Each start is DTSTART's wall
+    clock on its day, as dateutil makes it; none before DTSTART, none after UNTIL.
+    """
+    names = {str(k).upper() for k in vrecur}
+    if not names <= {"FREQ", "INTERVAL", "UNTIL", "BYDAY", "WKST"}:
+        return None
+    freq = str(vrecur["FREQ"][0]).upper()
+    if freq not in ("DAILY", "WEEKLY"):
+        return None
+    interval = int(vrecur.get("INTERVAL", [1])[0])
+    days = {_DAY_NUMBERS[str(d).upper()[-2:]] for d in vrecur.get("BYDAY", [])}
+    first = start.date()
+    if freq == "DAILY":
+        anchor, period = first, interval * 7 if days else interval
+        offsets = [o for o in range(0, period, interval)
+                   if not days or (first.weekday() + o) % 7 in days]  # fmt: skip
+    else:
+        wkst = _DAY_NUMBERS[str(vrecur.get("WKST", ["MO"])[0]).upper()]
+        anchor = first - timedelta(days=(first.weekday() - wkst) % 7)
+        period = interval * 7
+        offsets = sorted({(d - wkst) % 7 for d in (days or {first.weekday()})})
+    clock = time(start.hour, start.minute, start.second, tzinfo=start.tzinfo)
+    return _periodic(anchor, period, offsets, clock, start, until, after)
+
+
+def _periodic(anchor: date, period: int, offsets: list[int], clock: time, start: datetime,
+              until: datetime | None, after: datetime) -> Iterator[datetime]:  # fmt: skip
+    skip = ((after - _SLACK).date() - anchor).days // period if offsets else 0
+    base = anchor + timedelta(days=period * max(0, skip))
+    step = timedelta(days=period)
+    while offsets:
+        for offset in offsets:
+            moment = datetime.combine(base + timedelta(days=offset), clock)
+            if moment < start or moment < after:
+                continue
+            if until is not None and moment > until:
+                return
+            yield moment
+        base += step
+
+
 _COUNTED: dict[tuple[Any, ...], list[datetime]] = {}
 
 
@@ -410,7 +459,9 @@ class RuleExpander:
             starts = self._counted
             rule_starts: Iterator[datetime] = iter(starts[bisect_left(starts, after):])
         else:
-            rule_starts = self._rule.xafter(after, inc=True)
+            until = self._rule._until  # type: ignore[attr-defined]
+            quick = periodic_starts(self._vrecur, self._start, until, after)
+            rule_starts = quick if quick is not None else self._rule.xafter(after, inc=True)
         for start in rule_starts:
             if pending is not None and pending <= start:
                 if pending != start:
@@ -479,9 +530,12 @@ class RuleExpander:
         anchor = _nearer(self._start, self._vrecur, bound - timedelta(days=(_TAIL + 2) * step))
         if anchor < now - _SLACK or anchor <= self._start:
             return None
-        moved = make_rule(self._vrecur, anchor)
+        until = self._rule._until  # type: ignore[attr-defined]
+        starts = periodic_starts(self._vrecur, anchor, until, anchor)
+        if starts is None:
+            starts = make_rule(self._vrecur, anchor).xafter(anchor, inc=True)
         tail: deque[datetime] = deque(maxlen=_TAIL)
-        for start in moved.xafter(anchor, inc=True):
+        for start in starts:
             if start - _SLACK > bound:
                 break
             if not self._dropped(start):

@@ -141,7 +141,9 @@ class PlainBuilder:
                 prop = self._rule(text)
             else:
                 parsed = kind.from_ical(text, tzid) if tzid else kind.from_ical(text)
-                prop = kind(parsed)
+                # icalendar wraps the value in its type once more; one of that type already
+                # is the same value (its parameters are replaced below either way)
+                prop = parsed if type(parsed) is kind else kind(parsed)
         except (ValueError, TypeError):
             return None  # icalendar's own parser decides what a broken value becomes
         prop.params = params

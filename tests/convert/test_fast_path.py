@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -341,3 +342,47 @@ def test_rules_built_from_parsed_parts_equal_dateutils_own_parse(text: str, zone
     ours = list(islice(make_rule(vRecur.from_ical(text), start), 80))
     theirs = list(islice(rrulestr(text, dtstart=start), 80))  # type: ignore[call-overload]
     assert ours == theirs
+
+
+@st.composite
+def _periodic_case(draw: st.DrawFn) -> tuple[str, datetime, datetime]:
+    freq = draw(st.sampled_from(["DAILY", "WEEKLY"]))
+    parts = [f"FREQ={freq}"]
+    if draw(st.booleans()):
+        parts.append(f"INTERVAL={draw(st.integers(1, 9))}")
+    if draw(st.booleans()):
+        days = draw(st.lists(st.sampled_from(DAYS), min_size=1, max_size=4, unique=True))
+        parts.append("BYDAY=" + ",".join(days))
+    if draw(st.booleans()):
+        parts.append(f"WKST={draw(st.sampled_from(DAYS))}")
+    if draw(st.booleans()):
+        until = NOW + timedelta(hours=draw(st.integers(-24 * 30, 24 * 200)))
+        parts.append(f"UNTIL={until:%Y%m%dT%H%M%SZ}")
+    zone = ZoneInfo(draw(st.sampled_from([z for z in ZONES if z != "UTC"])))
+    start = (NOW - timedelta(hours=draw(st.integers(-24 * 20, 24 * 900)))).astimezone(zone)
+    start = start.replace(minute=draw(st.sampled_from([0, 30])), second=0, fold=0)
+    after = NOW + timedelta(hours=draw(st.integers(-24 * 10, 24 * 400)))
+    return ";".join(parts), start, after
+
+
+@settings(max_examples=400, deadline=None)
+@given(_periodic_case())
+@example(("FREQ=WEEKLY;INTERVAL=3;BYDAY=SU,WE;WKST=SU", datetime(2025, 3, 5, 2, 30,
+          tzinfo=ZoneInfo("Europe/Berlin")), NOW))  # fmt: skip
+def test_periodic_starts_equal_dateutils(case: tuple[str, datetime, datetime]) -> None:
+    """Day arithmetic for DAILY/WEEKLY rules against dateutil's own iteration (the oracle),
+    across DST changes, intervals, weekdays and WKST."""
+    from itertools import islice
+
+    from dateutil.rrule import rrulestr
+    from icalendar.prop import vRecur
+
+    from ical_bridge.convert.fastscan import make_rule, periodic_starts
+
+    text, start, after = case
+    vrecur = vRecur.from_ical(text)
+    theirs = rrulestr(text, dtstart=start)  # type: ignore[call-overload]
+    until = make_rule(vrecur, start)._until  # type: ignore[attr-defined]
+    ours = periodic_starts(vrecur, start, until, after)
+    assert ours is not None
+    assert list(islice(ours, 60)) == list(islice(theirs.xafter(after, inc=True), 60))
