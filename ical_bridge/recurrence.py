@@ -179,6 +179,18 @@ class Slot:
                         yield candidate
                 year += 1
 
+    def falls_on(self, day: date) -> bool:
+        """True when this slot is on local date ``day`` (``next(local_dates(day)) == day``)."""
+        if self.type == "daily":
+            return True
+        if self.type == "weekly":
+            return day.weekday() == self.weekday
+        if self.type == "monthly":
+            if self.last_day:
+                return day.day == calendar.monthrange(day.year, day.month)[1]
+            return day.day == self.day
+        return (day.month, day.day) == (self.month, self.day)
+
     def wall_clock(self, day: date) -> datetime:
         """The naive local datetime of this slot on ``day``."""
         return datetime.combine(day, time(self.hour, self.minute))

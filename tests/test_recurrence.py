@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import islice
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ical_bridge.recurrence import (
+    Slot,
     effective_target_date,
     is_dst_edge,
     next_occurrence,
@@ -282,3 +284,24 @@ def test_monthly_31st_skips_short_months_and_feb_29_waits_for_leap_years() -> No
     assert [d.date() for d in got] == [date(2027, 3, 31), date(2027, 5, 31), date(2027, 7, 31)]
     leap = datetime(2028, 2, 29, 9, 0, tzinfo=UTC)
     assert next_occurrence(leap, tz, "yearly", leap).date() == date(2032, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("slot", "expected"),
+    [
+        (Slot("daily", 9, 0, 0, 1, 1), lambda d: True),
+        (Slot("weekly", 9, 0, 2, 1, 1), lambda d: d.weekday() == 2),  # Wednesdays
+        (Slot("monthly", 9, 0, 0, 31, 1), lambda d: d.day == 31),
+        (Slot("monthly", 9, 0, 0, 15, 1), lambda d: d.day == 15),
+        (Slot("monthly", 9, 0, 0, 30, 1, last_day=True),
+         lambda d: (d + timedelta(days=1)).month != d.month),
+        (Slot("yearly", 9, 0, 0, 29, 2), lambda d: (d.month, d.day) == (2, 29)),
+        (Slot("yearly", 9, 0, 0, 4, 7), lambda d: (d.month, d.day) == (7, 4)),
+    ],
+)
+def test_a_slot_falls_on_exactly_its_days(slot: Slot, expected: Any) -> None:
+    day = date(2027, 1, 1)
+    for _ in range(3 * 366 + 40):  # leap 2028 included
+        assert slot.falls_on(day) is expected(day), day
+        assert slot.falls_on(day) is (next(slot.local_dates(day)) == day), day
+        day += timedelta(days=1)

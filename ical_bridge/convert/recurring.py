@@ -217,7 +217,7 @@ class RecurringSeries:
                 anchor = slot.wall_clock(next(d for d in days if d > anchor.date()))
                 instant, warning = local_to_utc(anchor, tz)
             for day in transitions:
-                if day < part.anchor.date() or next(slot.local_dates(day)) != day:
+                if day < part.anchor.date() or not slot.falls_on(day):
                     continue
                 if is_dst_edge(slot.wall_clock(day), tz):
                     edge = True
