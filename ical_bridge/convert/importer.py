@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -275,7 +278,28 @@ def convert_calendar(
     if options.choices.target != "start":
         now = None  # an event that started days ago may not have ended: parse every one
     prebuild = PlainBuilder() if options.fast_path else None
-    return Converter(parse_feed(text, past_before=now, prebuild=prebuild), options).run()
+    with _collector_paused():
+        return Converter(parse_feed(text, past_before=now, prebuild=prebuild), options).run()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a feed is converted.
+
+    A conversion allocates hundreds of thousands of small objects that live
+    until it ends (a 10,000-event feed: ~540,000) and makes almost no cycles
+    (~600 objects), so the collector's passes over them cost about an eighth
+    of the CPU and free nearly nothing. Reference counting still frees
+    everything else at once; the collector runs as usual afterwards.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _all_day(comp: Component) -> bool:
