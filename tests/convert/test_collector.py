@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ical_bridge.convert import ImportOptions, convert_calendar
+from ical_bridge.convert.model import ConversionResult
 from ical_bridge.errors import IcalBridgeError
 from tests.conftest import SAMPLE_FEEDS
 
@@ -22,7 +23,7 @@ def test_the_collector_is_paused_during_a_conversion_and_back_after(
     seen: list[bool] = []
     run = importer.Converter.run
 
-    def watched(self: importer.Converter) -> importer.ConversionResult:
+    def watched(self: importer.Converter) -> ConversionResult:
         seen.append(gc.isenabled())
         return run(self)
 
