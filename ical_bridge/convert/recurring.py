@@ -43,6 +43,14 @@ class RecurringSeries:
 
     def run(self) -> None:
         """Add this series' drafts or skip to the converter."""
+        try:
+            self._run()
+        finally:
+            # The expander calls back into this object: drop it, so that reference counting
+            # frees the series' components now (the cycle collector is paused meanwhile).
+            self.__dict__.pop("expander", None)
+
+    def _run(self) -> None:
         conv = self.conv
         when = conv.clock.when_of(self.master)
         if when is None:

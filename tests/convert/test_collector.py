@@ -49,3 +49,36 @@ def test_the_collector_comes_back_when_the_conversion_fails() -> None:
     with pytest.raises(IcalBridgeError):
         convert_calendar(b"not a calendar", ImportOptions(now=NOW))
     assert gc.isenabled()
+
+
+def test_a_conversion_leaves_no_component_waiting_for_the_collector() -> None:
+    """Without the collector, reference counting alone frees every parsed component when
+    the conversion returns (no cycle holds them), so they are gone before JSON is built."""
+    from icalendar import Component
+
+    data = _feed_with_series()
+    gc.collect()
+    gc.disable()
+    try:
+        before = sum(isinstance(o, Component) for o in gc.get_objects())
+        result = convert_calendar(data, ImportOptions(now=NOW))
+        after = sum(isinstance(o, Component) for o in gc.get_objects())
+    finally:
+        gc.enable()
+    assert len(result.timers) >= 3
+    assert after == before
+
+
+def _feed_with_series() -> bytes:
+    """A native series, a series with an override (rolling) and a one-off."""
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Europe/Berlin:20260105T090000\r\n"
+        "RRULE:FREQ=WEEKLY;COUNT=200\r\nSUMMARY:native\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:b\r\nDTSTART;TZID=Europe/Berlin:20260105T100000\r\n"
+        "RRULE:FREQ=DAILY\r\nSUMMARY:moved\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:b\r\nRECURRENCE-ID;TZID=Europe/Berlin:20261124T100000\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261124T120000\r\nSUMMARY:moved\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:c\r\nDTSTART:20261201T090000Z\r\nSUMMARY:once\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    ).encode()
