@@ -34,11 +34,8 @@ def note_creates(store: StateStore, project_id: str, source_key: str,
                  changes: Iterable[Change]) -> None:
     """Record ``changes`` (creates) as pending in an existing project, before sending them."""
     known = {r.timer_id for r in store.timers(project_id)}
-    with store.transaction():
-        for change in changes:
-            rec = _pending(project_id, source_key, change)
-            if rec is not None and change.timer_id not in known:
-                store.put_timer(rec)
+    pending = [_pending(project_id, source_key, c) for c in changes if c.timer_id not in known]
+    store.put_timers(rec for rec in pending if rec is not None)  # one commit
 
 
 def _key(source_key: str, name: str) -> str:
@@ -67,8 +64,7 @@ def adopt_project_intent(store: StateStore, project_id: str, name: str,
         rows = []
     known = {r.timer_id for r in store.timers(project_id)}
     with store.transaction():
-        for tid, uid, rid, part, strategy, end in rows:
-            if tid not in known:
-                store.put_timer(TimerRecord(project_id, tid, source_key, uid, rid, int(part),
-                                            strategy, PENDING, None, end))
+        store.put_timers(TimerRecord(project_id, tid, source_key, uid, rid, int(part),
+                                     strategy, PENDING, None, end)
+                         for tid, uid, rid, part, strategy, end in rows if tid not in known)
         store.kv_delete(key)
