@@ -106,4 +106,5 @@ def embedded_client(
         transport=wrap(transport) if wrap else transport,
         pacing=False,  # the embedded store has no rate limit
         on_close=getattr(store, "close", None),
+        in_process=True,
     )

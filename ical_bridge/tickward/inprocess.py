@@ -80,5 +80,8 @@ class InProcessTransport(httpx.AsyncBaseTransport):
         await self.app(scope, receive, send)
         if status is None or not complete:
             raise RuntimeError("the in-process app ended without a complete response")
-        # a stream, not content=: the answer carries the app's headers only (no added length)
-        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(b"".join(parts)))
+        content = b"".join(parts)
+        if not content or any(name.lower() == b"content-length" for name, _ in headers):
+            # read already (content= adds a Content-Length only where the app sent none)
+            return httpx.Response(status, headers=headers, content=content)
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
