@@ -29,6 +29,7 @@ __all__ = ["USER_AGENT", "ClientStats", "NoCookies", "Requester", "list_all", "p
 
 USER_AGENT = f"ical-bridge/{__version__}"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+_URL_CACHE = 256
 
 log = logging.getLogger("ical_bridge.tickward")
 _R = TypeVar("_R", bound=pydantic.BaseModel)
@@ -84,6 +85,7 @@ class Requester:
         self.where = where  # host for messages: never the key
         # absolute URLs are parsed once per request (a relative one is merged with a re-parse)
         self._base = str(http.base_url).rstrip("/") + "/"
+        self._urls: dict[str, httpx.URL] = {}  # parsed once: an import repeats a few paths
         self._pace_lock = asyncio.Lock()
         # Until the first answer tells the budget, concurrent callers send one request at a time.
         self._first_answer = asyncio.Event()
@@ -136,9 +138,7 @@ class Requester:
             tally_request()
             started = time.perf_counter()
             try:
-                response = await self._send(
-                    method, self._base + path.lstrip("/"), params, content, send_headers
-                )
+                response = await self._send(method, self._url(path), params, content, send_headers)
             except httpx.HTTPError as exc:
                 if self.pacer is not None:
                     self.pacer.done()
@@ -190,10 +190,20 @@ class Requester:
             raise api_error(response, suffix=suffix)
 
 
+    def _url(self, path: str) -> httpx.URL:
+        """The absolute URL of ``path`` (cached: parsing one costs as much as sending it
+        to the embedded store's routing)."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE:
+                self._urls.clear()
+            url = self._urls[path] = httpx.URL(self._base + path.lstrip("/"))
+        return url
+
     async def _send(
         self,
         method: str,
-        url: str,
+        url: httpx.URL,
         params: Mapping[str, str | int] | None,
         content: bytes | None,
         headers: dict[str, str],
