@@ -6,15 +6,14 @@ an ``Idempotency-Key`` (``tickward.change_key``) of (timer id, action, body, bas
 so a retried or re-run change is never applied twice, and its state record is
 written right after it succeeds, so an interrupted run resumes where it stopped.
 The records of timer creates are the exception: each create already has a pending
-record (``intent``), so their confirmations are written in batches (``_Batch``), one
-commit per ``RECORD_BATCH`` creates (or ``RECORD_MAX_AGE`` seconds), and at the end
-of the run also when it is interrupted; a crash before a
-batch is written loses nothing, the next run finds those timers (issue 15.1).
+record (``intent``), so their confirmations are written in batches (``RecordBatch``),
+and at the end of the run, also an interrupted one. A crash before a batch is written
+loses nothing: the next run finds those timers and records them (issue 15.1).
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,35 +24,30 @@ from ical_bridge.errors import (
     NotFoundError,
     PlanCap,
     RateLimitedError,
+    StoreError,
     TickwardError,
     TransportError,
     ValidationError,
 )
 from ical_bridge.recurrence import parse_iso
-from ical_bridge.store import StateStore, TimerRecord
-from ical_bridge.sync.fields import fingerprint, patch_body
-from ical_bridge.sync.intent import adopt_project_intent, note_creates, note_project_creates
+from ical_bridge.store import StateStore
+from ical_bridge.sync.fields import patch_body
+from ical_bridge.sync.intent import (
+    RecordBatch,
+    adopt_project_intent,
+    note_creates,
+    note_project_creates,
+    timer_record,
+)
 from ical_bridge.sync.plan import Change, Plan
 from ical_bridge.sync.shares import SharePlan
 from ical_bridge.tickward import ProjectCreateResult, TickwardClient, Timer, change_key
 
-__all__ = [
-    "RECORD_BATCH",
-    "RECORD_MAX_AGE",
-    "ApplyReport",
-    "Failure",
-    "apply_plan",
-    "create_shares",
-    "reconcile",
-]
+__all__ = ["ApplyReport", "Failure", "apply_plan", "create_shares", "reconcile"]
 
 Progress = Callable[[int, int], None]
 # After these, further writes would fail the same way: stop instead of hammering.
 _FATAL = (AuthenticationError, TransportError, RateLimitedError)
-# Confirmed creates are recorded once this many wait, or when one comes this many seconds
-# after the oldest waiting one.
-RECORD_BATCH = 100
-RECORD_MAX_AGE = 2.0
 
 
 @dataclass(frozen=True)
@@ -107,7 +101,7 @@ class _Run:
         # reached, every further write that needs it would be refused the same way.
         self.capped: dict[tuple[str, str | None], PlanCap] = {}
         self.spaces_left_out: set[str] = set()  # their timers are left out too
-        self.batch = _Batch(store)
+        self.batch = RecordBatch(store)
 
     def tick(self, action: str | None = None, writes: int = 1) -> None:
         self.step += 1
@@ -156,58 +150,17 @@ class _Run:
     def record_create(self, change: Change, remote: Mapping[str, Any]) -> None:
         """Record a created timer in the next batch (its pending record covers a crash)."""
         if self.report.project_id is not None:
-            rec = _timer_record(self.plan, self.report.project_id, change, remote)
+            rec = timer_record(self.plan, self.report.project_id, change, remote)
             if rec is not None:
                 self.batch.add(rec)
-
-
-class _Batch:
-    """Confirmed creates waiting to be recorded together (see the module docstring)."""
-
-    def __init__(self, store: StateStore) -> None:
-        self.store = store
-        self.waiting: list[TimerRecord] = []
-        self.since = 0.0
-
-    def add(self, rec: TimerRecord) -> None:
-        if not self.waiting:
-            self.since = time.monotonic()
-        self.waiting.append(rec)
-        if len(self.waiting) >= RECORD_BATCH or time.monotonic() - self.since >= RECORD_MAX_AGE:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write every waiting record in one commit."""
-        waiting, self.waiting = self.waiting, []
-        self.store.put_timers(waiting)
 
 
 def _record(store: StateStore, plan: Plan, project_id: str, change: Change | None,
             remote: Mapping[str, Any]) -> None:
     """Remember that ``remote`` (tickward's timer) is this source's timer for ``change``."""
-    rec = _timer_record(plan, project_id, change, remote)
+    rec = timer_record(plan, project_id, change, remote)
     if rec is not None:
         store.put_timer(rec)
-
-
-def _timer_record(plan: Plan, project_id: str, change: Change | None,
-                  remote: Mapping[str, Any]) -> TimerRecord | None:
-    """The record saying ``remote`` (tickward's timer) is this source's timer for ``change``."""
-    if change is None or change.source is None:
-        return None
-    origin = change.source
-    return TimerRecord(
-        project_id=project_id,
-        timer_id=str(remote["id"]),
-        source_key=plan.source_key,
-        uid=origin.uid,
-        recurrence_id=origin.recurrence_id,
-        part=origin.part,
-        strategy=change.strategy or "",
-        fingerprint=fingerprint(remote),
-        remote_updated_at=remote.get("updated_at"),
-        series_end=change.series_end,
-    )
 
 
 def _count_steps(plan: Plan) -> int:
@@ -289,7 +242,7 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
     run.report.project_id = created.id
     adopt_project_intent(run.store, created.id, plan.project.name, plan.source_key)
     by_id = {c.timer_id: c for c in plan.writes}
-    records = (_timer_record(plan, created.id, by_id.get(t.id), _dump(t)) for t in created.timers)
+    records = (timer_record(plan, created.id, by_id.get(t.id), _dump(t)) for t in created.timers)
     run.store.put_timers(rec for rec in records if rec is not None)  # one commit
     if created.timers:
         run.report.done["create"] = run.report.done.get("create", 0) + len(created.timers)
@@ -395,8 +348,11 @@ async def apply_plan(
         return run.report
     try:
         await _writes(run, spaces_done, nested)
-    finally:
-        run.batch.flush()  # also when interrupted (Ctrl-C): what was confirmed is recorded
+    except BaseException:  # interrupted (Ctrl-C) or failed: record what was confirmed
+        with contextlib.suppress(StoreError):  # (pending records cover them; keep the cause)
+            run.batch.flush()
+        raise
+    run.batch.flush()
     return run.report
 
 

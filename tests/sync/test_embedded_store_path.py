@@ -91,9 +91,9 @@ import httpx
 from ical_bridge.cli.context import embedded_client
 from ical_bridge.localserver import EMBEDDED_API_KEY, PlanLimits, create_app
 from ical_bridge.store import StateStore
-from ical_bridge.sync import Limits, SyncOptions, apply, apply_plan, plan_source
+from ical_bridge.sync import Limits, SyncOptions, apply_plan, intent, plan_source
 
-apply.RECORD_BATCH = 10
+intent.RECORD_BATCH = 10
 source, local, state, die_after = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 
 
