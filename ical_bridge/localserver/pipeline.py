@@ -237,7 +237,9 @@ class Gate:
                     )
                 headers["Idempotency-Replayed"] = "true"
                 return Response(stored.body, stored.status, headers, "application/json")
-            with self.idempotency.atomic():  # the write and its replay record: one commit
+            # The write and its replay record: one commit. (``_call`` never suspends: the
+            # handler is synchronous, so no other request runs inside this transaction.)
+            with self.idempotency.atomic():
                 reply = await self._call(request, op, raw)
                 expires = self.idempotency.expiry(now)
                 headers["Idempotency-Key-Expires-At"] = expires

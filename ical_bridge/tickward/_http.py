@@ -189,7 +189,6 @@ class Requester:
             suffix = f" (gave up after {attempt} attempts)" if retryable else ""
             raise api_error(response, suffix=suffix)
 
-
     def _url(self, path: str) -> httpx.URL:
         """The absolute URL of ``path`` (cached: parsing one costs as much as sending it
         to the embedded store's routing)."""
@@ -213,8 +212,8 @@ class Requester:
 
         The direct way builds the request the client would build (its default headers,
         then the request's; the same URL, query and body), so the app sees the same
-        request; it skips what only a network connection needs (redirects, cookies,
-        timeouts, per-request logging), which costs more than the app's own work.
+        request; it skips what only a network connection needs (redirects, cookie
+        handling, httpx's per-request log line), which costs more than the app's own work.
         """
         hooks = self.http.event_hooks
         if self.direct is None or hooks["request"] or hooks["response"]:
@@ -223,7 +222,8 @@ class Requester:
             )
         merged = self.http.headers.copy()
         merged.update(headers)
-        request = httpx.Request(method, url, params=params, headers=merged, content=content)
+        request = httpx.Request(method, url, params=params, headers=merged, content=content,
+                                extensions={"timeout": self.http.timeout.as_dict()})
         response = await self.direct.handle_async_request(request)
         response.request = request
         await response.aread()
