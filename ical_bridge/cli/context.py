@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import platformdirs
 
 from ical_bridge.cli import Settings
 from ical_bridge.errors import StoreError, UserError
-from ical_bridge.tickward import TickwardClient, account_pacer
+from ical_bridge.tickward import InProcessTransport, TickwardClient, account_pacer
 
-__all__ = ["EMBEDDED_BASE_URL", "LOCAL_DB_NAME", "embedded_db_path", "open_client"]
+__all__ = [
+    "EMBEDDED_BASE_URL",
+    "LOCAL_DB_NAME",
+    "embedded_client",
+    "embedded_db_path",
+    "open_client",
+]
 
 EMBEDDED_BASE_URL = "http://embedded.local/api/v1"
 LOCAL_DB_NAME = "local-tickward.sqlite3"
@@ -79,12 +86,25 @@ def open_client(
     except StoreError as exc:  # --local names something that is not a tickward store
         raise UserError(f"--local: {exc}") from None
     stderr_note(f"using the embedded local tickward store at {path} (no API key set)")
+    return embedded_client(app, EMBEDDED_API_KEY, wrap=wrap)
+
+
+def embedded_client(
+    app: Any,
+    api_key: str,
+    *,
+    wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+) -> TickwardClient:
+    """A client of the local server ``app`` running in this process (the embedded store):
+    requests go straight to the app (``InProcessTransport``), unpaced (it has no rate
+    limit), and closing the client closes the app's database."""
     store = getattr(app.state, "db", None)
-    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app)
+    transport: httpx.AsyncBaseTransport = InProcessTransport(app)
     return TickwardClient(
         EMBEDDED_BASE_URL,
-        EMBEDDED_API_KEY,
+        api_key,
         transport=wrap(transport) if wrap else transport,
         pacing=False,  # the embedded store has no rate limit
         on_close=getattr(store, "close", None),
+        in_process=True,
     )

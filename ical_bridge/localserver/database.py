@@ -1,7 +1,9 @@
 """The SQLite file (or memory) behind the local tickward server.
 
 One connection guarded by a lock serves every thread; writes run inside
-``transaction()`` so a refused nested create leaves nothing behind.
+``transaction()`` so a refused nested create leaves nothing behind. A
+``transaction()`` opened inside another (on the same thread) is a savepoint of
+it: its own failure rolls back only its part, and the outer block commits once.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class Database:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{target}: cannot open the local tickward database ({exc})") from exc
         self._conn.row_factory = sqlite3.Row
+        self._depth = 0  # open transaction() blocks (guarded by the lock)
         try:
             self._prepare(on_disk=path is not None)
         except sqlite3.Error as exc:
@@ -120,15 +123,26 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the block atomically (rolled back if it raises)."""
+        """Run the block atomically (rolled back if it raises); nested: a savepoint."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            depth = self._depth
+            begin, undo, end = (
+                ("BEGIN IMMEDIATE", "ROLLBACK", "COMMIT")
+                if depth == 0
+                else (f"SAVEPOINT tx{depth}", f"ROLLBACK TO tx{depth}", f"RELEASE tx{depth}")
+            )
+            self._conn.execute(begin)
+            self._depth = depth + 1
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute(undo)
+                if depth:
+                    self._conn.execute(end)  # a savepoint stays open after ROLLBACK TO
                 raise
-            self._conn.execute("COMMIT")
+            finally:
+                self._depth = depth
+            self._conn.execute(end)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
@@ -79,6 +80,11 @@ class IdempotencyStore:
                 conn.execute("DELETE FROM idempotency WHERE scope = ?", (scope,))
                 return None
             return StoredResponse(row["fingerprint"], row["status"], row["body"], row["expires_at"])
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """A block whose writes, and the record ``save`` keeps of their answer, commit
+        together (the handler's own transaction becomes a savepoint of it)."""
+        return self._db.transaction()
 
     def save(self, scope: str, record: StoredResponse, now: datetime) -> None:
         """Keep a response for replay (and forget the records that have expired)."""

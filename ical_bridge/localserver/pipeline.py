@@ -237,15 +237,18 @@ class Gate:
                     )
                 headers["Idempotency-Replayed"] = "true"
                 return Response(stored.body, stored.status, headers, "application/json")
-            reply = await self._call(request, op, raw)
-            expires = self.idempotency.expiry(now)
-            headers["Idempotency-Key-Expires-At"] = expires
-            response = self._respond(reply, headers)
-            if reply.status < 500:
-                record = StoredResponse(
-                    digest, reply.status, bytes(response.body).decode(), expires
-                )
-                self.idempotency.save(scope, record, now)
+            # The write and its replay record: one commit. (``_call`` never suspends: the
+            # handler is synchronous, so no other request runs inside this transaction.)
+            with self.idempotency.atomic():
+                reply = await self._call(request, op, raw)
+                expires = self.idempotency.expiry(now)
+                headers["Idempotency-Key-Expires-At"] = expires
+                response = self._respond(reply, headers)
+                if reply.status < 500:
+                    record = StoredResponse(
+                        digest, reply.status, bytes(response.body).decode(), expires
+                    )
+                    self.idempotency.save(scope, record, now)
             return response
         finally:
             self.idempotency.end(scope)

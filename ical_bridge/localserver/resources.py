@@ -78,6 +78,14 @@ class Resources:
             raise ApiProblem.not_found("Project")
         return row
 
+    @staticmethod
+    def _project_name(conn: sqlite3.Connection, project_id: str) -> str:
+        """The project's name, or 404 (without counting its timers and spaces)."""
+        row = conn.execute("SELECT name FROM projects WHERE id = ?", (project_id,)).fetchone()
+        if row is None:
+            raise ApiProblem.not_found("Project")
+        return str(row[0])
+
     def list_projects(
         self, limit: int, after: str | None, before: str | None
     ) -> tuple[list[dict[str, Any]], bool]:
@@ -245,7 +253,7 @@ class Resources:
     def list_spaces(self, project_id: str) -> list[dict[str, Any]]:
         """Every space of a project."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             rows = fetch_all(
                 conn, "SELECT * FROM spaces WHERE project_id=? ORDER BY rowid", project_id
             )
@@ -254,19 +262,19 @@ class Resources:
     def get_space(self, project_id: str, space_id: str) -> dict[str, Any]:
         """One space."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             return space_json(self._space(conn, project_id, space_id), name)
 
     def create_space(self, project_id: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Create a space."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             return space_json(self._add_space(conn, project_id, data, now, "#"), name)
 
     def update_space(self, project_id: str, space_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """Rename or recolour a space."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             self._space(conn, project_id, space_id)
             update(conn, "spaces", data, {"project_id": project_id, "id": space_id})
             return space_json(self._space(conn, project_id, space_id), name)
@@ -296,7 +304,7 @@ class Resources:
     def list_timers(self, project_id: str, now: datetime) -> list[dict[str, Any]]:
         """Every timer of a project, archived ones included."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             rows = fetch_all(
                 conn, "SELECT * FROM timers WHERE project_id=? ORDER BY rowid", project_id
             )
@@ -305,13 +313,13 @@ class Resources:
     def get_timer(self, project_id: str, timer_id: str, now: datetime) -> dict[str, Any]:
         """One timer."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             return timer_json(find_timer(conn, project_id, timer_id), name, now)
 
     def create_timer(self, project_id: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Create a timer."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             out = timer_json(add_timer(conn, project_id, data, now, self.plan), name, now)
         self._timer_event("timer.created", out, now)
         return out
@@ -321,7 +329,7 @@ class Resources:
     ) -> dict[str, Any]:
         """Patch a timer; every PATCH emits an event, even one that changes nothing (measured)."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             before = find_timer(conn, project_id, timer_id)["archived_at"]
             row = change_timer(conn, project_id, timer_id, data, now, self.plan)
             out = timer_json(row, name, now)
@@ -336,7 +344,7 @@ class Resources:
     def delete_timer(self, project_id: str, timer_id: str, now: datetime) -> dict[str, Any]:
         """Delete a timer."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             row = remove_timer(conn, project_id, timer_id)
         out = {
             "object": "timer",
@@ -353,7 +361,7 @@ class Resources:
     def list_shares(self, project_id: str) -> list[dict[str, Any]]:
         """Every share link of a project."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             sql = "SELECT * FROM shares WHERE project_id=? ORDER BY rowid"
             rows = fetch_all(conn, sql, project_id)
             return [share_json(r, name, share_timer(conn, r)) for r in rows]
@@ -361,21 +369,21 @@ class Resources:
     def get_share(self, project_id: str, share_id: str) -> dict[str, Any]:
         """One share link."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             row = find_share(conn, project_id, share_id)
             return share_json(row, name, share_timer(conn, row))
 
     def create_share(self, project_id: str, timer_id: str, now: datetime) -> dict[str, Any]:
         """The timer's share link, created on first use (idempotent per timer)."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             row, timer = ensure_share(conn, find_timer(conn, project_id, timer_id), now)
             return share_json(row, name, timer)
 
     def delete_share(self, project_id: str, share_id: str) -> dict[str, Any]:
         """Delete a share link and clear the timer's shared state: the full share + deleted."""
         with self.db.transaction() as conn:
-            name = self._project(conn, project_id)["name"]
+            name = self._project_name(conn, project_id)
             share = find_share(conn, project_id, share_id)
             out = share_json(share, name, share_timer(conn, share))
             remove_share(conn, share)

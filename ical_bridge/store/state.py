@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from types import TracebackType
@@ -131,20 +131,18 @@ class StateStore:
 
     def put_timer(self, rec: TimerRecord) -> None:
         """Insert or replace the record of one timer."""
-        values = {
-            "project_id": rec.project_id,
-            "timer_id": rec.timer_id,
-            "source_key": rec.source_key,
-            "uid": rec.uid,
-            "recurrence_id": rec.recurrence_id,
-            "part": int(rec.part),
-            "strategy": rec.strategy,
-            "fingerprint": rec.fingerprint,
-            "remote_updated_at": rec.remote_updated_at,
-            "series_end": rec.series_end,
-        }
+        self.put_timers([rec])
+
+    def put_timers(self, records: Iterable[TimerRecord]) -> None:
+        """Insert or replace the records of several timers in one statement and one commit
+        (all or none); a later record of the same timer wins."""
+        # one row per timer: a multi-row upsert may not touch a row twice (PostgreSQL)
+        latest = {(rec.project_id, rec.timer_id): rec for rec in records}
+        rows = [_timer_values(rec) for rec in latest.values()]
+        if not rows:
+            return
         with self._write() as conn:
-            self._upsert(conn, timer_records, values, ("project_id", "timer_id"))
+            self._upsert(conn, timer_records, rows, ("project_id", "timer_id"))
 
     def delete_timer(self, project_id: str, timer_id: str) -> None:
         """Forget one timer (no error if it was not recorded)."""
@@ -287,13 +285,35 @@ class StateStore:
 
     @staticmethod
     def _upsert(
-        conn: Connection, table: Table, values: Mapping[str, Any], keys: tuple[str, ...]
+        conn: Connection,
+        table: Table,
+        values: Mapping[str, Any] | list[dict[str, Any]],
+        keys: tuple[str, ...],
     ) -> None:
-        for column, value in values.items():
-            if isinstance(value, str) and "\x00" in value:
-                # PostgreSQL refuses NUL in text; refuse it everywhere so backends agree.
-                raise StoreError(f"{table.name}.{column} contains a NUL character")
-        conn.execute(_upsert_statement(conn.dialect.name, table, keys), dict(values))
+        """Insert or update one row (a mapping), or several (a list: one executemany)."""
+        rows = values if isinstance(values, list) else [dict(values)]
+        for row in rows:
+            for column, value in row.items():
+                if isinstance(value, str) and "\x00" in value:
+                    # PostgreSQL refuses NUL in text; refuse it everywhere so backends agree.
+                    raise StoreError(f"{table.name}.{column} contains a NUL character")
+        stmt = _upsert_statement(conn.dialect.name, table, keys)
+        conn.execute(stmt, rows if isinstance(values, list) else rows[0])
+
+
+def _timer_values(rec: TimerRecord) -> dict[str, Any]:
+    return {
+        "project_id": rec.project_id,
+        "timer_id": rec.timer_id,
+        "source_key": rec.source_key,
+        "uid": rec.uid,
+        "recurrence_id": rec.recurrence_id,
+        "part": int(rec.part),
+        "strategy": rec.strategy,
+        "fingerprint": rec.fingerprint,
+        "remote_updated_at": rec.remote_updated_at,
+        "series_end": rec.series_end,
+    }
 
 
 @functools.cache

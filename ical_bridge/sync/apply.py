@@ -5,10 +5,15 @@ spaces, then timer deletes, archives, updates and creates. Each write carries
 an ``Idempotency-Key`` (``tickward.change_key``) of (timer id, action, body, base ``updated_at``)
 so a retried or re-run change is never applied twice, and its state record is
 written right after it succeeds, so an interrupted run resumes where it stopped.
+The records of timer creates are the exception: each create already has a pending
+record (``intent``), so their confirmations are written in batches (``RecordBatch``),
+and at the end of the run, also an interrupted one. A crash before a batch is written
+loses nothing: the next run finds those timers and records them (issue 15.1).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,14 +24,21 @@ from ical_bridge.errors import (
     NotFoundError,
     PlanCap,
     RateLimitedError,
+    StoreError,
     TickwardError,
     TransportError,
     ValidationError,
 )
 from ical_bridge.recurrence import parse_iso
-from ical_bridge.store import StateStore, TimerRecord
-from ical_bridge.sync.fields import fingerprint, patch_body
-from ical_bridge.sync.intent import adopt_project_intent, note_creates, note_project_creates
+from ical_bridge.store import StateStore
+from ical_bridge.sync.fields import patch_body
+from ical_bridge.sync.intent import (
+    RecordBatch,
+    adopt_project_intent,
+    note_creates,
+    note_project_creates,
+    timer_record,
+)
 from ical_bridge.sync.plan import Change, Plan
 from ical_bridge.sync.shares import SharePlan
 from ical_bridge.tickward import ProjectCreateResult, TickwardClient, Timer, change_key
@@ -89,6 +101,7 @@ class _Run:
         # reached, every further write that needs it would be refused the same way.
         self.capped: dict[tuple[str, str | None], PlanCap] = {}
         self.spaces_left_out: set[str] = set()  # their timers are left out too
+        self.batch = RecordBatch(store)
 
     def tick(self, action: str | None = None, writes: int = 1) -> None:
         self.step += 1
@@ -130,28 +143,24 @@ class _Run:
         self.tick()
 
     def record(self, change: Change | None, remote: Mapping[str, Any]) -> None:
+        """Record ``remote`` as ``change``'s timer now (one commit)."""
         if self.report.project_id is not None:
             _record(self.store, self.plan, self.report.project_id, change, remote)
+
+    def record_create(self, change: Change, remote: Mapping[str, Any]) -> None:
+        """Record a created timer in the next batch (its pending record covers a crash)."""
+        if self.report.project_id is not None:
+            rec = timer_record(self.plan, self.report.project_id, change, remote)
+            if rec is not None:
+                self.batch.add(rec)
 
 
 def _record(store: StateStore, plan: Plan, project_id: str, change: Change | None,
             remote: Mapping[str, Any]) -> None:
     """Remember that ``remote`` (tickward's timer) is this source's timer for ``change``."""
-    if change is None or change.source is None:
-        return
-    origin = change.source
-    store.put_timer(TimerRecord(
-        project_id=project_id,
-        timer_id=str(remote["id"]),
-        source_key=plan.source_key,
-        uid=origin.uid,
-        recurrence_id=origin.recurrence_id,
-        part=origin.part,
-        strategy=change.strategy or "",
-        fingerprint=fingerprint(remote),
-        remote_updated_at=remote.get("updated_at"),
-        series_end=change.series_end,
-    ))
+    rec = timer_record(plan, project_id, change, remote)
+    if rec is not None:
+        store.put_timer(rec)
 
 
 def _count_steps(plan: Plan) -> int:
@@ -233,10 +242,10 @@ async def _project(run: _Run) -> tuple[set[str], set[str]]:
     run.report.project_id = created.id
     adopt_project_intent(run.store, created.id, plan.project.name, plan.source_key)
     by_id = {c.timer_id: c for c in plan.writes}
-    for timer in created.timers:
-        change = by_id.get(timer.id)
-        run.record(change, _dump(timer))
-        run.report.done["create"] = run.report.done.get("create", 0) + 1
+    records = (timer_record(plan, created.id, by_id.get(t.id), _dump(t)) for t in created.timers)
+    run.store.put_timers(rec for rec in records if rec is not None)  # one commit
+    if created.timers:
+        run.report.done["create"] = run.report.done.get("create", 0) + len(created.timers)
     if created.spaces:
         run.report.done["space"] = len(created.spaces)
     run.tick("project")
@@ -288,7 +297,7 @@ async def _timer(run: _Run, change: Change) -> None:
     if change.action == "create":
         try:
             timer = await client.create_timer(pid, change.fields, idempotency_key=key)
-            run.record(change, _dump(timer))
+            run.record_create(change, _dump(timer))
         except ValidationError as exc:
             if not _is_id_taken(exc):
                 raise
@@ -335,9 +344,22 @@ async def apply_plan(
     """Execute ``plan`` (contract 5); failures are collected, not raised, except the project's."""
     run = _Run(client, store, plan, progress)
     spaces_done, nested = await _project(run)
-    pid = run.report.project_id
-    if pid is None:
+    if run.report.project_id is None:
         return run.report
+    try:
+        await _writes(run, spaces_done, nested)
+    except BaseException:  # interrupted (Ctrl-C) or failed: record what was confirmed
+        with contextlib.suppress(StoreError):  # (pending records cover them; keep the cause)
+            run.batch.flush()
+        raise
+    run.batch.flush()
+    return run.report
+
+
+async def _writes(run: _Run, spaces_done: set[str], nested: set[str]) -> None:
+    """Spaces, then every timer change that the nested project create did not make."""
+    plan, store, pid = run.plan, run.store, run.report.project_id
+    assert pid is not None
     for space in plan.spaces:
         if space.id not in spaces_done and run.report.aborted is None:
             await _space(run, space.id, space.name)
@@ -363,7 +385,6 @@ async def apply_plan(
         except TickwardError as exc:
             run.fail(change.action, change.timer_id, change.label, exc)
             run.tick()
-    return run.report
 
 
 async def create_shares(client: TickwardClient, plan: SharePlan) -> dict[str, str]:

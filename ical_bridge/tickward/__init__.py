@@ -8,6 +8,7 @@ from ical_bridge.tickward._idempotency import change_key, derive_key
 from ical_bridge.tickward._pacing import Pacer
 from ical_bridge.tickward._tally import RequestTally, count_requests
 from ical_bridge.tickward.client import DEFAULT_PAGE_SIZE, ClientStats, SyncResult, TickwardClient
+from ical_bridge.tickward.inprocess import InProcessTransport
 from ical_bridge.tickward.lookup import PROJECT_NAME_MAX, find_project, find_space
 from ical_bridge.tickward.models import (
     Body,
@@ -52,6 +53,7 @@ __all__ = [
     "CapabilityLimits",
     "ClientStats",
     "DeletedResource",
+    "InProcessTransport",
     "LocalValidationError",
     "MilestoneRule",
     "NestedProjectSpaceCreateRequest",

@@ -29,6 +29,7 @@ __all__ = ["USER_AGENT", "ClientStats", "NoCookies", "Requester", "list_all", "p
 
 USER_AGENT = f"ical-bridge/{__version__}"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+_URL_CACHE = 256
 
 log = logging.getLogger("ical_bridge.tickward")
 _R = TypeVar("_R", bound=pydantic.BaseModel)
@@ -71,8 +72,11 @@ class Requester:
         policy: RetryPolicy,
         pacer: Pacer | None,
         where: str,
+        direct: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.http = http
+        # an app in this process: requests go straight to its transport (see ``_send``)
+        self.direct = direct
         self.clock = clock
         self.sleep = sleep
         self.policy = policy
@@ -81,6 +85,7 @@ class Requester:
         self.where = where  # host for messages: never the key
         # absolute URLs are parsed once per request (a relative one is merged with a re-parse)
         self._base = str(http.base_url).rstrip("/") + "/"
+        self._urls: dict[str, httpx.URL] = {}  # parsed once: an import repeats a few paths
         self._pace_lock = asyncio.Lock()
         # Until the first answer tells the budget, concurrent callers send one request at a time.
         self._first_answer = asyncio.Event()
@@ -133,10 +138,7 @@ class Requester:
             tally_request()
             started = time.perf_counter()
             try:
-                response = await self.http.request(
-                    method, self._base + path.lstrip("/"), params=params, content=content,
-                    headers=send_headers,
-                )
+                response = await self._send(method, self._url(path), params, content, send_headers)
             except httpx.HTTPError as exc:
                 if self.pacer is not None:
                     self.pacer.done()
@@ -186,6 +188,46 @@ class Requester:
                 continue
             suffix = f" (gave up after {attempt} attempts)" if retryable else ""
             raise api_error(response, suffix=suffix)
+
+    def _url(self, path: str) -> httpx.URL:
+        """The absolute URL of ``path`` (cached: parsing one costs as much as sending it
+        to the embedded store's routing)."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE:
+                self._urls.clear()
+            url = self._urls[path] = httpx.URL(self._base + path.lstrip("/"))
+        return url
+
+    async def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        params: Mapping[str, str | int] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """Send one attempt: through the httpx client, or, for an app in this process
+        when no event hook watches the client, straight to its transport.
+
+        The direct way builds the request the client would build (its default headers,
+        then the request's; the same URL, query and body), so the app sees the same
+        request; it skips what only a network connection needs (redirects, cookie
+        handling, httpx's per-request log line), which costs more than the app's own work.
+        """
+        hooks = self.http.event_hooks
+        if self.direct is None or hooks["request"] or hooks["response"]:
+            return await self.http.request(
+                method, url, params=params, content=content, headers=headers
+            )
+        merged = self.http.headers.copy()
+        merged.update(headers)
+        request = httpx.Request(method, url, params=params, headers=merged, content=content,
+                                extensions={"timeout": self.http.timeout.as_dict()})
+        response = await self.direct.handle_async_request(request)
+        response.request = request
+        await response.aread()
+        return response
 
 
 class NoCookies(CookieJar):

@@ -95,6 +95,7 @@ class TickwardClient:
         pacing: bool = True,
         on_close: Callable[[], None] | None = None,
         pacer: Pacer | None = None,
+        in_process: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key  # never logged, never in repr or messages
@@ -120,6 +121,8 @@ class TickwardClient:
             # whose keys belong to one user pass the same ``pacer`` to share one budget
             pacer=(pacer or Pacer(self.clock)) if pacing else None,
             where=urlsplit(self.base_url).netloc or self.base_url,
+            # an app in this process (the embedded store): no connection to manage
+            direct=transport if in_process and transport is not None else None,
         )
         self._capabilities: Capabilities | None = None
         self._on_close = on_close

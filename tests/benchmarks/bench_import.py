@@ -14,7 +14,9 @@ Run: ``.venv/bin/python tests/benchmarks/bench_import.py [--quick]``
 3. A 1,000-event first import into the embedded store (the local server's
    on-disk SQLite database in-process, as ``import`` without an API key uses it,
    plan limits raised) vs a ``convert`` of the same file: CPU and wall time,
-   medians of 3 fresh processes each, and the ratio (issue 12 target ≤ 1.5).
+   medians of 3 fresh processes each, and the ratio (issue 12 target ≤ 1.5). The import
+   uses the client ``ical-bridge import`` builds for the embedded store
+   (``cli.context.embedded_client``; ``httpx.ASGITransport`` in trees without it).
    ``--embedded`` runs only this part; ``--tree DIR`` measures another checkout.
 """
 
@@ -53,6 +55,13 @@ from ical_bridge.sync import Limits  # noqa: E402
 from ical_bridge.store import StateStore  # noqa: E402
 from ical_bridge.sync import SyncOptions, apply_plan, plan_source  # noqa: E402
 from ical_bridge.tickward import TickwardClient  # noqa: E402
+
+try:  # the client ``import`` builds for the embedded store (older trees: ASGITransport)
+    from ical_bridge.cli.context import embedded_client
+except ImportError:  # pragma: no cover - measuring a tree from before embedded_client
+    def embedded_client(app: Any, api_key: str) -> TickwardClient:  # type: ignore[misc]
+        return TickwardClient("http://embedded.local/api/v1", api_key,
+                              transport=httpx.ASGITransport(app=app), pacing=False)
 
 BIG = 100_000
 RAISED_SERVER = PlanLimits(timers_per_project=BIG, active_timers_per_space=BIG,
@@ -149,9 +158,7 @@ def _embedded_child(kind: str, source: Path, db: Path) -> None:
         app = create_app(db, rate_limit=None, plan=RAISED_SERVER)
 
         async def go() -> None:
-            async with TickwardClient("http://embedded.local/api/v1", EMBEDDED_API_KEY,
-                                      transport=httpx.ASGITransport(app=app),
-                                      pacing=False) as client:
+            async with embedded_client(app, EMBEDDED_API_KEY) as client:
                 with StateStore(f"sqlite:///{db.with_suffix('.state.sqlite3')}") as store:
                     await one_import(client, store, data)
 
