@@ -21,6 +21,7 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -258,7 +259,8 @@ def make_rule(vrecur: Any, start: datetime) -> rrule:
 
 
 def periodic_starts(
-    vrecur: Any, start: datetime, until: datetime | None, after: datetime
+    vrecur: Any, start: datetime, until: datetime | None, after: datetime, *,
+    counted: bool = False,
 ) -> Iterator[datetime] | None:
     """``rrule.xafter(after, inc=True)`` by day arithmetic for a DAILY or WEEKLY rule
     without COUNT, BYMONTH or BYMONTHDAY (``None`` for any other rule).
@@ -267,8 +269,9 @@ def periodic_starts(
     days (BYDAY keeps some weekdays, so the pattern spans INTERVAL weeks), WEEKLY
     every INTERVAL weeks from the WKST week of DTSTART. Each start is DTSTART's wall
     clock on its day, as dateutil makes it; none before DTSTART, none after UNTIL.
+    With ``counted`` a COUNT part is allowed and ignored: the caller takes that many.
     """
-    names = {str(k).upper() for k in vrecur}
+    names = {str(k).upper() for k in vrecur} - ({"COUNT"} if counted else set())
     if not names <= {"FREQ", "INTERVAL", "UNTIL", "BYDAY", "WKST"}:
         return None
     freq = str(vrecur["FREQ"][0]).upper()
@@ -320,11 +323,15 @@ def counted_starts(vrecur: Any, wall: datetime) -> list[datetime]:
     if found is None:
         if len(_COUNTED) > 256:
             _COUNTED.clear()
-        if {str(k).upper() for k in vrecur} <= _PARTS:
-            rule: Any = make_rule(vrecur, wall)
+        count = int(vrecur["COUNT"][0])
+        quick = periodic_starts(vrecur, wall, None, wall, counted=True)
+        if quick is not None:
+            found = list(islice(quick, count))
+        elif {str(k).upper() for k in vrecur} <= _PARTS:
+            found = list(make_rule(vrecur, wall))
         else:
-            rule = rrulestr(vrecur.to_ical().decode(), dtstart=wall)
-        found = _COUNTED[key] = list(rule)
+            found = list(rrulestr(vrecur.to_ical().decode(), dtstart=wall))
+        _COUNTED[key] = found
     return found
 
 

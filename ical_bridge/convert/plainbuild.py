@@ -83,6 +83,7 @@ class PlainBuilder:
         self._zones: dict[str, object] = {}
         self._rules: dict[str, list[tuple[str, list[Any]]]] = {}
         self._kinds: dict[tuple[str, str | None], Any] = {}
+        self._utc: tzinfo | None = None
 
     def __call__(self, lines: list[str]) -> Component | None:
         """The VEVENT of ``lines`` (unfolded, BEGIN…END), or ``None`` unless it is plain."""
@@ -130,7 +131,7 @@ class PlainBuilder:
             return None
         tzid = params.get("TZID") if has_params and name in _DATETIME_NAMES else None
         try:
-            text = unescape_backslash(value)
+            text = unescape_backslash(value) if "\\" in value else value
             if kind is vText:
                 prop: Any = str.__new__(vText, text)
                 prop.encoding = "utf-8"
@@ -173,7 +174,9 @@ class PlainBuilder:
             if zone is not None:
                 return tzp.localize(naive, zone)
         if utc:
-            return tzp.localize_utc(naive)
+            if self._utc is None:  # what icalendar's zone provider gives a UTC value
+                self._utc = tzp.localize_utc(naive).tzinfo
+            return naive.replace(tzinfo=self._utc)
         return naive
 
     def _zone(self, tzid: str) -> tzinfo | None:

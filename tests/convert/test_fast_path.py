@@ -386,3 +386,21 @@ def test_periodic_starts_equal_dateutils(case: tuple[str, datetime, datetime]) -
     ours = periodic_starts(vrecur, start, until, after)
     assert ours is not None
     assert list(islice(ours, 60)) == list(islice(theirs.xafter(after, inc=True), 60))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_plain_rule_text(), st.integers(0, 900))
+@example("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SA;WKST=SU;COUNT=7", 3)
+@example("FREQ=DAILY;BYDAY=MO,FR;INTERVAL=3;COUNT=12", 40)
+def test_a_count_rules_starts_equal_dateutils(text: str, days_back: int) -> None:
+    """``counted_starts`` (day arithmetic where it can) lists what dateutil lists."""
+    from dateutil.rrule import rrulestr
+    from icalendar.prop import vRecur
+
+    from ical_bridge.convert.fastscan import counted_starts
+
+    if "COUNT" not in text or "UNTIL" in text:
+        text = ";".join(p for p in text.split(";") if not p.startswith("UNTIL")) + ";COUNT=25"
+    wall = datetime(2026, 11, 22, 9, 15) - timedelta(days=days_back)
+    theirs = list(rrulestr(text, dtstart=wall))  # type: ignore[call-overload]
+    assert counted_starts(vRecur.from_ical(text), wall) == theirs
