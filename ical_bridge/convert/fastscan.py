@@ -1,85 +1,52 @@
-"""The fast path: plain series' occurrences straight from dateutil, no per-series library setup.
+"""The fast path: a plain series' occurrences without recurring-ical-events' per-series setup.
 
 ``SeriesExpander`` builds a calendar, applies ``x_wr_timezone`` and sets up a
 recurring-ical-events query for every series, then expands it over widening
-windows just to find the next occurrence. For a *plain* series — one VEVENT,
-one RRULE of the simple parts, no overrides, RDATE, EXDATE or EXRULE, a
-date-time DTSTART in an IANA zone — that answer is exactly dateutil's
-``rrule`` from DTSTART (plus DTSTART itself), which recurring-ical-events runs
-underneath. ``RuleExpander`` computes it with one iteration and yields the same
-recurring-ical-events occurrence objects, so every decision that follows
-(strategy, fields, warnings) is made by the same code on the same inputs.
+windows just to find the next occurrence. For a *plain* series — one VEVENT
+master with one RRULE of the simple parts (``rulemath``), no RDATE or EXRULE, a
+date-time DTSTART in an IANA zone, EXDATEs and overrides (if any) in that same
+zone — the answer is what recurring-ical-events computes underneath: the rule's
+starts from DTSTART (plus DTSTART itself), less the EXDATEs and the starts an
+override names, plus each override at its own time. ``RuleExpander`` computes
+that directly (day arithmetic for simple rules, else one dateutil walk) and
+yields the same recurring-ical-events occurrence objects, so every decision that
+follows (strategy, fields, warnings) is made by the same code on the same inputs.
 
 Anything else, and every series when ``fast`` is off (``ImportOptions(fast_path=False)``,
-which the equivalence tests use), takes ``SeriesExpander``.
+which the equivalence tests use), takes ``SeriesExpander``; so do the cases where
+the full path's answer depends on its search windows (see ``_unambiguous``, ``_Tie``).
 """
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr, weekdays
 from icalendar import Component
-from icalendar.prop import vRecur
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased_start
 from ical_bridge.convert.fields import listify
+from ical_bridge.convert.rulemath import (
+    counted_starts,
+    known_counted,
+    make_rule,
+    periodic_starts,
+    plain_rule,
+    simple_start,
+)
 
-__all__ = [
-    "RuleExpander", "counted_starts", "expander_for", "is_plain_series", "make_rule",
-    "periodic_starts", "simple_start",
-]
+__all__ = ["RuleExpander", "expander_for", "is_plain_series"]
 
 _MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is looked for later
 _SLACK = timedelta(days=2)
 _TAIL = 16  # starts kept before a bound: a DST shift reorders only the last few
-_PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "WKST"})
-_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
-_DAY = re.compile(r"^[+-]?(?:[1-9]|[1-4]\d|5[0-3])?(?:MO|TU|WE|TH|FR|SA|SU)$")
 _ONE_VALUE = ("DTSTART", "DTEND", "RRULE")
 _NOT_PLAIN = ("RDATE", "EXRULE", "RECURRENCE-ID", "DURATION")
 _NOT_IN_OVERRIDE = ("RRULE", "RDATE", "EXDATE", "EXRULE", "DURATION")
-
-
-def _int_in(values: list[Any], low: int, high: int) -> bool:
-    try:
-        return all(low <= abs(int(v)) <= high and int(v) != 0 for v in values)
-    except (TypeError, ValueError):
-        return False
-
-
-def _plain_rule(rule: object, start: datetime) -> bool:
-    if not isinstance(rule, vRecur):
-        return False
-    keys = {str(k).upper() for k in rule}
-    if not keys <= _PARTS or [str(f).upper() for f in rule.get("FREQ", [])] not in (
-        [f] for f in _FREQS
-    ):
-        return False
-    if not _int_in(rule.get("INTERVAL", [1]), 1, 1000) or not _int_in(rule.get("COUNT", [1]),
-                                                                      1, 1000):  # fmt: skip
-        return False
-    if not all(_DAY.match(str(d).upper()) for d in rule.get("BYDAY", [])):
-        return False
-    days, months = rule.get("BYMONTHDAY", []), rule.get("BYMONTH", [])
-    # 29–31 in a fixed month may never exist: dateutil would then search to year 9999.
-    if not _int_in(days, 1, 28 if months else 31) or not _int_in(months, 1, 12):
-        return False
-    if any(int(m) < 0 for m in months):
-        return False
-    until = rule.get("UNTIL")
-    if until is not None:
-        value = until[0] if len(until) == 1 else None
-        if not isinstance(value, datetime) or value.utcoffset() != timedelta(0):
-            return False
-    return True
 
 
 def _same_zone(prop: object, zone: object) -> bool:
@@ -155,7 +122,7 @@ def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> b
         return False
     if not all(_plain_override(comp, start.tzinfo) for comp in overrides):
         return False
-    return _plain_rule(master.get("RRULE"), start) and _unambiguous(master, overrides)
+    return plain_rule(master.get("RRULE"), start) and _unambiguous(master, overrides)
 
 
 def expander_for(
@@ -217,127 +184,6 @@ def _nearer(start: datetime, rule: Any, before: datetime) -> datetime:
     if days < step:
         return start
     return start + timedelta(days=days // step * step)
-
-
-_FREQ_NUMBERS = {"YEARLY": YEARLY, "MONTHLY": MONTHLY, "WEEKLY": WEEKLY, "DAILY": DAILY}
-_DAY_NUMBERS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
-
-
-def rule_key(vrecur: Any) -> tuple[Any, ...]:
-    """A hashable key of a parsed RRULE: equal keys, equal rules."""
-    return tuple((str(k), tuple(v)) for k, v in vrecur.items())
-
-
-def make_rule(vrecur: Any, start: datetime) -> rrule:
-    """``rrulestr(vrecur.to_ical(), dtstart=start)`` for a rule of the plain parts
-    (``_PARTS``), built from the parsed values as dateutil's own parser would."""
-    kwargs: dict[str, Any] = {"dtstart": start, "cache": False}
-    freq: Any = None
-    for key, values in vrecur.items():
-        name = str(key).upper()
-        if name == "FREQ":
-            freq = _FREQ_NUMBERS[str(values[0]).upper()]
-        elif name in ("INTERVAL", "COUNT"):
-            kwargs[name.lower()] = int(values[0])
-        elif name in ("BYMONTHDAY", "BYMONTH"):
-            kwargs[name.lower()] = [int(v) for v in values]
-        elif name == "UNTIL":
-            kwargs["until"] = values[0]
-        elif name == "WKST":
-            kwargs["wkst"] = _DAY_NUMBERS[str(values[0]).upper()]
-        elif name == "BYDAY":
-            days = []
-            for value in values:
-                text = str(value).upper()
-                count = text[:-2]
-                day = weekdays[_DAY_NUMBERS[text[-2:]]]
-                days.append(day(int(count)) if count else day)
-            kwargs["byweekday"] = days
-        else:
-            raise ValueError(f"not a plain rule part: {name}")
-    return rrule(freq, **kwargs)
-
-
-def periodic_starts(
-    vrecur: Any, start: datetime, until: datetime | None, after: datetime, *,
-    counted: bool = False,
-) -> Iterator[datetime] | None:
-    """``rrule.xafter(after, inc=True)`` by day arithmetic for a DAILY or WEEKLY rule
-    without COUNT, BYMONTH or BYMONTHDAY (``None`` for any other rule).
-
-    Such a rule repeats a fixed pattern of days every period: DAILY every INTERVAL
-    days (BYDAY keeps some weekdays, so the pattern spans INTERVAL weeks), WEEKLY
-    every INTERVAL weeks from the WKST week of DTSTART. Each start is DTSTART's wall
-    clock on its day, as dateutil makes it; none before DTSTART, none after UNTIL.
-    With ``counted`` a COUNT part is allowed and ignored: the caller takes that many.
-    """
-    names = {str(k).upper() for k in vrecur} - ({"COUNT"} if counted else set())
-    if not names <= {"FREQ", "INTERVAL", "UNTIL", "BYDAY", "WKST"}:
-        return None
-    freq = str(vrecur["FREQ"][0]).upper()
-    if freq not in ("DAILY", "WEEKLY"):
-        return None
-    interval = int(vrecur.get("INTERVAL", [1])[0])
-    days = {_DAY_NUMBERS[str(d).upper()[-2:]] for d in vrecur.get("BYDAY", [])}
-    first = start.date()
-    if freq == "DAILY":
-        anchor, period = first, interval * 7 if days else interval
-        offsets = [o for o in range(0, period, interval)
-                   if not days or (first.weekday() + o) % 7 in days]  # fmt: skip
-    else:
-        wkst = _DAY_NUMBERS[str(vrecur.get("WKST", ["MO"])[0]).upper()]
-        anchor = first - timedelta(days=(first.weekday() - wkst) % 7)
-        period = interval * 7
-        offsets = sorted({(d - wkst) % 7 for d in (days or {first.weekday()})})
-    clock = time(start.hour, start.minute, start.second, tzinfo=start.tzinfo)
-    return _periodic(anchor, period, offsets, clock, start, until, after)
-
-
-def _periodic(anchor: date, period: int, offsets: list[int], clock: time, start: datetime,
-              until: datetime | None, after: datetime) -> Iterator[datetime]:  # fmt: skip
-    skip = ((after - _SLACK).date() - anchor).days // period if offsets else 0
-    base = anchor + timedelta(days=period * max(0, skip))
-    step = timedelta(days=period)
-    while offsets:
-        for offset in offsets:
-            moment = datetime.combine(base + timedelta(days=offset), clock)
-            if moment < start or moment < after:
-                continue
-            if until is not None and moment > until:
-                return
-            yield moment
-        base += step
-
-
-_COUNTED: dict[tuple[Any, ...], list[datetime]] = {}
-
-
-def counted_starts(vrecur: Any, wall: datetime) -> list[datetime]:
-    """Every start of the COUNT rule ``vrecur`` (without UNTIL) from the naive DTSTART ``wall``.
-
-    One dateutil walk, shared by the series' end (``RecurringSeries._bound``) and
-    its expander, which needs the same starts again. Callers must not change the list.
-    """
-    key = (rule_key(vrecur), wall)
-    found = _COUNTED.get(key)
-    if found is None:
-        if len(_COUNTED) > 256:
-            _COUNTED.clear()
-        count = int(vrecur["COUNT"][0])
-        quick = periodic_starts(vrecur, wall, None, wall, counted=True)
-        if quick is not None:
-            found = list(islice(quick, count))
-        elif {str(k).upper() for k in vrecur} <= _PARTS:
-            found = list(make_rule(vrecur, wall))
-        else:
-            found = list(rrulestr(vrecur.to_ical().decode(), dtstart=wall))
-        _COUNTED[key] = found
-    return found
-
-
-def known_counted(vrecur: Any, wall: datetime) -> list[datetime] | None:
-    """``counted_starts`` if it was already computed, else ``None``."""
-    return _COUNTED.get((rule_key(vrecur), wall))
 
 
 class _Tie(Exception):
@@ -441,7 +287,7 @@ class RuleExpander:
         return Raw(adapter, start, start + adapter.duration, sequence=self._sequence)
 
     def _all_counted(self) -> list[datetime]:
-        """Every start of a COUNT rule (at most 1,000: ``_plain_rule``), computed once."""
+        """Every start of a COUNT rule (at most 1,000: ``plain_rule``), computed once."""
         if self._counted is None:
             if self._rule._until is None:  # type: ignore[attr-defined]
                 zone = self._start.tzinfo
@@ -588,31 +434,3 @@ class RuleExpander:
             if best is None or instant >= best[0]:
                 best = (instant, start)
         return _PlainOccurrence(self, best[1], best[0]) if best else None
-
-
-_SIMPLE_KEYS = frozenset({"FREQ", "COUNT", "INTERVAL", "WKST"})
-
-
-def simple_start(rule: Any, wall: date, count: int) -> datetime | None:
-    """The ``count``-th start of a rule without BY… parts, by arithmetic (None: iterate).
-
-    ``wall`` may carry a zone: the result keeps it (dateutil repeats the wall clock).
-
-    Such a rule repeats DTSTART's wall clock every INTERVAL periods, as dateutil does;
-    months are safe while the day exists in every month, years unless it is 29 February.
-    """
-    if count < 1 or not set(rule) <= _SIMPLE_KEYS:
-        return None
-    freq = str(rule["FREQ"][0]).upper()
-    step = int(rule.get("INTERVAL", [1])[0]) * (count - 1)
-    start = wall if isinstance(wall, datetime) else datetime.combine(wall, datetime.min.time())
-    start = start.replace(microsecond=0)
-    if freq in ("DAILY", "WEEKLY"):
-        return start + timedelta(days=step * (1 if freq == "DAILY" else 7))
-    if freq == "MONTHLY" and start.day <= 28:
-        months = start.year * 12 + start.month - 1 + step
-        year, month = divmod(months, 12)
-        return start.replace(year=year, month=month + 1) if year <= 9999 else None
-    if freq == "YEARLY" and (start.month, start.day) != (2, 29) and start.year + step <= 9999:
-        return start.replace(year=start.year + step)
-    return None

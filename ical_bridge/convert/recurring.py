@@ -12,9 +12,10 @@ from dateutil.rrule import rrulestr
 from icalendar import Component
 
 from ical_bridge.convert.expander import Occurrence
-from ical_bridge.convert.fastscan import counted_starts, expander_for, simple_start
+from ical_bridge.convert.fastscan import expander_for
 from ical_bridge.convert.fields import listify
 from ical_bridge.convert.model import Notice
+from ical_bridge.convert.rulemath import counted_starts, simple_start
 from ical_bridge.convert.rules import RulePart, RuleShape, analyse_rule
 from ical_bridge.convert.timing import When
 from ical_bridge.convert.zones import local_to_utc, transition_dates

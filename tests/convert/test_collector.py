@@ -72,13 +72,13 @@ def test_a_conversion_leaves_no_component_waiting_for_the_collector() -> None:
 def _feed_with_series() -> bytes:
     """A native series, a series with an override (rolling) and a one-off."""
     return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
-        "BEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Europe/Berlin:20260105T090000\r\n"
-        "RRULE:FREQ=WEEKLY;COUNT=200\r\nSUMMARY:native\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:b\r\nDTSTART;TZID=Europe/Berlin:20260105T100000\r\n"
-        "RRULE:FREQ=DAILY\r\nSUMMARY:moved\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:b\r\nRECURRENCE-ID;TZID=Europe/Berlin:20261124T100000\r\n"
-        "DTSTART;TZID=Europe/Berlin:20261124T120000\r\nSUMMARY:moved\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:c\r\nDTSTART:20261201T090000Z\r\nSUMMARY:once\r\nEND:VEVENT\r\n"
-        "END:VCALENDAR\r\n"
-    ).encode()
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+        b"BEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Europe/Berlin:20260105T090000\r\n"
+        b"RRULE:FREQ=WEEKLY;COUNT=200\r\nSUMMARY:native\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:b\r\nDTSTART;TZID=Europe/Berlin:20260105T100000\r\n"
+        b"RRULE:FREQ=DAILY\r\nSUMMARY:moved\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:b\r\nRECURRENCE-ID;TZID=Europe/Berlin:20261124T100000\r\n"
+        b"DTSTART;TZID=Europe/Berlin:20261124T120000\r\nSUMMARY:moved\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:c\r\nDTSTART:20261201T090000Z\r\nSUMMARY:once\r\nEND:VEVENT\r\n"
+        b"END:VCALENDAR\r\n"
+    )

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar.prop import vRecur
 
-from ical_bridge.convert.fastscan import simple_start
+from ical_bridge.convert.rulemath import simple_start
 
 FREQS = st.sampled_from(["DAILY", "WEEKLY", "MONTHLY", "YEARLY"])
 ZONES = st.sampled_from([None, ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")])

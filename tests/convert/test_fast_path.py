@@ -336,7 +336,7 @@ def test_rules_built_from_parsed_parts_equal_dateutils_own_parse(text: str, zone
     from dateutil.rrule import rrulestr
     from icalendar.prop import vRecur
 
-    from ical_bridge.convert.fastscan import make_rule
+    from ical_bridge.convert.rulemath import make_rule
 
     start = datetime(2026, 1, 13, 9, 30, tzinfo=ZoneInfo(zone))
     ours = list(islice(make_rule(vRecur.from_ical(text), start), 80))
@@ -377,7 +377,7 @@ def test_periodic_starts_equal_dateutils(case: tuple[str, datetime, datetime]) -
     from dateutil.rrule import rrulestr
     from icalendar.prop import vRecur
 
-    from ical_bridge.convert.fastscan import make_rule, periodic_starts
+    from ical_bridge.convert.rulemath import make_rule, periodic_starts
 
     text, start, after = case
     vrecur = vRecur.from_ical(text)
@@ -397,7 +397,7 @@ def test_a_count_rules_starts_equal_dateutils(text: str, days_back: int) -> None
     from dateutil.rrule import rrulestr
     from icalendar.prop import vRecur
 
-    from ical_bridge.convert.fastscan import counted_starts
+    from ical_bridge.convert.rulemath import counted_starts
 
     if "COUNT" not in text or "UNTIL" in text:
         text = ";".join(p for p in text.split(";") if not p.startswith("UNTIL")) + ";COUNT=25"
