@@ -34,8 +34,8 @@ from ical_bridge.convert.rulemath import (
     counted_starts,
     known_counted,
     make_rule,
-    periodic_starts,
     plain_rule,
+    quick_starts,
     simple_start,
 )
 
@@ -313,7 +313,7 @@ class RuleExpander:
             rule_starts: Iterator[datetime] = iter(starts[bisect_left(starts, after):])
         else:
             until = self._rule._until  # type: ignore[attr-defined]
-            quick = periodic_starts(self._vrecur, self._start, until, after)
+            quick = quick_starts(self._vrecur, self._start, until, after)
             rule_starts = quick if quick is not None else self._rule.xafter(after, inc=True)
         for start in rule_starts:
             if pending is not None and pending <= start:
@@ -384,7 +384,7 @@ class RuleExpander:
         if anchor < now - _SLACK or anchor <= self._start:
             return None
         until = self._rule._until  # type: ignore[attr-defined]
-        starts = periodic_starts(self._vrecur, anchor, until, anchor)
+        starts = quick_starts(self._vrecur, anchor, until, anchor)
         if starts is None:
             starts = make_rule(self._vrecur, anchor).xafter(anchor, inc=True)
         tail: deque[datetime] = deque(maxlen=_TAIL)

@@ -10,6 +10,7 @@ asks dateutil.
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from itertools import islice
@@ -19,8 +20,8 @@ from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr, week
 from icalendar.prop import vRecur
 
 __all__ = [
-    "PARTS", "counted_starts", "known_counted", "make_rule", "periodic_starts", "plain_rule",
-    "rule_key", "simple_start",
+    "PARTS", "calendar_starts", "counted_starts", "known_counted", "make_rule", "periodic_starts",
+    "plain_rule", "quick_starts", "rule_key", "simple_start",
 ]
 
 _SLACK = timedelta(days=2)
@@ -139,6 +140,91 @@ def periodic_starts(
     return _periodic(anchor, period, offsets, clock, start, until, after)
 
 
+def calendar_starts(
+    vrecur: Any, start: datetime, until: datetime | None, after: datetime, *,
+    counted: bool = False,
+) -> Iterator[datetime] | None:
+    """``rrule.xafter(after, inc=True)`` by month arithmetic for a MONTHLY or YEARLY rule
+    of INTERVAL, UNTIL, BYMONTH, BYMONTHDAY and (MONTHLY only) BYDAY, all ordinals or
+    none (``None`` for any other rule).
+
+    dateutil's defaults: without BYMONTHDAY and BYDAY the day is DTSTART's, and a
+    YEARLY rule without BYMONTH then keeps DTSTART's month; a month lacking a day
+    (the 31st, the 5th Monday) has no start. With ``counted`` a COUNT part is allowed
+    and ignored: the caller takes that many.
+    """
+    names = {str(k).upper() for k in vrecur} - ({"COUNT"} if counted else set())
+    freq = str(vrecur["FREQ"][0]).upper()
+    allowed = {"FREQ", "INTERVAL", "UNTIL", "BYMONTH", "BYMONTHDAY", "WKST"}
+    if freq == "MONTHLY":
+        allowed.add("BYDAY")
+    elif freq != "YEARLY":
+        return None
+    if not names <= allowed:
+        return None
+    interval = int(vrecur.get("INTERVAL", [1])[0])
+    monthdays = [int(d) for d in vrecur.get("BYMONTHDAY", [])]
+    weekdays_: list[tuple[int, int]] = []
+    for value in vrecur.get("BYDAY", []):
+        text = str(value).upper()
+        weekdays_.append((_DAY_NUMBERS[text[-2:]], int(text[:-2]) if text[:-2] else 0))
+    if len({n == 0 for _, n in weekdays_}) > 1:
+        return None  # plain and ordinal weekdays together: dateutil intersects them
+    months = {int(m) for m in vrecur.get("BYMONTH", [])}
+    if not monthdays and not weekdays_:
+        monthdays = [start.day]
+        if freq == "YEARLY" and not months:
+            months = {start.month}
+    clock = time(start.hour, start.minute, start.second, tzinfo=start.tzinfo)
+    step = interval * (1 if freq == "MONTHLY" else 12)
+    return _by_month(start, step, 1 if freq == "MONTHLY" else 12, months, monthdays,
+                     weekdays_, clock, until, after)  # fmt: skip
+
+
+def _days_in(year: int, month: int, monthdays: list[int],
+             weekdays_: list[tuple[int, int]]) -> list[int]:  # fmt: skip
+    """The days of one month that BYMONTHDAY and BYDAY (in the month) keep, in order."""
+    length = monthrange(year, month)[1]
+    chosen: set[int] = set()
+    if monthdays:
+        chosen = {d if d > 0 else length + 1 + d for d in monthdays}
+        chosen = {d for d in chosen if 1 <= d <= length}
+    if weekdays_:
+        first = date(year, month, 1).weekday()
+        matching: set[int] = set()
+        for weekday, n in weekdays_:
+            days = list(range(1 + (weekday - first) % 7, length + 1, 7))
+            if n == 0:
+                matching.update(days)
+            elif -len(days) <= n <= len(days):
+                matching.add(days[n - 1] if n > 0 else days[n])
+        chosen = chosen & matching if monthdays else matching
+    return sorted(chosen)
+
+
+def _by_month(start: datetime, step: int, span: int, months: set[int], monthdays: list[int],
+              weekdays_: list[tuple[int, int]], clock: time, until: datetime | None,
+              after: datetime) -> Iterator[datetime]:  # fmt: skip
+    """Starts period by period (``span`` months each, every ``step`` months from DTSTART's)."""
+    first = start.year * 12 + (start.month - 1 if span == 1 else 0)
+    near = (after - _SLACK).year * 12 + (after - _SLACK).month - 1
+    index = first + max(0, (near - first) // step) * step
+    while index // 12 <= 9999:
+        for month_index in range(index, index + span):
+            year, month = divmod(month_index, 12)
+            month += 1
+            if months and month not in months:
+                continue
+            for day in _days_in(year, month, monthdays, weekdays_):
+                moment = datetime.combine(date(year, month, day), clock)
+                if moment < start or moment < after:
+                    continue
+                if until is not None and moment > until:
+                    return
+                yield moment
+        index += step
+
+
 def _periodic(anchor: date, period: int, offsets: list[int], clock: time, start: datetime,
               until: datetime | None, after: datetime) -> Iterator[datetime]:  # fmt: skip
     skip = ((after - _SLACK).date() - anchor).days // period if offsets else 0
@@ -153,6 +239,17 @@ def _periodic(anchor: date, period: int, offsets: list[int], clock: time, start:
                 return
             yield moment
         base += step
+
+
+def quick_starts(
+    vrecur: Any, start: datetime, until: datetime | None, after: datetime, *,
+    counted: bool = False,
+) -> Iterator[datetime] | None:
+    """``periodic_starts`` or ``calendar_starts``, whichever knows the rule (else ``None``)."""
+    found = periodic_starts(vrecur, start, until, after, counted=counted)
+    if found is None:
+        found = calendar_starts(vrecur, start, until, after, counted=counted)
+    return found
 
 
 _COUNTED: dict[tuple[Any, ...], list[datetime]] = {}
@@ -170,7 +267,7 @@ def counted_starts(vrecur: Any, wall: datetime) -> list[datetime]:
         if len(_COUNTED) > 256:
             _COUNTED.clear()
         count = int(vrecur["COUNT"][0])
-        quick = periodic_starts(vrecur, wall, None, wall, counted=True)
+        quick = quick_starts(vrecur, wall, None, wall, counted=True)
         if quick is not None:
             found = list(islice(quick, count))
         elif {str(k).upper() for k in vrecur} <= PARTS:
