@@ -199,6 +199,8 @@ def reminders_of(
     absolute trigger cannot be expressed relative to every occurrence.
     """
     offsets: set[int] = set()
+    if not comp.subcomponents:
+        return []  # most events: nothing to walk
     for alarm in comp.walk("VALARM"):
         action = text_of(alarm, "ACTION").strip().upper()
         if action not in ("DISPLAY", "AUDIO", "EMAIL", ""):

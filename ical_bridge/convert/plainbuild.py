@@ -26,7 +26,7 @@ from icalendar import Component
 from icalendar.cal import Event
 from icalendar.parser.parameter import Parameters
 from icalendar.parser.property import unescape_backslash
-from icalendar.prop import vDDDTypes, vRecur, vText
+from icalendar.prop import vDDDTypes, vInt, vRecur, vText
 from icalendar.timezone import tzp
 
 __all__ = ["PlainBuilder", "build_plain_event"]
@@ -140,6 +140,11 @@ class PlainBuilder:
                 prop.dt = self._date_time(text, tzid)
             elif kind is vRecur:
                 prop = self._rule(text)
+            elif kind is vInt:
+                number = int(text)  # as vInt.from_ical reads it
+                if not vInt.min <= number <= vInt.max:
+                    return None
+                prop = int.__new__(vInt, number)
             else:
                 parsed = kind.from_ical(text, tzid) if tzid else kind.from_ical(text)
                 # icalendar wraps the value in its type once more; one of that type already
