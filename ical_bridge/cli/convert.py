@@ -12,7 +12,6 @@ import click
 
 from ical_bridge.cli.codes import explain_option
 from ical_bridge.cli.common import (
-    echo_json,
     event_choice_options,
     parse_window,
     read_calendar,
@@ -206,7 +205,7 @@ def convert_command(
 ) -> None:
     """Show the timers FILE, URL or - (stdin) would become, without writing anything."""
     from ical_bridge.cli.events import event_index
-    from ical_bridge.convert import ImportOptions, convert_calendar, to_json
+    from ical_bridge.convert import ImportOptions, convert_calendar, to_json_text
     from ical_bridge.convert.zones import iana_name
 
     clock = getattr(ctx.obj, "clock", None) or SystemClock()
@@ -224,7 +223,7 @@ def convert_command(
     data = read_calendar(source)
     result = convert_calendar(data, options)
     if as_json:
-        echo_json(to_json(result))
+        click.echo(to_json_text(result))  # what echo_json(to_json(result)) prints
         return
     verbose += getattr(ctx.obj, "verbose", 0) if ctx.obj is not None else 0
     _print_table(result, verbose, _zone_note(result, options.default_tz, local),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ical_bridge.convert.choices import EventChoices
 from ical_bridge.convert.importer import convert_calendar
-from ical_bridge.convert.jsonout import to_json
+from ical_bridge.convert.jsonout import to_json, to_json_text
 from ical_bridge.convert.model import (
     BRIDGE_ID_PREFIX,
     CalendarInfo,
@@ -36,6 +36,7 @@ __all__ = [
     "export_calendar",
     "timer_id",
     "to_json",
+    "to_json_text",
 ]
 
 if TYPE_CHECKING:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ical_bridge.convert.model import ConversionResult, Notice, Skipped, TimerDraft
 from ical_bridge.recurrence import format_utc
 
-__all__ = ["draft_to_json", "to_json"]
+__all__ = ["draft_to_json", "to_json", "to_json_text"]
 
 
 def _warning(warning: Notice) -> dict[str, str]:
@@ -36,6 +37,19 @@ def to_json(result: ConversionResult) -> dict[str, Any]:
         "skipped": [_skipped(s) for s in result.skipped],
         "warnings": [_warning(w) for w in result.warnings],
     }
+
+
+def to_json_text(result: ConversionResult) -> str:
+    """``json.dumps(to_json(result), ensure_ascii=False)``, one timer at a time.
+
+    The same text, without holding a dictionary for every timer at once (a
+    10,000-timer feed's would outweigh its drafts).
+    """
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    timers = ", ".join(encode(draft_to_json(d)) for d in result.timers)
+    rest = encode({"skipped": [_skipped(s) for s in result.skipped],
+                   "warnings": [_warning(w) for w in result.warnings]})  # fmt: skip
+    return '{"timers": [' + timers + "], " + rest[1:]
 
 
 def _skipped(skipped: Skipped) -> dict[str, Any]:

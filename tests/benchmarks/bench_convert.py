@@ -216,8 +216,12 @@ def _work(tool: str, path: str) -> dict[str, object]:
         from ical_bridge.convert import ImportOptions, convert_calendar, to_json
 
         result = convert_calendar(data, ImportOptions(now=NOW, source_key="bench"))
-        # one line through the C encoder, as convert --json writes it (echo_json)
-        text = json.dumps(to_json(result), ensure_ascii=False)
+        try:  # the text convert --json prints (an older --tree has only to_json)
+            from ical_bridge.convert import to_json_text
+        except ImportError:
+            text = json.dumps(to_json(result), ensure_ascii=False)
+        else:
+            text = to_json_text(result)
         info = {"timers": len(result.timers), "bytes": len(text)}
     elif tool == "icalendar":
         from icalendar import Calendar
