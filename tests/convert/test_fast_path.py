@@ -458,3 +458,24 @@ def test_calendar_starts_equal_dateutils(case: tuple[str, datetime, datetime]) -
         assert ";BYDAY=" in text and "," in text.split("BYDAY=")[1]  # mixed weekdays only
         return
     assert list(islice(ours, 40)) == list(islice(theirs, 40))
+
+
+def test_values_with_the_same_parameters_share_one_read_only_object() -> None:
+    from ical_bridge.convert.plainbuild import PlainBuilder
+
+    build = PlainBuilder()
+    one = build(["BEGIN:VEVENT", "UID:1", "DTSTART;TZID=Europe/Berlin:20261201T090000",
+                 "SUMMARY:a", "END:VEVENT"])  # fmt: skip
+    two = build(["BEGIN:VEVENT", "UID:2", "DTSTART;TZID=Europe/Berlin:20261202T090000",
+                 "SUMMARY:b", "END:VEVENT"])  # fmt: skip
+    assert one is not None and two is not None
+    shared = one["DTSTART"].params
+    assert shared is two["DTSTART"].params and dict(shared) == {"TZID": "Europe/Berlin"}
+    assert one["SUMMARY"].params is two["UID"].params  # the empty set, too
+    with pytest.raises(TypeError):
+        shared["TZID"] = "Europe/Paris"
+    with pytest.raises(TypeError):
+        shared.update({"VALUE": "DATE"})
+    mine = shared.copy()
+    mine["TZID"] = "Europe/Paris"
+    assert dict(two["DTSTART"].params) == {"TZID": "Europe/Berlin"}
