@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dateutil.rrule import rrule
 from icalendar import Component
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased_start
@@ -246,8 +247,11 @@ class RuleExpander:
         first = moved if isinstance(moved, datetime) else real
         self._start: datetime = _nearer(first, vrecur, rebase_before)
         self._vrecur = vrecur
-        self._rule = make_rule(vrecur, self._start)
-        until = self._rule._until  # type: ignore[attr-defined]
+        # dateutil's rule is made only if day and month arithmetic do not know it (rulemath)
+        self._made: rrule | None = None
+        until = vrecur["UNTIL"][0] if vrecur.get("UNTIL") else None  # as dateutil keeps it
+        self._until: datetime | None = until
+        self._count: int | None = int(vrecur["COUNT"][0]) if vrecur.get("COUNT") else None
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
         self._with_start = until is None or not self._start > until
         self._counted: list[datetime] | None = None
@@ -261,6 +265,12 @@ class RuleExpander:
             if instant is not None:
                 self._moved.append((instant, start, comp))
         self._sequence = max(comp.get("SEQUENCE", -1) for comp in (master, *overrides))
+
+    @property
+    def _rule(self) -> rrule:
+        if self._made is None:
+            self._made = make_rule(self._vrecur, self._start)
+        return self._made
 
     def _dropped(self, start: datetime) -> bool:
         """An EXDATE or an override takes the place of the rule's start (``_ids``)."""
@@ -289,7 +299,7 @@ class RuleExpander:
     def _all_counted(self) -> list[datetime]:
         """Every start of a COUNT rule (at most 1,000: ``plain_rule``), computed once."""
         if self._counted is None:
-            if self._rule._until is None:  # type: ignore[attr-defined]
+            if self._until is None:
                 zone = self._start.tzinfo
                 naive = counted_starts(self._vrecur, self._start.replace(tzinfo=None))
                 self._counted = [start.replace(tzinfo=zone) for start in naive]
@@ -299,8 +309,7 @@ class RuleExpander:
 
     def _known_counted(self) -> None:
         """Take the COUNT rule's starts if the series' end already listed them."""
-        rule: Any = self._rule
-        if self._counted is None and rule._count and rule._until is None:
+        if self._counted is None and self._count and self._until is None:
             if known_counted(self._vrecur, self._start.replace(tzinfo=None)) is not None:
                 self._all_counted()
 
@@ -312,8 +321,7 @@ class RuleExpander:
             starts = self._counted
             rule_starts: Iterator[datetime] = iter(starts[bisect_left(starts, after):])
         else:
-            until = self._rule._until  # type: ignore[attr-defined]
-            quick = quick_starts(self._vrecur, self._start, until, after)
+            quick = quick_starts(self._vrecur, self._start, self._until, after)
             rule_starts = quick if quick is not None else self._rule.xafter(after, inc=True)
         for start in rule_starts:
             if pending is not None and pending <= start:
@@ -374,7 +382,7 @@ class RuleExpander:
     def _tail_near(self, bound: datetime, now: datetime) -> deque[datetime] | None:
         """The last ``_TAIL`` starts up to ``bound`` from the rule moved near it (see
         ``_nearer``), instead of walking from ``now``; None when that is not certain."""
-        if self._rule._count:  # type: ignore[attr-defined]
+        if self._count:
             return None
         freq = str(self._vrecur.get("FREQ", [""])[0]).upper()
         if freq not in ("DAILY", "WEEKLY"):
@@ -383,8 +391,7 @@ class RuleExpander:
         anchor = _nearer(self._start, self._vrecur, bound - timedelta(days=(_TAIL + 2) * step))
         if anchor < now - _SLACK or anchor <= self._start:
             return None
-        until = self._rule._until  # type: ignore[attr-defined]
-        starts = quick_starts(self._vrecur, anchor, until, anchor)
+        starts = quick_starts(self._vrecur, anchor, self._until, anchor)
         if starts is None:
             starts = make_rule(self._vrecur, anchor).xafter(anchor, inc=True)
         tail: deque[datetime] = deque(maxlen=_TAIL)
@@ -397,7 +404,7 @@ class RuleExpander:
 
     def _simple_tail(self, bound: datetime) -> deque[datetime] | None:
         """The last starts of a COUNT rule without BY parts, by arithmetic (``simple_start``)."""
-        count = int(self._rule._count)  # type: ignore[attr-defined]
+        count = self._count or 0
         tail: deque[datetime] = deque(maxlen=_TAIL)
         for n in range(max(1, count - _TAIL + 1), count + 1):
             start = simple_start(self._vrecur, self._start, n)
@@ -413,9 +420,9 @@ class RuleExpander:
         # A plain rule yields at most one start a day and instants follow the wall clock up
         # to a DST shift, so the last of them lies among the final starts before the bound.
         tail = self._tail_near(bound, now)
-        if tail is None and self._rule._count:  # type: ignore[attr-defined]
+        if tail is None and self._count:
             tail = self._simple_tail(bound)
-        if tail is None and self._rule._count:  # type: ignore[attr-defined]
+        if tail is None and self._count:
             self._all_counted()  # COUNT ≤ 1,000 starts, listed once: _starts bisects them
         if tail is None:
             tail = deque(maxlen=_TAIL)
