@@ -7,8 +7,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import recurring_ical_events
-import x_wr_timezone as x_wr_timezone_module
 from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component
 from icalendar.prop import vDDDTypes
@@ -72,6 +70,10 @@ class SeriesExpander:
         instant_of_value: Callable[[date], datetime | None],
         rebase_before: datetime | None = None,
     ) -> None:
+        # Imported here: a feed of plain series never needs them (convert starts faster).
+        import recurring_ical_events
+        import x_wr_timezone as x_wr_timezone_module
+
         calendar = Calendar()
         if x_wr_timezone:
             calendar.add("X-WR-TIMEZONE", x_wr_timezone)
