@@ -64,6 +64,8 @@ def parse_iso(value: str) -> datetime:
 def format_utc(instant: datetime) -> str:
     """Format an instant the way tickward normalises it: ``YYYY-MM-DDTHH:MM:SS.000Z``."""
     utc = instant.astimezone(UTC)
+    if utc.year >= 1000:  # isoformat pads years to 4 digits, as strftime does from 1000 on
+        return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 

@@ -305,3 +305,14 @@ def test_a_slot_falls_on_exactly_its_days(slot: Slot, expected: Any) -> None:
         assert slot.falls_on(day) is expected(day), day
         assert slot.falls_on(day) is (next(slot.local_dates(day)) == day), day
         day += timedelta(days=1)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=st.sampled_from([UTC, ZoneInfo("Asia/Kolkata")])))  # fmt: skip
+def test_format_utc_is_tickwards_instant_text(instant: datetime) -> None:
+    """Milliseconds cut, not rounded; the strftime form is the oracle."""
+    from ical_bridge.recurrence import format_utc
+
+    utc = instant.astimezone(UTC)
+    expected = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    assert format_utc(instant) == expected
