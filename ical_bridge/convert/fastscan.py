@@ -163,7 +163,8 @@ def _untied(
 ) -> tuple[datetime, datetime, int, Component | None]:
     """``item``, unless an override shares its instant with another occurrence (``_Tie``)."""
     for other in others:
-        if other is not item and other[0] == item[0] and (item[3] or other[3]) is not None:
+        moved = item[3] is not None or other[3] is not None
+        if other is not item and other[0] == item[0] and moved:
             raise _Tie
     return item
 
