@@ -132,6 +132,9 @@ def _override(*lines: str) -> str:
                    "DTSTART;TZID=America/New_York:20261123T120000", "RRULE:FREQ=WEEKLY"), False),
         (_override("RECURRENCE-ID:20261123T143000Z",
                    "DTSTART;TZID=America/New_York:20261123T120000"), False),
+        # moved onto the next occurrence's instant: which comes first is the full path's call
+        (_override("RECURRENCE-ID;TZID=America/New_York:20261122T093000",
+                   "DTSTART;TZID=America/New_York:20261123T093000", "SUMMARY:moved"), True),
     ],
 )  # fmt: skip
 def test_overrides_in_the_masters_zone_take_the_fast_path(override: str, plain: bool) -> None:
