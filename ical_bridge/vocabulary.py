@@ -32,8 +32,10 @@ __all__ = [
 DEFAULT_API_URL = "https://tickward.com/api/v1"
 """The hosted tickward API (``--api-url`` / ``TICKWARD_API_URL`` / ``[tickward] api_url``)."""
 
-MAX_SOURCE_BYTES = 20 * 1024 * 1024
-"""The largest calendar read from a file, stdin or URL, by every command and the daemon."""
+MAX_SOURCE_BYTES = 64 * 1024 * 1024
+"""The largest calendar read from a file, stdin or URL, by every command and the daemon:
+room for a 100,000-event calendar (about 32 MiB), while a hostile feed still cannot make
+a conversion hold more than about a gigabyte."""
 
 Strategy = Literal["auto", "single", "native", "split", "rolling", "expand"]
 STRATEGY_CHOICES: tuple[str, ...] = get_args(Strategy)
