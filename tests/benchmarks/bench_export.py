@@ -1,6 +1,7 @@
 """Benchmark: export speed/memory, and feed-server requests/s (200 and 304).
 
-Run: .venv/bin/python tests/benchmarks/bench_export.py
+Run: .venv/bin/python tests/benchmarks/bench_export.py [--tree DIR]
+(``--tree`` measures another checkout of the package, e.g. one from before a change)
 Fixed workload; prints figures; not collected by pytest (no test_ prefix).
 
 1. export_calendar over 40, 1,000 and 10,000 synthetic timers (mixed zones,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,10 +29,12 @@ from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(os.environ.get("BENCH_TREE") or Path(__file__).resolve().parents[2])
+if os.environ.get("BENCH_TREE"):  # an editable install would shadow the tree
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
 sys.path.insert(0, str(REPO))
 
-from ical_bridge.clock import SystemClock  # noqa: E402
+from ical_bridge.clock import FixedClock  # noqa: E402
 from ical_bridge.convert.export import export_calendar  # noqa: E402
 from ical_bridge.feeds import ExportFeed, create_feed_app  # noqa: E402
 from ical_bridge.feeds.server import make_server  # noqa: E402
@@ -165,9 +169,12 @@ def bench_feed() -> None:
                 body["recurrence"] = timer["recurrence"]
             await client.create_timer(project.id, body)
         store = StateStore(f"sqlite:///{tmp / 'state.sqlite3'}")
-        source = SyncSnapshot(client, clock=SystemClock(), refresh_seconds=60)
+        # A fixed clock: the feed's refresh hint (and with it body and ETag) follows the
+        # clock near a timer's target, so a real one would make the 304 run time-dependent.
+        clock = FixedClock(NOW)
+        source = SyncSnapshot(client, clock=clock, refresh_seconds=60)
         app = create_feed_app([ExportFeed(name="bench", project="Bench")], source=source,
-                              store=store, clock=SystemClock())
+                              store=store, clock=clock)
         server = make_server(app, host="127.0.0.1", port=0)
         task = asyncio.create_task(server.serve())
         while not server.started:
@@ -206,5 +213,11 @@ def bench_feed() -> None:
 
 
 if __name__ == "__main__":
+    if "--tree" in sys.argv and "BENCH_TREE" not in os.environ:
+        # re-run with the tree in the environment, before anything is imported from it
+        os.environ["BENCH_TREE"] = sys.argv[sys.argv.index("--tree") + 1]
+        raise SystemExit(subprocess.call([sys.executable, __file__]))
+    if os.environ.get("BENCH_TREE"):
+        print(f"measuring the package in {os.environ['BENCH_TREE']}")
     bench_export()
     bench_feed()
