@@ -209,36 +209,47 @@ def _by_month(start: datetime, step: int, span: int, months: set[int], monthdays
     first = start.year * 12 + (start.month - 1 if span == 1 else 0)
     near = (after - _SLACK).year * 12 + (after - _SLACK).month - 1
     index = first + max(0, (near - first) // step) * step
-    while index // 12 <= 9999:
-        for month_index in range(index, index + span):
-            year, month = divmod(month_index, 12)
-            month += 1
-            if months and month not in months:
-                continue
-            for day in _days_in(year, month, monthdays, weekdays_):
-                moment = datetime.combine(date(year, month, day), clock)
-                if moment < start or moment < after:
+
+    def days() -> Iterator[date]:
+        nonlocal index
+        while index // 12 <= 9999:
+            for month_index in range(index, index + span):
+                year, month = divmod(month_index, 12)
+                if months and month + 1 not in months:
                     continue
-                if until is not None and moment > until:
-                    return
-                yield moment
-        index += step
+                for day in _days_in(year, month + 1, monthdays, weekdays_):
+                    yield date(year, month + 1, day)
+            index += step
+
+    return _moments(days(), clock, start, until, after)
 
 
 def _periodic(anchor: date, period: int, offsets: list[int], clock: time, start: datetime,
               until: datetime | None, after: datetime) -> Iterator[datetime]:  # fmt: skip
     skip = ((after - _SLACK).date() - anchor).days // period if offsets else 0
     base = anchor + timedelta(days=period * max(0, skip))
-    step = timedelta(days=period)
-    while offsets:
-        for offset in offsets:
-            moment = datetime.combine(base + timedelta(days=offset), clock)
-            if moment < start or moment < after:
-                continue
-            if until is not None and moment > until:
-                return
-            yield moment
-        base += step
+
+    def days() -> Iterator[date]:
+        nonlocal base
+        while offsets:
+            for offset in offsets:
+                yield base + timedelta(days=offset)
+            base += timedelta(days=period)
+
+    return _moments(days(), clock, start, until, after)
+
+
+def _moments(days: Iterator[date], clock: time, start: datetime, until: datetime | None,
+             after: datetime) -> Iterator[datetime]:  # fmt: skip
+    """DTSTART's wall clock on each day, as dateutil makes it: none before DTSTART or
+    ``after``; the first after UNTIL ends them."""
+    for day in days:
+        moment = datetime.combine(day, clock)
+        if moment < start or moment < after:
+            continue
+        if until is not None and moment > until:
+            return
+        yield moment
 
 
 def quick_starts(
