@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from ical_bridge.localserver import EMBEDDED_API_KEY, RateLimitConfig, create_app
+from ical_bridge.vocabulary import MAX_SOURCE_BYTES
 
-BIG = 60 * 1024 * 1024
+BIG = MAX_SOURCE_BYTES + 16 * 1024 * 1024  # over the source limit
 OBSERVER_KEY = "tw_test_observer"  # tests read with their own key: its own rate-limit bucket
 
 

@@ -10,10 +10,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ical_bridge.vocabulary import MAX_SOURCE_BYTES
+
 FEED = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nEND:VCALENDAR\r\n"
 ETAG = '"feed-v1"'
 LAST_MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"
-BIG = 60 * 1024 * 1024
+BIG = 3 * MAX_SOURCE_BYTES  # far over the limit: a client that buffered it all would show
 CHUNK = 64 * 1024
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from ical_bridge.errors import SourceError
 from ical_bridge.ingest.fetch import FetchResult, fetch_source, read_source, redact_url
+from ical_bridge.vocabulary import MAX_SOURCE_BYTES
 
 SECRET = "s3cr3t-token-123"
 
@@ -99,15 +100,15 @@ def test_oversize_body_refused_while_streaming(feed_server: Any, route: str) -> 
     assert feed_server.bytes_sent < feed_server.BIG
 
 
-def test_oversize_body_default_cap_does_not_buffer_60_mb(feed_server: Any) -> None:
+def test_oversize_body_default_cap_does_not_buffer_the_whole_body(feed_server: Any) -> None:
     tracemalloc.start()
     try:
         error = source_error(f"{feed_server.base}/big")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert "20971520 byte limit" in str(error)
-    assert peak < 45 * 1024 * 1024
+    assert f"{MAX_SOURCE_BYTES} byte limit" in str(error)
+    assert peak < 2.25 * MAX_SOURCE_BYTES  # at most the limit and one copy, never the body
     assert feed_server.bytes_sent < feed_server.BIG
 
 
