@@ -103,6 +103,7 @@ class PlainBuilder:
         self._kinds: dict[tuple[str, str | None], Any] = {}
         self._utc: tzinfo | None = None
         self._shared: dict[str, Parameters] = {}
+        self._heads: dict[bool, dict[str, Any]] = {False: {}, True: {}}  # in a VALARM?
 
     def __call__(self, lines: list[str]) -> Component | None:
         """The VEVENT of ``lines`` (unfolded, BEGIN…END), or ``None`` unless it is plain."""
@@ -110,56 +111,69 @@ class PlainBuilder:
             return None
         event = PlainEvent()
         current: Component = event
-        allowed = _EVENT_PROPS
+        heads = self._heads[False]
         for line in lines[1:-1]:
             head, sep, value = line.partition(":")
-            if not sep or '"' in head or "\\" in head:
+            if not sep:
                 return None
             if head == "BEGIN" or head == "END":
                 if head == "BEGIN" and value == "VALARM" and current is event:
                     current = Event.get_component_class("VALARM")()
-                    allowed = _ALARM_PROPS
+                    heads = self._heads[True]
                 elif head == "END" and value == "VALARM" and current is not event:
                     event.add_component(current)
-                    current, allowed = event, _EVENT_PROPS
+                    current, heads = event, self._heads[False]
                 else:
                     return None
                 continue
-            name, *raw_params = head.split(";")
-            if name not in allowed:
+            spec = heads.get(head)
+            if spec is None:
+                spec = self._head(head, current is not event)
+            if spec is False:
                 return None
-            params = self._shared.get(head[len(name):])
-            if params is None:
-                params = self._parameters(head[len(name):], raw_params)
-                if params is None:
-                    return None
-            prop = self._value(name, params, value, bool(raw_params))
+            name, params, kind, tzid = spec
+            prop = self._value(kind, value, tzid)
             if prop is None:
                 return None
+            prop.params = params
             if name in current:
                 current.add(name, prop, encode=False)  # a second value: icalendar's list
             else:
                 OrderedDict.__setitem__(current, name, prop)
         return event if current is event else None
 
-    def _parameters(self, text: str, raw_params: list[str]) -> Parameters | None:
-        """The (shared, read-only) parameters of ``;KEY=value…`` text, ``None`` unless plain."""
+    def _head(self, head: str, in_alarm: bool) -> Any:
+        """What a property's name and parameters say, worked out once per feed:
+        (name, shared parameters, value type, TZID), or ``False`` unless plain."""
+        spec: Any = False
+        name, *raw_params = head.split(";")
+        allowed = _ALARM_PROPS if in_alarm else _EVENT_PROPS
+        if name in allowed and '"' not in head and "\\" not in head:
+            params = self._parameters(raw_params)
+            if params is not None:
+                kind = self._kind(name, params.get("VALUE") if raw_params else None)
+                tzid = params.get("TZID") if raw_params and name in _DATETIME_NAMES else None
+                if kind is not None:
+                    spec = (name, params, kind, tzid)
+        heads = self._heads[in_alarm]
+        if len(heads) < 4096:
+            heads[head] = spec
+        return spec
+
+    def _parameters(self, raw_params: list[str]) -> Parameters | None:
+        """The shared, read-only parameters of ``KEY=value`` parts, ``None`` unless plain."""
         params = _SharedParameters.__new__(_SharedParameters)
         for raw in raw_params:
             key, eq, item = raw.partition("=")
             if not eq or key not in _PARAM_KEYS or not _PARAM_VALUE.match(item):
                 return None
             OrderedDict.__setitem__(params, key, item)
-        if len(self._shared) < 1024:
-            self._shared[text] = params
-        return params
+        text = ";".join(raw_params)
+        return self._shared.setdefault(text, params) if len(self._shared) < 1024 else params
 
-    def _value(self, name: str, params: Parameters, value: str, has_params: bool) -> Any:
-        """The property as icalendar's parser makes it, or ``None`` to leave the event to it."""
-        kind = self._kind(name, params.get("VALUE") if has_params else None)
-        if kind is None:
-            return None
-        tzid = params.get("TZID") if has_params and name in _DATETIME_NAMES else None
+    def _value(self, kind: Any, value: str, tzid: str | None) -> Any:
+        """The value as icalendar's parser makes it (without its parameters), or ``None`` to
+        leave the event to that parser."""
         try:
             text = unescape_backslash(value) if "\\" in value else value
             if kind is vText:
@@ -178,11 +192,10 @@ class PlainBuilder:
             else:
                 parsed = kind.from_ical(text, tzid) if tzid else kind.from_ical(text)
                 # icalendar wraps the value in its type once more; one of that type already
-                # is the same value (its parameters are replaced below either way)
+                # is the same value (its parameters are replaced by the caller either way)
                 prop = parsed if type(parsed) is kind else kind(parsed)
         except (ValueError, TypeError):
             return None  # icalendar's own parser decides what a broken value becomes
-        prop.params = params
         return prop
 
     def _kind(self, name: str, value_type: str | None) -> Any:
