@@ -32,11 +32,7 @@ def draft_to_json(draft: TimerDraft) -> dict[str, Any]:
 
 def to_json(result: ConversionResult) -> dict[str, Any]:
     """The ``convert --json`` object: ``timers``, ``skipped`` and the feed's ``warnings``."""
-    return {
-        "timers": [draft_to_json(d) for d in result.timers],
-        "skipped": [_skipped(s) for s in result.skipped],
-        "warnings": [_warning(w) for w in result.warnings],
-    }
+    return {"timers": [draft_to_json(d) for d in result.timers], **_after_timers(result)}
 
 
 def to_json_text(result: ConversionResult) -> str:
@@ -47,9 +43,15 @@ def to_json_text(result: ConversionResult) -> str:
     """
     encode = json.JSONEncoder(ensure_ascii=False).encode
     timers = ", ".join(encode(draft_to_json(d)) for d in result.timers)
-    rest = encode({"skipped": [_skipped(s) for s in result.skipped],
-                   "warnings": [_warning(w) for w in result.warnings]})  # fmt: skip
-    return '{"timers": [' + timers + "], " + rest[1:]
+    return '{"timers": [' + timers + "], " + encode(_after_timers(result))[1:]
+
+
+def _after_timers(result: ConversionResult) -> dict[str, Any]:
+    """The rest of the ``convert --json`` object: ``skipped`` and the feed's ``warnings``."""
+    return {
+        "skipped": [_skipped(s) for s in result.skipped],
+        "warnings": [_warning(w) for w in result.warnings],
+    }
 
 
 def _skipped(skipped: Skipped) -> dict[str, Any]:

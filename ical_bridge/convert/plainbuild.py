@@ -10,9 +10,10 @@ returns ``None`` and icalendar parses it.
 
 What makes it cheap: the line splitting is ours; text, date-time and rule
 values are made directly in their final form (icalendar builds each value
-twice and three parameter dictionaries per property); a TZID's zone and an
-RRULE's parts are looked up once per feed; and the component answers ``get``
-with one dictionary look-up, its keys being upper case already.
+twice and three parameter dictionaries per property); what each property head
+(name and parameters) means, a TZID's zone and an RRULE's parts are worked out
+once per feed, and equal parameters are one shared object; and the component
+answers ``get`` with one dictionary look-up, its keys being upper case already.
 """
 
 from __future__ import annotations
@@ -100,7 +101,6 @@ class PlainBuilder:
     def __init__(self) -> None:
         self._zones: dict[str, object] = {}
         self._rules: dict[str, list[tuple[str, list[Any]]]] = {}
-        self._kinds: dict[tuple[str, str | None], Any] = {}
         self._utc: tzinfo | None = None
         self._shared: dict[str, Parameters] = {}
         self._heads: dict[bool, dict[str, Any]] = {False: {}, True: {}}  # in a VALARM?
@@ -198,14 +198,11 @@ class PlainBuilder:
             return None  # icalendar's own parser decides what a broken value becomes
         return prop
 
-    def _kind(self, name: str, value_type: str | None) -> Any:
-        """icalendar's value type of a property (cached), None for one parsed from the line."""
-        key = (name, value_type)
-        if key not in self._kinds:
-            kind = Event.types_factory.for_property(name, value_type)
-            from_line = getattr(kind, "get_value_from_content_line", None) is not None
-            self._kinds[key] = None if from_line else kind
-        return self._kinds[key]
+    @staticmethod
+    def _kind(name: str, value_type: str | None) -> Any:
+        """icalendar's value type of a property, None for one parsed from the line."""
+        kind = Event.types_factory.for_property(name, value_type)
+        return None if getattr(kind, "get_value_from_content_line", None) is not None else kind
 
     def _date_time(self, text: str, tzid: str | None) -> Any:
         """``vDDDTypes.from_ical(text, tzid)``, with the zone looked up once per TZID."""
