@@ -110,11 +110,12 @@ def rfc_local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
 
 def is_dst_edge(local: datetime, tz: ZoneInfo) -> bool:
     """True when the wall-clock time falls in a DST gap or overlap of ``tz``."""
-    naive = local.replace(tzinfo=None)
+    naive = local if local.tzinfo is None else local.replace(tzinfo=None)
     early = naive.replace(tzinfo=tz, fold=0)
-    late = naive.replace(tzinfo=tz, fold=1)
-    if early.utcoffset() != late.utcoffset():
+    if early.utcoffset() != naive.replace(tzinfo=tz, fold=1).utcoffset():
         return True  # ambiguous (overlap) or non-existent (gap): the folds disagree
+    if type(tz) is ZoneInfo:
+        return False  # zoneinfo gives a gap's two folds the offsets on either side of it
     back = early.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     return back != naive
 

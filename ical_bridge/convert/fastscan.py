@@ -20,7 +20,7 @@ the full path's answer depends on its search windows (see ``_unambiguous``, ``_T
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,9 +28,12 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule
 from icalendar import Component
+from icalendar.parser.parameter import Parameters
+from icalendar.prop import vDDDTypes
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased_start
 from ical_bridge.convert.fields import listify
+from ical_bridge.convert.plainbuild import _SharedParameters
 from ical_bridge.convert.rulemath import (
     counted_starts,
     known_counted,
@@ -188,6 +191,31 @@ def _nearer(start: datetime, rule: Any, before: datetime) -> datetime:
     return start + timedelta(days=days // step * step)
 
 
+_NOT_COPIED = frozenset({"DURATION", "RRULE", "RDATE", "EXDATE"})
+_PARAMETERS: dict[object, Parameters] = {}
+
+
+def _zone_parameters(moment: datetime) -> Parameters:
+    """The parameters icalendar gives a date-time of ``moment``'s zone (``vDDDTypes``),
+    one read-only object per zone."""
+    params = _PARAMETERS.get(moment.tzinfo)
+    if params is None:
+        params = _SharedParameters.__new__(_SharedParameters)
+        for key, value in vDDDTypes(moment).params.items():
+            OrderedDict.__setitem__(params, key, value)
+        if len(_PARAMETERS) < 1024:
+            _PARAMETERS[moment.tzinfo] = params
+    return params
+
+
+def _at(moment: datetime, params: Parameters) -> vDDDTypes:
+    """``vDDDTypes(moment)`` with the zone's shared parameters."""
+    prop = object.__new__(vDDDTypes)
+    prop.dt = moment
+    prop.params = params
+    return prop
+
+
 class _Tie(Exception):
     """Two occurrences at one instant, one an override: their order is the full path's."""
 
@@ -205,6 +233,8 @@ class _PlainOccurrence(Occurrence):
     @property
     def component(self) -> Component:
         """The occurrence as recurring-ical-events makes it (DTSTART, DTEND, RECURRENCE-ID)."""
+        if self._component is None and self._override is None:
+            self._component = self._expander.copy_at(self._start)
         if self._raw is None:
             self._raw = self._expander.raw(self._start, self._override)
         return super().component
@@ -266,6 +296,7 @@ class RuleExpander:
             if instant is not None:
                 self._moved.append((instant, start, comp))
         self._sequence = max(comp.get("SEQUENCE", -1) for comp in (master, *overrides))
+        self._duration: timedelta | None = None
 
     @property
     def _rule(self) -> rrule:
@@ -296,6 +327,32 @@ class RuleExpander:
             return Raw(EventAdapter(override), sequence=self._sequence)
         adapter = EventAdapter(self._master)
         return Raw(adapter, start, start + adapter.duration, sequence=self._sequence)
+
+    def copy_at(self, start: datetime) -> Component:
+        """The master as recurring-ical-events' occurrence at ``start`` makes it
+        (``as_component(False)``): a shallow copy with DTSTART, DTEND and RECURRENCE-ID
+        at the occurrence, without DURATION, RRULE, RDATE and EXDATE, the master's
+        subcomponents, and the series' SEQUENCE. The three date-time values share one
+        read-only parameter set (the TZID recurring-ical-events gives their zone)."""
+        master = self._master
+        if self._duration is None:
+            from recurring_ical_events.adapters.event import EventAdapter
+
+            self._duration = EventAdapter(master).duration
+        params = _zone_parameters(start)
+        copy = type(master)()
+        for key, value in master.items():
+            if key not in _NOT_COPIED:
+                OrderedDict.__setitem__(copy, key, value)
+        for key, moment in (("DTSTART", start), ("DTEND", start + self._duration)):
+            OrderedDict.__setitem__(copy, key, _at(moment, params))
+        for sub in master.subcomponents:
+            copy.add_component(sub)
+        if "RECURRENCE-ID" not in copy:
+            OrderedDict.__setitem__(copy, "RECURRENCE-ID", _at(start, params))
+        if self._sequence >= 0:
+            OrderedDict.__setitem__(copy, "SEQUENCE", self._sequence)
+        return copy
 
     def _all_counted(self) -> list[datetime]:
         """Every start of a COUNT rule (at most 1,000: ``plain_rule``), computed once."""
@@ -375,10 +432,34 @@ class RuleExpander:
 
     def next_after(self, now: datetime, bound: datetime | None) -> Occurrence | None:
         """The first occurrence after ``now`` that is not cancelled."""
+        if not self._moved:
+            return None if self.cancelled else self._first(now, bound)
         try:
             return next((o for o in self._iter(now, bound) if not o.cancelled), None)
         except _Tie:
             return self._fallback().next_after(now, bound)
+
+    def _first(self, now: datetime, bound: datetime | None) -> Occurrence | None:
+        """``_timeline``'s first occurrence for a series without overrides: the earliest
+        instant after ``now``, looked for until the starts are past it by more than a
+        DST shift (as ``_timeline`` releases it)."""
+        limit = now + _MAX_AHEAD if bound is None else min(bound, now + _MAX_AHEAD)
+        best: tuple[datetime, datetime] | None = None
+        for start in self._starts(now - _SLACK):
+            if start - _SLACK > limit:
+                break
+            if self._dropped(start):
+                continue
+            instant = self._instant_of_value(start)
+            if instant is None or instant <= now or instant > limit:
+                continue
+            if self._not_before is not None and instant < self._not_before:
+                continue
+            if best is None or (instant, start) < best:  # _timeline's order
+                best = (instant, start)
+            elif best[0] + _SLACK < instant:
+                break
+        return _PlainOccurrence(self, best[1], best[0]) if best else None
 
     def _tail_near(self, bound: datetime, now: datetime) -> deque[datetime] | None:
         """The last ``_TAIL`` starts up to ``bound`` from the rule moved near it (see
@@ -433,12 +514,14 @@ class RuleExpander:
                 if not self._dropped(start):
                     tail.append(start)
         best: tuple[datetime, datetime] | None = None
-        for start in tail:
+        for start in reversed(tail):  # the latest first: earlier ones cannot be later by far
+            if best is not None and start < best[1] - _SLACK:
+                break  # a day's DST shift cannot move it past the best
             instant = self._instant_of_value(start)
             if instant is None or instant <= now or instant > bound:
                 continue
             if self._not_before is not None and instant < self._not_before:
                 continue
-            if best is None or instant >= best[0]:
+            if best is None or instant > best[0]:  # of equal instants, the later start
                 best = (instant, start)
         return _PlainOccurrence(self, best[1], best[0]) if best else None

@@ -53,6 +53,7 @@ class Clockwork:
                 raise KeyError(default_tz)
             self.default = resolver.named(name, default_tz)
         self._targets: dict[tzinfo, object] = {}  # IANA zone → the zone ``when`` reads it in
+        self._recent: dict[tuple[Any, ...], When] = {}  # see ``when``
         local = iana_name(local_tz) if local_tz else None
         self.local: ResolvedZone | None = resolver.named(local, local_tz or "") if local else None
 
@@ -84,7 +85,23 @@ class Clockwork:
         return self._guess(warnings, "floating_time", f"{what}: a floating time is")
 
     def when(self, value: date | datetime, tzid: str | None, what: str = "DTSTART") -> When:
-        """Resolve a DTSTART-like value (``tzid`` from its TZID parameter)."""
+        """Resolve a DTSTART-like value (``tzid`` from its TZID parameter).
+
+        A series asks about its DTSTART several times (its end check, its strategy, its
+        expander): the last few answers are kept. The key holds the zone object and the
+        fold beside the value, because aware values of one zone compare by wall clock
+        without their fold, and values of two zones by instant. Nobody changes a
+        ``When`` (its warnings are copied by whoever adds to them).
+        """
+        key = (value, getattr(value, "tzinfo", None), getattr(value, "fold", 0), tzid, what)
+        found = self._recent.get(key)
+        if found is None:
+            if len(self._recent) >= _RECENT:
+                self._recent.clear()
+            found = self._recent[key] = self._when(value, tzid, what)
+        return found
+
+    def _when(self, value: date | datetime, tzid: str | None, what: str) -> When:
         warnings: list[Notice] = []
         if not isinstance(value, datetime):
             resolved = self._guess(warnings, "all_day_zone_guessed", f"{what}: an all-day date is")
@@ -215,6 +232,7 @@ class Clockwork:
 
 
 _ZERO = datetime(2000, 1, 1, tzinfo=UTC).utcoffset()
+_RECENT = 64
 _UNSEEN = object()
 
 

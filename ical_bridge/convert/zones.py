@@ -366,12 +366,12 @@ class ZoneResolver:
 
 def local_to_utc(local: datetime, tz: tzinfo) -> tuple[datetime, Notice | None]:
     """A naive wall-clock time in ``tz`` → UTC per RFC 5545 (gap forward, overlap first)."""
-    naive = local.replace(tzinfo=None)
+    naive = local if local.tzinfo is None else local.replace(tzinfo=None)
     early = naive.replace(tzinfo=tz, fold=0)
-    late = naive.replace(tzinfo=tz, fold=1)
+    offset = early.utcoffset()
+    if offset is not None and offset == naive.replace(tzinfo=tz, fold=1).utcoffset():
+        return (naive - offset).replace(tzinfo=UTC), None  # what astimezone(UTC) computes
     instant = early.astimezone(UTC)
-    if early.utcoffset() == late.utcoffset():
-        return instant, None
     back = instant.astimezone(tz).replace(tzinfo=None)
     if back != naive:
         return instant, Notice(

@@ -57,3 +57,28 @@ def test_the_quick_path_agrees_with_when_on_every_kind_of_value(x_wr: str | None
             values.append(wall.replace(tzinfo=ZoneInfo(name)))
     for value in values * 2:  # the second round reads the per-zone cache
         assert clock.instant(value) == clock.when(value, None).instant, value
+
+
+def test_remembered_answers_keep_zones_and_folds_apart() -> None:
+    """``when`` keeps its last answers: values equal as Python compares them (one instant
+    in two zones; one wall clock with two folds) still get their own answers."""
+    clock = _clock()
+    berlin, london = ZoneInfo("Europe/Berlin"), ZoneInfo("Europe/London")
+    in_berlin = datetime(2026, 12, 1, 10, 0, tzinfo=berlin)
+    in_london = datetime(2026, 12, 1, 9, 0, tzinfo=london)
+    assert in_berlin == in_london  # the same instant
+    assert clock.when(in_berlin, None).zone.name == "Europe/Berlin"
+    assert clock.when(in_london, None).zone.name == "Europe/London"
+    assert clock.when(in_berlin, None).wall == datetime(2026, 12, 1, 10, 0)
+    # the fall-back overlap: fold 0 and fold 1 compare equal in one zone
+    first = datetime(2027, 10, 31, 2, 30, tzinfo=berlin)
+    second = first.replace(fold=1)
+    assert first == second
+    # a zoned value is read by its wall clock (RFC 5545: the first instant) either way,
+    # and a TZID names the zone; the answers must not be mixed up with another TZID's
+    assert clock.when(first, "Europe/Berlin").instant == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
+    assert clock.when(first, None, "DTEND").instant == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
+    naive = datetime(2026, 12, 1, 9, 0)
+    assert clock.when(naive, "Europe/Berlin").instant == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert clock.when(naive, "Asia/Tokyo").instant == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    assert clock.when(naive, "Europe/Berlin").instant == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
