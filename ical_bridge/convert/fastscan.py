@@ -38,6 +38,7 @@ from ical_bridge.convert.rulemath import (
     counted_starts,
     known_counted,
     make_rule,
+    periodic_nth,
     plain_rule,
     quick_starts,
     simple_start,
@@ -286,6 +287,8 @@ class RuleExpander:
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
         self._with_start = until is None or not self._start > until
         self._counted: list[datetime] | None = None
+        # a DAILY or WEEKLY COUNT rule's last start (``periodic_nth``) ends it as UNTIL would
+        self._count_end = periodic_nth(vrecur, self._start, self._count) if self._count else None
         # A start whose identities meet an EXDATE's or an override's is not the rule's.
         self._excluded: set[datetime] = _exdate_ids(master)
         self._moved: list[tuple[datetime, datetime, Component]] = []
@@ -378,6 +381,9 @@ class RuleExpander:
         if self._counted is not None:  # a COUNT rule whose end was already needed
             starts = self._counted
             rule_starts: Iterator[datetime] = iter(starts[bisect_left(starts, after):])
+        elif self._count_end is not None:  # its last start, by arithmetic: an UNTIL
+            rule_starts = quick_starts(self._vrecur, self._start, self._count_end, after,
+                                       counted=True) or iter(())  # fmt: skip
         else:
             quick = quick_starts(self._vrecur, self._start, self._until, after)
             rule_starts = quick if quick is not None else self._rule.xafter(after, inc=True)
@@ -485,11 +491,13 @@ class RuleExpander:
         return tail if len(tail) == _TAIL else None  # fewer: the earlier starts matter
 
     def _simple_tail(self, bound: datetime) -> deque[datetime] | None:
-        """The last starts of a COUNT rule without BY parts, by arithmetic (``simple_start``)."""
+        """The last starts of a COUNT rule by arithmetic (``simple_start``, ``periodic_nth``)."""
         count = self._count or 0
         tail: deque[datetime] = deque(maxlen=_TAIL)
         for n in range(max(1, count - _TAIL + 1), count + 1):
             start = simple_start(self._vrecur, self._start, n)
+            if start is None:
+                start = periodic_nth(self._vrecur, self._start, n)
             if start is None or start - _SLACK > bound or self._dropped(start):
                 return None
             tail.append(start)

@@ -15,7 +15,7 @@ from ical_bridge.convert.expander import Occurrence
 from ical_bridge.convert.fastscan import expander_for
 from ical_bridge.convert.fields import listify
 from ical_bridge.convert.model import Notice
-from ical_bridge.convert.rulemath import counted_starts, simple_start
+from ical_bridge.convert.rulemath import counted_starts, periodic_nth, simple_start
 from ical_bridge.convert.rules import RulePart, RuleShape, analyse_rule
 from ical_bridge.convert.timing import When
 from ical_bridge.convert.zones import local_to_utc, transition_dates
@@ -171,6 +171,8 @@ class RecurringSeries:
             if count > _MAX_COUNT:
                 return None
             last = simple_start(rule, self.when.wall, count)
+            if last is None and isinstance(self.when.wall, datetime):
+                last = periodic_nth(rule, self.when.wall, count)
             if last is not None:
                 return last.replace(tzinfo=UTC)
             text = rule.to_ical().decode()

@@ -20,8 +20,8 @@ from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr, week
 from icalendar.prop import vRecur
 
 __all__ = [
-    "PARTS", "calendar_starts", "counted_starts", "known_counted", "make_rule", "periodic_starts",
-    "plain_rule", "quick_starts", "rule_key", "simple_start",
+    "PARTS", "calendar_starts", "counted_starts", "known_counted", "make_rule", "periodic_nth",
+    "periodic_starts", "plain_rule", "quick_starts", "rule_key", "simple_start",
 ]
 
 _SLACK = timedelta(days=2)
@@ -118,6 +118,17 @@ def periodic_starts(
     clock on its day, as dateutil makes it; none before DTSTART, none after UNTIL.
     With ``counted`` a COUNT part is allowed and ignored: the caller takes that many.
     """
+    pattern = _pattern(vrecur, start, counted)
+    if pattern is None:
+        return None
+    anchor, period, offsets, clock = pattern
+    return _periodic(anchor, period, offsets, clock, start, until, after)
+
+
+def _pattern(vrecur: Any, start: datetime,
+             counted: bool) -> tuple[date, int, list[int], time] | None:  # fmt: skip
+    """A DAILY or WEEKLY rule's days as (first period's first day, period length in days,
+    the offsets of its days in a period, wall clock); ``None`` for another rule."""
     names = {str(k).upper() for k in vrecur} - ({"COUNT"} if counted else set())
     if not names <= {"FREQ", "INTERVAL", "UNTIL", "BYDAY", "WKST"}:
         return None
@@ -137,7 +148,28 @@ def periodic_starts(
         period = interval * 7
         offsets = sorted({(d - wkst) % 7 for d in (days or {first.weekday()})})
     clock = time(start.hour, start.minute, start.second, tzinfo=start.tzinfo)
-    return _periodic(anchor, period, offsets, clock, start, until, after)
+    return anchor, period, offsets, clock
+
+
+def periodic_nth(vrecur: Any, start: datetime, n: int) -> datetime | None:
+    """The ``n``-th start (from 1) of a DAILY or WEEKLY COUNT rule without UNTIL, as
+    ``counted_starts`` lists them, by arithmetic (``None``: another rule, or past 9999).
+
+    The first period's days before DTSTART are no starts; from there on every
+    period holds one start per offset.
+    """
+    pattern = _pattern(vrecur, start, True) if n >= 1 and not vrecur.get("UNTIL") else None
+    if pattern is None or not pattern[2]:
+        return None
+    anchor, period, offsets, clock = pattern
+    first = start.date()
+    before = sum(1 for offset in offsets if anchor + timedelta(days=offset) < first)
+    whole, index = divmod(n - 1 + before, len(offsets))
+    try:
+        day = anchor + timedelta(days=whole * period + offsets[index])
+    except OverflowError:
+        return None
+    return datetime.combine(day, clock)
 
 
 def calendar_starts(

@@ -406,6 +406,7 @@ _SCAN_DAYS = 4 * 366 + 8
 """One scan per zone and start date covers every horizon the converter asks about."""
 
 
+@lru_cache(maxsize=1024)
 def transition_dates(name: str, start: date, days: int) -> tuple[date, ...]:
     """Local dates in ``[start, start+days)`` on which zone ``name`` changes offset."""
     last = start + timedelta(days=days + 1)

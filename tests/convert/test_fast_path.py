@@ -482,3 +482,27 @@ def test_values_with_the_same_parameters_share_one_read_only_object() -> None:
     mine = shared.copy()
     mine["TZID"] = "Europe/Paris"
     assert dict(two["DTSTART"].params) == {"TZID": "Europe/Berlin"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(_plain_rule_text(), st.integers(0, 900), st.integers(1, 40))
+@example("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SA;WKST=SU;COUNT=7", 3, 7)
+@example("FREQ=DAILY;BYDAY=MO,FR;INTERVAL=3;COUNT=12", 40, 12)
+@example("FREQ=WEEKLY;BYDAY=MO,WE;COUNT=5", 5, 1)  # DTSTART on a Tuesday: not a start
+def test_a_count_rules_nth_start_is_dateutils(text: str, days_back: int, n: int) -> None:
+    """``periodic_nth`` (the n-th start by arithmetic) is dateutil's n-th start."""
+    from dateutil.rrule import rrulestr
+    from icalendar.prop import vRecur
+
+    from ical_bridge.convert.rulemath import periodic_nth
+
+    text = ";".join(p for p in text.split(";") if not p.startswith(("UNTIL", "COUNT")))
+    text += ";COUNT=40"
+    wall = datetime(2026, 11, 24, 9, 15) - timedelta(days=days_back)
+    theirs = list(rrulestr(text, dtstart=wall))  # type: ignore[call-overload]
+    ours = periodic_nth(vRecur.from_ical(text), wall, n)
+    known = ("FREQ=DAILY" in text or "FREQ=WEEKLY" in text) and "BYMONTH" not in text
+    if known:  # a fixed pattern of days every period
+        assert ours == theirs[n - 1]
+    else:
+        assert ours is None  # months and years, BYMONTH(DAY): listed as dateutil lists them
