@@ -50,6 +50,8 @@ def server_trim(text: str) -> str:
 
 def text_length(text: str) -> int:
     """Length as a JavaScript server counts it (UTF-16 code units): the stricter limit."""
+    if text.isascii():
+        return len(text)  # one unit each
     return len(text.encode("utf-16-le")) // 2
 
 

@@ -119,9 +119,8 @@ class ConversionResult:
 
 def timer_id(source_key: str, uid: str, recurrence_id: str | None, part: int) -> str:
     """The deterministic bridge id of a draft: ``icb_`` + 32 hex chars of sha256."""
-    digest = hashlib.sha256()
+    pieces = []
     for piece in (source_key, uid, recurrence_id or "", str(part)):
         encoded = piece.encode("utf-8", "surrogatepass")
-        digest.update(len(encoded).to_bytes(8, "big"))
-        digest.update(encoded)
-    return BRIDGE_ID_PREFIX + digest.hexdigest()[:32]
+        pieces += (len(encoded).to_bytes(8, "big"), encoded)
+    return BRIDGE_ID_PREFIX + hashlib.sha256(b"".join(pieces)).hexdigest()[:32]

@@ -22,6 +22,7 @@ import re
 from collections import OrderedDict
 from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Component
 from icalendar.cal import Event
@@ -102,6 +103,7 @@ class PlainBuilder:
         self._zones: dict[str, object] = {}
         self._rules: dict[str, list[tuple[str, list[Any]]]] = {}
         self._utc: tzinfo | None = None
+        self._zoneinfo = tzp.uses_zoneinfo()  # icalendar's zone provider (pytz localizes)
         self._shared: dict[str, Parameters] = {}
         self._heads: dict[bool, dict[str, Any]] = {False: {}, True: {}}  # in a VALARM?
 
@@ -212,10 +214,11 @@ class PlainBuilder:
         ):
             parse: Any = vDDDTypes.from_ical
             return parse(text, tzid) if tzid else parse(text)
-        naive = datetime(int(text[:4]), int(text[4:6]), int(text[6:8]),
-                         int(text[9:11]), int(text[11:13]), int(text[13:15]))  # fmt: skip
+        naive = datetime.fromisoformat(text[:15])  # the basic format: Python 3.11 reads it
         if tzid:
             zone = self._zone(tzid)
+            if type(zone) is ZoneInfo and self._zoneinfo:
+                return naive.replace(tzinfo=zone)  # what the zoneinfo provider's localize does
             if zone is not None:
                 return tzp.localize(naive, zone)
         if utc:
