@@ -119,7 +119,7 @@ class ConversionResult:
 
 def timer_id(source_key: str, uid: str, recurrence_id: str | None, part: int) -> str:
     """The deterministic bridge id of a draft: ``icb_`` + 32 hex chars of sha256."""
-    pieces = []
+    pieces: list[bytes] = []
     for piece in (source_key, uid, recurrence_id or "", str(part)):
         encoded = piece.encode("utf-8", "surrogatepass")
         pieces += (len(encoded).to_bytes(8, "big"), encoded)
