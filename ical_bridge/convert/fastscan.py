@@ -40,6 +40,7 @@ from ical_bridge.convert.rulemath import (
     make_rule,
     periodic_nth,
     plain_rule,
+    quick_plan,
     quick_starts,
     simple_start,
 )
@@ -287,6 +288,7 @@ class RuleExpander:
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
         self._with_start = until is None or not self._start > until
         self._counted: list[datetime] | None = None
+        self._plans: dict[bool, Any] = {}  # see _quick
         # a DAILY or WEEKLY COUNT rule's last start (``periodic_nth``) ends it as UNTIL would
         self._count_end = periodic_nth(vrecur, self._start, self._count) if self._count else None
         # A start whose identities meet an EXDATE's or an override's is not the rule's.
@@ -368,9 +370,17 @@ class RuleExpander:
                 self._counted = list(self._rule)
         return self._counted
 
+    def _quick(self, *, counted: bool) -> Any:
+        """The rule's ``quick_plan`` from the series' start, worked out once."""
+        if counted not in self._plans:
+            self._plans[counted] = quick_plan(self._vrecur, self._start, counted=counted)
+        return self._plans[counted]
+
     def _known_counted(self) -> None:
         """Take the COUNT rule's starts if the series' end already listed them."""
-        if self._counted is None and self._count and self._until is None:
+        if self._counted is None and self._count and self._until is None and (
+            self._count_end is None
+        ):
             if known_counted(self._vrecur, self._start.replace(tzinfo=None)) is not None:
                 self._all_counted()
 
@@ -382,11 +392,12 @@ class RuleExpander:
             starts = self._counted
             rule_starts: Iterator[datetime] = iter(starts[bisect_left(starts, after):])
         elif self._count_end is not None:  # its last start, by arithmetic: an UNTIL
-            rule_starts = quick_starts(self._vrecur, self._start, self._count_end, after,
-                                       counted=True) or iter(())  # fmt: skip
+            plan = self._quick(counted=True)
+            rule_starts = plan(self._count_end, after) if plan is not None else iter(())
         else:
-            quick = quick_starts(self._vrecur, self._start, self._until, after)
-            rule_starts = quick if quick is not None else self._rule.xafter(after, inc=True)
+            plan = self._quick(counted=False)
+            rule_starts = (plan(self._until, after) if plan is not None
+                           else self._rule.xafter(after, inc=True))  # fmt: skip
         for start in rule_starts:
             if pending is not None and pending <= start:
                 if pending != start:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from calendar import monthrange
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -21,10 +22,11 @@ from icalendar.prop import vRecur
 
 __all__ = [
     "PARTS", "calendar_starts", "counted_starts", "known_counted", "make_rule", "periodic_nth",
-    "periodic_starts", "plain_rule", "quick_starts", "rule_key", "simple_start",
+    "periodic_starts", "plain_rule", "quick_plan", "quick_starts", "rule_key", "simple_start",
 ]
 
 _SLACK = timedelta(days=2)
+_Plan = Callable[[datetime | None, datetime], Iterator[datetime]]
 PARTS = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "WKST"})
 """The rule parts the fast path knows."""
 _FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
@@ -118,11 +120,16 @@ def periodic_starts(
     clock on its day, as dateutil makes it; none before DTSTART, none after UNTIL.
     With ``counted`` a COUNT part is allowed and ignored: the caller takes that many.
     """
+    plan = _periodic_plan(vrecur, start, counted)
+    return None if plan is None else plan(until, after)
+
+
+def _periodic_plan(vrecur: Any, start: datetime, counted: bool) -> _Plan | None:
     pattern = _pattern(vrecur, start, counted)
     if pattern is None:
         return None
     anchor, period, offsets, clock = pattern
-    return _periodic(anchor, period, offsets, clock, start, until, after)
+    return partial(_periodic, anchor, period, offsets, clock, start)
 
 
 def _pattern(vrecur: Any, start: datetime,
@@ -185,6 +192,11 @@ def calendar_starts(
     (the 31st, the 5th Monday) has no start. With ``counted`` a COUNT part is allowed
     and ignored: the caller takes that many.
     """
+    plan = _calendar_plan(vrecur, start, counted)
+    return None if plan is None else plan(until, after)
+
+
+def _calendar_plan(vrecur: Any, start: datetime, counted: bool) -> _Plan | None:
     names = {str(k).upper() for k in vrecur} - ({"COUNT"} if counted else set())
     freq = str(vrecur["FREQ"][0]).upper()
     allowed = {"FREQ", "INTERVAL", "UNTIL", "BYMONTH", "BYMONTHDAY", "WKST"}
@@ -209,8 +221,8 @@ def calendar_starts(
             months = {start.month}
     clock = time(start.hour, start.minute, start.second, tzinfo=start.tzinfo)
     step = interval * (1 if freq == "MONTHLY" else 12)
-    return _by_month(start, step, 1 if freq == "MONTHLY" else 12, months, monthdays,
-                     weekdays_, clock, until, after)  # fmt: skip
+    return partial(_by_month, start, step, 1 if freq == "MONTHLY" else 12, months, monthdays,
+                   weekdays_, clock)  # fmt: skip
 
 
 def _days_in(year: int, month: int, monthdays: list[int],
@@ -289,10 +301,15 @@ def quick_starts(
     counted: bool = False,
 ) -> Iterator[datetime] | None:
     """``periodic_starts`` or ``calendar_starts``, whichever knows the rule (else ``None``)."""
-    found = periodic_starts(vrecur, start, until, after, counted=counted)
-    if found is None:
-        found = calendar_starts(vrecur, start, until, after, counted=counted)
-    return found
+    plan = quick_plan(vrecur, start, counted=counted)
+    return None if plan is None else plan(until, after)
+
+
+def quick_plan(vrecur: Any, start: datetime, *, counted: bool = False) -> _Plan | None:
+    """``quick_starts`` of one rule and DTSTART, worked out once: ``plan(until, after)``
+    gives the starts (``None``: neither day nor month arithmetic knows the rule)."""
+    plan = _periodic_plan(vrecur, start, counted)
+    return plan if plan is not None else _calendar_plan(vrecur, start, counted)
 
 
 _COUNTED: dict[tuple[Any, ...], list[datetime]] = {}
