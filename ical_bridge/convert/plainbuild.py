@@ -31,7 +31,7 @@ from icalendar.parser.property import unescape_backslash
 from icalendar.prop import vDDDTypes, vInt, vRecur, vText
 from icalendar.timezone import tzp
 
-__all__ = ["PlainBuilder", "build_plain_event"]
+__all__ = ["PlainBuilder", "PlainEvent", "PlainRecur", "build_plain_event"]
 
 _EVENT_PROPS = frozenset({
     "UID", "DTSTAMP", "SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART", "DTEND", "RRULE",
@@ -46,27 +46,39 @@ _MISSING = object()
 _NO_ZONE = object()
 
 
-class PlainEvent(Event):
-    """An ``Event`` whose property look-ups skip icalendar's case folding when they can.
-
-    Its keys are stored upper case (as ``Component`` stores them), so an upper
-    case name is found, or known to be absent, with one dictionary look-up;
-    any other name goes the ordinary way.
-    """
+class _UpperKeys:
+    """Look-ups that skip icalendar's case folding when they can (``CaselessDict`` keys are
+    stored upper case, so an upper case name is found, or known to be absent, with one
+    dictionary look-up; any other name goes the ordinary way)."""
 
     def get(self, key: Any, default: Any = None) -> Any:
-        """``Component.get``, one dictionary look-up for an upper case name."""
-        found = dict.get(self, key, _MISSING)
+        """``get``, one dictionary look-up for an upper case name."""
+        found = dict.get(self, key, _MISSING)  # type: ignore[call-overload]
         if found is not _MISSING:
             return found
         if isinstance(key, str) and key.isupper():
             return default
-        return super().get(key, default)
+        return super().get(key, default)  # type: ignore[misc]
+
+    def __getitem__(self, key: Any) -> Any:
+        found = dict.get(self, key, _MISSING)  # type: ignore[call-overload]
+        return super().__getitem__(key) if found is _MISSING else found  # type: ignore[misc]
 
     def __contains__(self, key: object) -> bool:
-        if dict.__contains__(self, key):
+        if dict.__contains__(self, key):  # type: ignore[operator]
             return True
-        return not (isinstance(key, str) and key.isupper()) and super().__contains__(key)
+        return not (isinstance(key, str) and key.isupper()) and (
+            super().__contains__(key)  # type: ignore[misc]
+        )
+
+
+class PlainEvent(_UpperKeys, Event):
+    """An ``Event`` whose property look-ups skip icalendar's case folding (``_UpperKeys``)."""
+
+
+class PlainRecur(_UpperKeys, vRecur):
+    """A ``vRecur`` whose part look-ups skip icalendar's case folding (``_UpperKeys``); in
+    everything else, icalendar's own type."""
 
 
 class _SharedParameters(Parameters):
@@ -239,7 +251,7 @@ class PlainBuilder:
         if parts is None:
             parsed = vRecur.from_ical(text)
             parts = self._rules[text] = [(k, list(v)) for k, v in parsed.items()]
-        rule = vRecur.__new__(vRecur)
+        rule = PlainRecur.__new__(PlainRecur)
         for key, values in parts:
             OrderedDict.__setitem__(rule, key, list(values))
         return rule

@@ -278,12 +278,18 @@ def test_the_scanner_builds_what_icalendar_parses() -> None:
 def _shape(comp: Any) -> list[Any]:
     """Everything a reader of a component can see: names in order, each value's type, its
     value (a date-time with its zone's class and key), parameters and text encoding."""
+    from icalendar.prop import vRecur
+
+    from ical_bridge.convert.plainbuild import PlainRecur
+
     out: list[Any] = [comp.name]
     for name, values in comp.items():
         for value in values if isinstance(values, list) else [values]:
             inner = getattr(value, "dt", value)
             zone = getattr(inner, "tzinfo", None)
-            out.append((name, type(value), inner if not isinstance(value, dict) else dict(value),
+            # the scanner's rules are vRecur with quicker look-ups (and nothing else)
+            kind = vRecur if type(value) is PlainRecur else type(value)
+            out.append((name, kind, inner if not isinstance(value, dict) else dict(value),
                         type(zone), getattr(zone, "key", None), dict(value.params),
                         getattr(value, "encoding", None)))  # fmt: skip
     return out + [_shape(sub) for sub in comp.subcomponents]
@@ -506,3 +512,35 @@ def test_a_count_rules_nth_start_is_dateutils(text: str, days_back: int, n: int)
         assert ours == theirs[n - 1]
     else:
         assert ours is None  # months and years, BYMONTH(DAY): listed as dateutil lists them
+
+
+def test_quicker_look_ups_find_what_icalendar_finds() -> None:
+    """``PlainEvent`` and ``PlainRecur`` answer every spelling of a name as icalendar's
+    case-insensitive look-ups do."""
+    from icalendar import Event
+    from icalendar.prop import vRecur
+
+    from ical_bridge.convert.plainbuild import build_plain_event
+
+    lines = ["BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Europe/Berlin:20261201T090000",
+             "RRULE:FREQ=WEEKLY;BYDAY=MO,TU;COUNT=4", "END:VEVENT"]  # fmt: skip
+    mine = build_plain_event(lines)
+    theirs = Event.from_ical("\r\n".join(lines) + "\r\n")
+    assert mine is not None
+    for name in ("UID", "uid", "Uid", "DTSTART", "dtstart", "RRULE", "SUMMARY", "summary"):
+        assert (name in mine) is (name in theirs)
+        found, expected = mine.get(name), theirs.get(name)
+        assert (found is None) is (expected is None)
+        if expected is not None:
+            assert found.to_ical() == expected.to_ical()
+    rule, their_rule = mine["rrule"], theirs["RRULE"]
+    assert isinstance(rule, vRecur)
+    for part in ("FREQ", "freq", "ByDay", "BYDAY", "COUNT", "UNTIL", "until"):
+        assert rule.get(part) == their_rule.get(part)
+        assert (part in rule) is (part in their_rule)
+        if part in their_rule:
+            assert rule[part] == their_rule[part]
+    with pytest.raises(KeyError):
+        rule["UNTIL"]
+    with pytest.raises(KeyError):
+        mine["LOCATION"]
