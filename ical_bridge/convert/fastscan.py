@@ -5,7 +5,7 @@ recurring-ical-events query for every series, then expands it over widening
 windows just to find the next occurrence. For a *plain* series — one VEVENT
 master with one RRULE of the simple parts (``rulemath``), no RDATE or EXRULE, a
 date-time DTSTART in an IANA zone, EXDATEs and overrides (if any) in that same
-zone — the answer is what recurring-ical-events computes underneath: the rule's
+zone; or an all-day DTSTART without EXDATEs, overrides or UNTIL — the answer is what recurring-ical-events computes underneath: the rule's
 starts from DTSTART (plus DTSTART itself), less the EXDATEs and the starts an
 override names, plus each override at its own time. ``RuleExpander`` computes
 that directly (day arithmetic for simple rules, else one dateutil walk) and
@@ -22,7 +22,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -115,6 +115,8 @@ def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> b
     if any(isinstance(master.get(n), list) for n in _ONE_VALUE):
         return False
     start = getattr(master.get("DTSTART"), "dt", None)
+    if isinstance(start, date) and not isinstance(start, datetime):
+        return _plain_all_day(master, overrides, start)
     if not isinstance(start, datetime) or not isinstance(start.tzinfo, ZoneInfo):
         return False
     if x_wr_timezone and start.tzinfo.key in ("UTC", "Etc/UTC"):
@@ -129,6 +131,19 @@ def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> b
     if not all(_plain_override(comp, start.tzinfo) for comp in overrides):
         return False
     return plain_rule(master.get("RRULE"), start) and _unambiguous(master, overrides)
+
+
+def _plain_all_day(master: Component, overrides: list[Component], start: date) -> bool:
+    """An all-day series ``RuleExpander`` expands: no EXDATE or override, DTEND a date (or
+    none), a plain rule without UNTIL (a date or a date-time; the full path knows both)."""
+    if overrides or master.get("EXDATE") is not None:
+        return False
+    end = getattr(master.get("DTEND"), "dt", None)
+    if master.get("DTEND") is not None and (not isinstance(end, date) or isinstance(end,
+                                                                                  datetime)):
+        return False
+    rule = master.get("RRULE")
+    return plain_rule(rule, start) and not rule.get("UNTIL")
 
 
 def expander_for(
@@ -200,13 +215,14 @@ _PARAMETERS: dict[object, Parameters] = {}
 def _zone_parameters(moment: datetime) -> Parameters:
     """The parameters icalendar gives a date-time of ``moment``'s zone (``vDDDTypes``),
     one read-only object per zone."""
-    params = _PARAMETERS.get(moment.tzinfo)
+    kind = (type(moment), getattr(moment, "tzinfo", None))  # a date: VALUE=DATE
+    params = _PARAMETERS.get(kind)
     if params is None:
         params = _SharedParameters.__new__(_SharedParameters)
         for key, value in vDDDTypes(moment).params.items():
             OrderedDict.__setitem__(params, key, value)
         if len(_PARAMETERS) < 1024:
-            _PARAMETERS[moment.tzinfo] = params
+            _PARAMETERS[kind] = params
     return params
 
 
@@ -276,9 +292,15 @@ class RuleExpander:
         self.cancelled = str(master.get("STATUS", "")).upper() == "CANCELLED"
         vrecur: Any = master["RRULE"]
         real: datetime = master["DTSTART"].dt  # type: ignore[union-attr,assignment]
+        # An all-day series is walked as naive midnights; its starts are dates again
+        # wherever they leave the walk (``_value``), and the instants it is compared with
+        # are read as naive (``_cut``): the walks keep two days' slack either way.
+        self._all_day = not isinstance(real, datetime)
+        if self._all_day:
+            real = datetime.combine(real, time())
         moved = rebased_start(real, vrecur, rebase_before)  # the shift SeriesExpander makes
         first = moved if isinstance(moved, datetime) else real
-        self._start: datetime = _nearer(first, vrecur, rebase_before)
+        self._start: datetime = _nearer(first, vrecur, self._cut(rebase_before))
         self._vrecur = vrecur
         # dateutil's rule is made only if day and month arithmetic do not know it (rulemath)
         self._made: rrule | None = None
@@ -302,6 +324,14 @@ class RuleExpander:
                 self._moved.append((instant, start, comp))
         self._sequence = max(comp.get("SEQUENCE", -1) for comp in (master, *overrides))
         self._duration: timedelta | None = None
+
+    def _cut(self, moment: datetime) -> datetime:
+        """An instant as the walk compares it with its starts (naive for an all-day series)."""
+        return moment.replace(tzinfo=None) if self._all_day else moment
+
+    def _value(self, start: datetime) -> datetime:
+        """A start of the walk as the series has it (a date for an all-day series)."""
+        return start.date() if self._all_day else start  # type: ignore[return-value]
 
     @property
     def _rule(self) -> rrule:
@@ -386,6 +416,7 @@ class RuleExpander:
 
     def _starts(self, after: datetime) -> Iterator[datetime]:
         """Rule starts from ``after`` on (wall clock order), DTSTART merged in."""
+        after = self._cut(after)
         pending = self._start if self._with_start and self._start >= after else None
         self._known_counted()
         if self._counted is not None:  # a COUNT rule whose end was already needed
@@ -428,11 +459,13 @@ class RuleExpander:
             for order, (instant, start, comp) in enumerate(self._moved, 1)
             if now < instant <= limit
         ]
+        cut = self._cut(limit)
         for start in self._starts(now - _SLACK):
-            if start - _SLACK > limit:
+            if start - _SLACK > cut:
                 break
             if self._dropped(start):
                 continue
+            start = self._value(start)
             instant = self._instant_of_value(start)
             if instant is None or instant <= now or instant > limit:
                 continue
@@ -462,11 +495,13 @@ class RuleExpander:
         DST shift (as ``_timeline`` releases it)."""
         limit = now + _MAX_AHEAD if bound is None else min(bound, now + _MAX_AHEAD)
         best: tuple[datetime, datetime] | None = None
+        cut = self._cut(limit)
         for start in self._starts(now - _SLACK):
-            if start - _SLACK > limit:
+            if start - _SLACK > cut:
                 break
             if self._dropped(start):
                 continue
+            start = self._value(start)
             instant = self._instant_of_value(start)
             if instant is None or instant <= now or instant > limit:
                 continue
@@ -487,6 +522,7 @@ class RuleExpander:
         if freq not in ("DAILY", "WEEKLY"):
             return None
         step = int(self._vrecur.get("INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
+        bound, now = self._cut(bound), self._cut(now)
         anchor = _nearer(self._start, self._vrecur, bound - timedelta(days=(_TAIL + 2) * step))
         if anchor < now - _SLACK or anchor <= self._start:
             return None
@@ -504,6 +540,7 @@ class RuleExpander:
     def _simple_tail(self, bound: datetime) -> deque[datetime] | None:
         """The last starts of a COUNT rule by arithmetic (``simple_start``, ``periodic_nth``)."""
         count = self._count or 0
+        bound = self._cut(bound)
         tail: deque[datetime] = deque(maxlen=_TAIL)
         for n in range(max(1, count - _TAIL + 1), count + 1):
             start = simple_start(self._vrecur, self._start, n)
@@ -527,15 +564,17 @@ class RuleExpander:
             self._all_counted()  # COUNT ≤ 1,000 starts, listed once: _starts bisects them
         if tail is None:
             tail = deque(maxlen=_TAIL)
+            cut = self._cut(bound)
             for start in self._starts(now - _SLACK):
-                if start - _SLACK > bound:
+                if start - _SLACK > cut:
                     break
                 if not self._dropped(start):
                     tail.append(start)
         best: tuple[datetime, datetime] | None = None
         for start in reversed(tail):  # the latest first: earlier ones cannot be later by far
-            if best is not None and start < best[1] - _SLACK:
+            if best is not None and self._value(start) < best[1] - _SLACK:
                 break  # a day's DST shift cannot move it past the best
+            start = self._value(start)
             instant = self._instant_of_value(start)
             if instant is None or instant <= now or instant > bound:
                 continue

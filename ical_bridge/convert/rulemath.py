@@ -40,7 +40,7 @@ def _int_in(values: list[Any], low: int, high: int) -> bool:
         return False
 
 
-def plain_rule(rule: object, start: datetime) -> bool:
+def plain_rule(rule: object, start: date) -> bool:
     """A rule of ``PARTS`` only, with values the fast path (and dateutil) handle quickly."""
     if not isinstance(rule, vRecur):
         return False

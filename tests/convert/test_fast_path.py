@@ -97,7 +97,14 @@ def _event(body: str, header: str = "") -> bytes:
          "EXDATE;TZID=Europe/Paris:20261207T093000\r\n", False),
         ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY\r\n"
          "EXDATE;VALUE=DATE:20261207\r\n", False),
-        ("DTSTART;VALUE=DATE:20250106\r\nRRULE:FREQ=YEARLY\r\n", False),
+        ("DTSTART;VALUE=DATE:20250106\r\nRRULE:FREQ=YEARLY\r\n", True),
+        ("DTSTART;VALUE=DATE:20250106\r\nDTEND;VALUE=DATE:20250107\r\nRRULE:FREQ=WEEKLY\r\n",
+         True),
+        ("DTSTART;VALUE=DATE:20250106\r\nRRULE:FREQ=YEARLY\r\nEXDATE;VALUE=DATE:20261207\r\n",
+         False),
+        ("DTSTART;VALUE=DATE:20250106\r\nRRULE:FREQ=YEARLY;UNTIL=20301231\r\n", False),
+        ("DTSTART;VALUE=DATE:20250106\r\nDTEND;TZID=Europe/Berlin:20250107T000000\r\n"
+         "RRULE:FREQ=YEARLY\r\n", False),
         ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=MONTHLY;BYSETPOS=1;"
          "BYDAY=MO,TU\r\n", False),
         ("DTSTART;TZID=Europe/Berlin:20250106T093000\r\nRRULE:FREQ=WEEKLY\r\n"
@@ -230,6 +237,46 @@ def test_fast_and_full_path_agree_on_series_with_exceptions(
 ) -> None:
     data, now, strategy = case
     _same(data, now, strategy=strategy)
+
+
+@st.composite
+def all_day_series(draw: st.DrawFn) -> tuple[bytes, datetime, str, str | None]:
+    """A plain all-day series (birthdays, holidays, weekly rubbish days), read in a zone of
+    the calendar's, the user's or none."""
+    data, now = draw(plain_series())
+    lines = data.decode().split("\r\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("DTSTART"))
+    day = datetime.strptime(lines[at].rpartition(":")[2][:8], "%Y%m%d").date()
+    lines[at] = f"DTSTART;VALUE=DATE:{day:%Y%m%d}"
+    rule = next(i for i, line in enumerate(lines) if line.startswith("RRULE"))
+    lines[rule] = ";".join(p for p in lines[rule].split(";") if not p.startswith("UNTIL"))
+    if draw(st.booleans()):
+        end = day + timedelta(days=draw(st.integers(1, 3)))
+        lines.insert(at + 1, f"DTEND;VALUE=DATE:{end:%Y%m%d}")
+    header = draw(st.sampled_from(["", "X-WR-TIMEZONE:Pacific/Auckland\r\n",
+                                   "X-WR-TIMEZONE:America/Los_Angeles\r\n"]))  # fmt: skip
+    text = "\r\n".join(lines).replace("PRODID:-//t//EN\r\n", "PRODID:-//t//EN\r\n" + header)
+    strategy = draw(st.sampled_from(["auto", "auto", "rolling", "expand"]))
+    tz = draw(st.sampled_from([None, "Asia/Tokyo", "America/New_York"]))
+    return text.encode(), now, strategy, tz
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(all_day_series(), st.sampled_from(["00:00", "09:00", "23:30"]))
+def test_fast_and_full_path_agree_on_all_day_series(
+    case: tuple[bytes, datetime, str, str | None], all_day_time: str
+) -> None:
+    from datetime import time
+
+    data, now, strategy, tz = case
+    assert is_plain_series(parse_feed(data).components, None)  # the fast path is taken
+
+    def run(fast: bool) -> str:
+        options = ImportOptions(now=now, fast_path=fast, strategy=strategy, default_tz=tz,
+                                all_day_time=time.fromisoformat(all_day_time))  # fmt: skip
+        return json.dumps(to_json(convert_calendar(data, options)), indent=2)
+
+    assert run(True) == run(False)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
