@@ -316,3 +316,30 @@ def test_format_utc_is_tickwards_instant_text(instant: datetime) -> None:
     utc = instant.astimezone(UTC)
     expected = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
     assert format_utc(instant) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                 allow_imaginary=True),
+    st.sampled_from([None, "UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]),
+    st.sampled_from(["Europe/Berlin", "America/Santiago", "Asia/Kolkata", "UTC"]),
+    st.integers(0, 1), st.integers(0, 1),
+)  # fmt: skip
+def test_quick_zone_changes_equal_replace(
+    moment: datetime, own: str | None, target: str, fold: int, own_fold: int
+) -> None:
+    """``in_zone`` and ``wall_of`` are ``replace(tzinfo=…, fold=…)`` (cheaper): the same
+    fields, fold and zone object."""
+    from ical_bridge.recurrence import in_zone, wall_of
+
+    moment = moment.replace(tzinfo=ZoneInfo(own) if own else None, fold=own_fold)
+    tz = ZoneInfo(target)
+    theirs = moment.replace(tzinfo=tz, fold=fold)
+    ours = in_zone(moment, tz, fold)
+    assert (ours, ours.fold, ours.tzinfo) == (theirs, theirs.fold, theirs.tzinfo)
+    assert ours.utcoffset() == theirs.utcoffset()
+    plain = moment.replace(tzinfo=None)
+    assert (wall_of(moment), wall_of(moment).fold, wall_of(moment).tzinfo) == (
+        plain, plain.fold, None
+    )

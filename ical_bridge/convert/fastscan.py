@@ -5,12 +5,13 @@ recurring-ical-events query for every series, then expands it over widening
 windows just to find the next occurrence. For a *plain* series — one VEVENT
 master with one RRULE of the simple parts (``rulemath``), no RDATE or EXRULE, a
 date-time DTSTART in an IANA zone, EXDATEs and overrides (if any) in that same
-zone; or an all-day DTSTART without EXDATEs, overrides or UNTIL — the answer is what recurring-ical-events computes underneath: the rule's
-starts from DTSTART (plus DTSTART itself), less the EXDATEs and the starts an
-override names, plus each override at its own time. ``RuleExpander`` computes
-that directly (day arithmetic for simple rules, else one dateutil walk) and
-yields the same recurring-ical-events occurrence objects, so every decision that
-follows (strategy, fields, warnings) is made by the same code on the same inputs.
+zone; or an all-day DTSTART without EXDATEs, overrides or UNTIL — the answer is
+what recurring-ical-events computes underneath: the rule's starts from DTSTART
+(plus DTSTART itself), less the EXDATEs and the starts an override names, plus
+each override at its own time. ``RuleExpander`` computes that directly (day
+arithmetic for simple rules, else one dateutil walk) and yields the same
+occurrences, so every decision that follows (strategy, fields, warnings) is made
+by the same code on the same inputs.
 
 Anything else, and every series when ``fast`` is off (``ImportOptions(fast_path=False)``,
 which the equivalence tests use), takes ``SeriesExpander``; so do the cases where

@@ -11,7 +11,7 @@ from icalendar import Component
 
 from ical_bridge.convert.model import Notice
 from ical_bridge.convert.zones import ResolvedZone, ZoneResolver, iana_name, local_to_utc
-from ical_bridge.recurrence import zone
+from ical_bridge.recurrence import wall_of, zone
 
 __all__ = ["Clockwork", "When"]
 
@@ -114,9 +114,9 @@ class Clockwork:
                     warnings.append(found.warning)
                 if value.tzinfo is not None and not found.exact:
                     # Custom zone kept for the instant; the wall clock is the file's.
-                    wall = value.replace(tzinfo=None)
+                    wall = wall_of(value)
                     return self._at(wall, found, False, warnings)
-                return self._at(value.replace(tzinfo=None), found, False, warnings)
+                return self._at(wall_of(value), found, False, warnings)
             warnings.append(
                 Notice("unknown_timezone", f"{what}: unknown TZID {tzid[:60]!r}; read as floating")
             )
@@ -136,7 +136,7 @@ class Clockwork:
             resolved = self.resolver.named(iana_name(key) or "UTC", key)
             if resolved.warning is not None:
                 warnings.append(resolved.warning)
-            return self._at(value.replace(tzinfo=None), resolved, False, warnings)
+            return self._at(wall_of(value), resolved, False, warnings)
         instant = value.astimezone(UTC)
         shown = self.x_wr or self.default or self.local or _UTC
         return When(
@@ -160,7 +160,7 @@ class Clockwork:
             self._targets[tz] = target
         if target is None:
             return value.astimezone(UTC)
-        return local_to_utc(value.replace(tzinfo=None), target)[0]  # type: ignore[arg-type]
+        return local_to_utc(value, target)[0]  # type: ignore[arg-type]
 
     def normalize(self, comp: Component) -> None:
         """Give zoned values of ``comp`` the IANA zone their TZID resolves to.

@@ -30,7 +30,7 @@ from icalendar import Component
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from ical_bridge.convert.model import Notice
-from ical_bridge.recurrence import zone
+from ical_bridge.recurrence import in_zone, wall_of, zone
 from ical_bridge.timezones import accepted_name, describe_zone, equivalent_zone, is_accepted
 
 __all__ = [
@@ -365,12 +365,14 @@ class ZoneResolver:
 
 
 def local_to_utc(local: datetime, tz: tzinfo) -> tuple[datetime, Notice | None]:
-    """A naive wall-clock time in ``tz`` → UTC per RFC 5545 (gap forward, overlap first)."""
-    naive = local if local.tzinfo is None else local.replace(tzinfo=None)
-    early = naive.replace(tzinfo=tz, fold=0)
+    """A wall-clock time in ``tz`` → UTC per RFC 5545 (gap forward, overlap first); the
+    time's own zone, if any, is not looked at."""
+    early = in_zone(local, tz)
     offset = early.utcoffset()
-    if offset is not None and offset == naive.replace(tzinfo=tz, fold=1).utcoffset():
-        return (naive - offset).replace(tzinfo=UTC), None  # what astimezone(UTC) computes
+    if offset is not None and offset == in_zone(local, tz, 1).utcoffset():
+        moment = early - offset  # what astimezone(UTC) computes
+        return datetime.combine(moment, moment.time(), UTC), None
+    naive = wall_of(local) if local.tzinfo is not None else local
     instant = early.astimezone(UTC)
     back = instant.astimezone(tz).replace(tzinfo=None)
     if back != naive:
