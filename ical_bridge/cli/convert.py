@@ -6,7 +6,7 @@ import os
 import sys
 from collections import Counter
 from datetime import UTC, datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
@@ -75,14 +75,79 @@ def _zone_note(result: ConversionResult, tz: str | None, local: str | None) -> s
     return f"floating and all-day times: {chosen}"
 
 
+_PIPED_WIDTH = 160
+"""The table's width without a terminal unless ``COLUMNS`` says: piped output is not squeezed."""
+
+
 def _console() -> Console:
     """stdout; its width is the terminal's, else ``COLUMNS``, else 160 (piped: no squeezing)."""
-    from rich.console import Console  # only the table needs rich (--json starts faster)
+    from rich.console import Console  # only a terminal (or what plaintable cannot draw) needs it
 
     console = Console(file=sys.stdout, soft_wrap=False)
     if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
-        console = Console(file=sys.stdout, soft_wrap=False, width=160)
+        console = Console(file=sys.stdout, soft_wrap=False, width=_PIPED_WIDTH)
     return console
+
+
+def _plain_width() -> int | None:
+    """The width ``_console()`` has when rich would write plain text (no terminal: a pipe or
+    a file), or None when it needs rich: a terminal, a setting that makes rich draw one
+    (FORCE_COLOR, TTY_COMPATIBLE), an encoding without box characters, Windows, Jupyter."""
+    import builtins
+
+    out = sys.stdout
+    if (out is None or sys.platform == "win32" or hasattr(builtins, "get_ipython")
+            or "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ
+            or not (getattr(out, "encoding", None) or "utf-8").lower().startswith("utf")):
+        return None
+    try:
+        if out.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() else _PIPED_WIDTH  # as rich reads COLUMNS
+
+
+_LABEL_MIN_WIDTH = 8
+
+
+class _Row(NamedTuple):
+    label: str
+    when: str
+    zone: str
+    strategy: str
+    kind: str | None  # of recurrence
+    codes: list[str]
+
+
+def _rows(result: ConversionResult) -> list[_Row]:
+    rows = []
+    for draft in result.timers:
+        timer = draft.timer
+        kind = timer["recurrence"]["type"] if timer.get("recurrence") else None
+        rows.append(_Row(
+            timer["label"], _local(draft.next_occurrence, timer["timezone"]), timer["timezone"],
+            draft.strategy, kind, list(dict.fromkeys(w.code for w in draft.warnings)),
+        ))  # fmt: skip
+    return rows
+
+
+def _grid(rows: list[_Row], *, compact: bool) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells of the table. Narrow: the zone under the time, the recurrence under
+    the strategy, one code per line."""
+    if compact:
+        return (["Label", "Next (local) / zone", "Strategy", "Warnings"],
+                [[r.label, f"{r.when}\n{r.zone}",
+                  r.strategy + ("" if r.kind is None else f"\n({r.kind})"), "\n".join(r.codes)]
+                 for r in rows])  # fmt: skip
+    return (["Label", "Next (local)", "Zone", "Strategy", "Warnings"],
+            [[r.label, r.when, r.zone, r.strategy + ("" if r.kind is None else f" ({r.kind})"),
+              ", ".join(r.codes)] for r in rows])  # fmt: skip
+
+
+def _title(result: ConversionResult) -> str:
+    return result.calendar.name or "Timers"
 
 
 def timer_table(result: ConversionResult, width: int) -> Table:
@@ -92,76 +157,95 @@ def timer_table(result: ConversionResult, width: int) -> Table:
     from rich.console import Console
     from rich.measure import Measurement
 
-    wide = _timer_table(result, compact=False)
+    rows = _rows(result)
+    wide = _timer_table(result, rows, compact=False)
     if Measurement.get(Console(width=10_000), Console(width=10_000).options,
                        wide).maximum <= width:
         return wide
-    return _timer_table(result, compact=True)
+    return _timer_table(result, rows, compact=True)
 
 
-def _timer_table(result: ConversionResult, *, compact: bool) -> Table:
+def _timer_table(result: ConversionResult, rows: list[_Row], *, compact: bool) -> Table:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=result.calendar.name or "Timers", title_justify="left",
+    headers, cells = _grid(rows, compact=compact)
+    table = Table(title=_title(result), title_justify="left",
                   box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
                   show_edge=not compact, pad_edge=not compact)
-    table.add_column("Label", overflow="ellipsis", min_width=8)  # wraps between words
-    if compact:
-        table.add_column("Next (local) / zone", no_wrap=True)
-    else:
-        table.add_column("Next (local)", no_wrap=True)
-        table.add_column("Zone", no_wrap=True)
-    table.add_column("Strategy", no_wrap=True)
-    table.add_column("Warnings", no_wrap=True)
-    for draft in result.timers:
-        timer = draft.timer
-        strategy = draft.strategy
-        if timer.get("recurrence"):
-            kind = timer["recurrence"]["type"]
-            strategy += f"\n({kind})" if compact else f" ({kind})"
-        when = _local(draft.next_occurrence, timer["timezone"])
-        codes = list(dict.fromkeys(w.code for w in draft.warnings))
-        if compact:
-            cells = [when + "\n" + timer["timezone"]]
-        else:
-            cells = [when, timer["timezone"]]
-        table.add_row(Text(timer["label"]), *cells, strategy,
-                      ("\n" if compact else ", ").join(codes))
+    table.add_column(headers[0], overflow="ellipsis", min_width=_LABEL_MIN_WIDTH)  # wraps
+    for header in headers[1:]:
+        table.add_column(header, no_wrap=True)
+    for label, *others in cells:
+        table.add_row(Text(label), *others)
     return table
+
+
+def _plain_table(result: ConversionResult, width: int) -> str | None:
+    """``print(timer_table(result, width))`` on a console without a terminal, without rich;
+    None when even the compact table would wrap a label, or rich must draw it for another
+    reason (``plaintable``)."""
+    from ical_bridge.cli.plaintable import plain_table, table_width
+
+    rows = _rows(result)
+    for compact in (False, True):  # timer_table's choice: the wide table if it fits
+        headers, cells = _grid(rows, compact=compact)
+        natural = table_width(headers, cells, compact=compact, first_min=_LABEL_MIN_WIDTH)
+        if natural is None:
+            return None
+        if natural <= width:
+            return plain_table(_title(result), headers, cells, compact=compact, width=width,
+                               first_min=_LABEL_MIN_WIDTH)
+    return None
+
+
+def _after_table(result: ConversionResult, verbose: int, zone_note: str,
+                 index: EventIndex | None) -> list[str]:
+    """The lines under the table: counts, the zone note, skipped events, warnings, hints."""
+    from ical_bridge.cli.events import iso_dates, skip_line
+
+    counts = Counter(s.code for s in result.skipped)
+    summary = ", ".join(f"{n} {code}" for code, n in sorted(counts.items())) or "none"
+    lines = [f"{len(result.timers)} timer(s); skipped: {summary}"]
+    if zone_note:
+        lines.append(zone_note)
+    for skipped in result.skipped:
+        if verbose or skipped.warnings:  # an event's own problem is shown without -v
+            codes = ", ".join(dict.fromkeys(w.code for w in skipped.warnings))
+            lines.append(
+                f"  skipped {skip_line(skipped, index or {})}" + (f" [{codes}]" if codes else "")
+            )
+    if verbose:
+        for warning in result.warnings:
+            lines.append(f"  warning {warning.code}: {iso_dates(warning.message)}")
+        if result.dropped:
+            shown = ", ".join(f"{name} ×{n}" for name, n in result.dropped.items())
+            lines.append(f"  dropped (no tickward field): {shown}")
+    elif result.warnings:
+        lines.append(f"{len(result.warnings)} feed warning(s); -v lists them")
+    if result.warnings or result.skipped or any(d.warnings for d in result.timers):
+        lines.append("--explain CODE says what a code means and what to do")
+    return lines
 
 
 def _print_table(result: ConversionResult, verbose: int, zone_note: str = "",
                  index: EventIndex | None = None) -> None:
-    from ical_bridge.cli.events import iso_dates, skip_line
+    lines = _after_table(result, verbose, zone_note, index)
+    width = _plain_width()
+    if width is not None:
+        from ical_bridge.cli.plaintable import plain_lines
 
+        table = _plain_table(result, width)
+        after = plain_lines(lines, width)
+        if table is not None and after is not None:  # rich's bytes, ~30 ms sooner (issue 12)
+            sys.stdout.write(table + after)  # a closed pipe: click ends quietly with 1, as rich
+            sys.stdout.flush()
+            return
     console = _console()
-    table = timer_table(result, console.width)
-    console.print(table)
-    counts = Counter(s.code for s in result.skipped)
-    summary = ", ".join(f"{n} {code}" for code, n in sorted(counts.items())) or "none"
-    console.print(f"{len(result.timers)} timer(s); skipped: {summary}", markup=False)
-    if zone_note:
-        console.print(zone_note, markup=False)
-    for skipped in result.skipped:
-        if verbose or skipped.warnings:  # an event's own problem is shown without -v
-            codes = ", ".join(dict.fromkeys(w.code for w in skipped.warnings))
-            console.print(
-                f"  skipped {skip_line(skipped, index or {})}" + (f" [{codes}]" if codes else ""),
-                markup=False,
-            )
-    if verbose:
-        for warning in result.warnings:
-            console.print(f"  warning {warning.code}: {iso_dates(warning.message)}",
-                          markup=False)
-        if result.dropped:
-            shown = ", ".join(f"{name} ×{n}" for name, n in result.dropped.items())
-            console.print(f"  dropped (no tickward field): {shown}", markup=False)
-    elif result.warnings:
-        console.print(f"{len(result.warnings)} feed warning(s); -v lists them", markup=False)
-    if result.warnings or result.skipped or any(d.warnings for d in result.timers):
-        console.print("--explain CODE says what a code means and what to do", markup=False)
+    console.print(timer_table(result, console.width))
+    for line in lines:
+        console.print(line, markup=False)
 
 
 @click.command("convert")
