@@ -171,7 +171,7 @@ def _timer_table(result: ConversionResult, rows: list[_Row], *, compact: bool) -
     from rich.text import Text
 
     headers, cells = _grid(rows, compact=compact)
-    table = Table(title=_title(result), title_justify="left",
+    table = Table(title=Text(_title(result)), title_justify="left",  # a name, not markup
                   box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
                   show_edge=not compact, pad_edge=not compact)
     table.add_column(headers[0], overflow="ellipsis", min_width=_LABEL_MIN_WIDTH)  # wraps

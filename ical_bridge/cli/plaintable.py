@@ -137,13 +137,13 @@ def _row_lines(cells: list[str], widths: list[int], *, compact: bool, edge: str)
 def plain_table(title: str, headers: list[str], rows: list[list[str]], *, compact: bool,
                 width: int, first_min: int) -> str | None:
     """``print(table)`` on a ``width``-column rich console without a terminal, for a table whose
-    natural width fits; the first column is plain text, the others and the title are markup."""
+    natural width fits; the title and the first column are plain text, the others markup."""
     widths = _column_widths(headers, rows, compact=compact, first_min=first_min)
     if widths is None or width >= _MAX_WIDTH:
         return None
     total = _total(widths, compact=compact)
     title_width = cell_width(title)
-    marked_up = [title, *headers, *(cell for row in rows for cell in row[1:])]
+    marked_up = [*headers, *(cell for row in rows for cell in row[1:])]  # the title is text
     if total > width or title_width is None or not all(_plain(t, markup=True) for t in marked_up):
         return None  # a wrapped label, markup, an emoji code: rich's work
     if title_width <= total:

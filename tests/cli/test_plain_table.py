@@ -54,7 +54,8 @@ FILES = sorted([*CORPUS.rglob("*.ics"), *SAMPLE_FEEDS.rglob("*.ics")])
 
 
 def _rich_timer_table(result: ConversionResult, *, compact: bool) -> Table:
-    table = Table(title=result.calendar.name or "Timers", title_justify="left",
+    # the title as text: a calendar name is no markup ("Team [/] ops" made rich fail before)
+    table = Table(title=Text(result.calendar.name or "Timers"), title_justify="left",
                   box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
                   show_edge=not compact, pad_edge=not compact)  # fmt: skip
     table.add_column("Label", overflow="ellipsis", min_width=8)
@@ -419,6 +420,22 @@ def test_piped_convert_that_must_wrap_a_label_prints_with_rich(tmp_path: Path) -
     wide, wide_rich = _run(args, tmp_path, COLUMNS="200")
     assert not wide_rich and summary in wide.decode()
     assert wide == _run(args, tmp_path, COLUMNS="200", TTY_COMPATIBLE="0")[0]
+
+
+@pytest.mark.parametrize("name", ["Team [/] ops", "Ops [bold]on call[/bold]", "Party :tada:"])
+def test_a_calendar_name_is_printed_as_written(name: str, tmp_path: Path) -> None:
+    """A calendar's name is its text: no markup (``[/]`` made convert crash), no emoji."""
+    feed = tmp_path / "named.ics"
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//t//EN", f"X-WR-CALNAME:{name}",
+             "BEGIN:VEVENT", "UID:n@example.com", "DTSTAMP:20261101T000000Z",
+             "DTSTART:20261201T090000Z", "SUMMARY:Stand-up", "END:VEVENT", "END:VCALENDAR"]
+    feed.write_bytes("".join(line + "\r\n" for line in lines).encode())
+    args = ["convert", str(feed), "--now", NOW_TEXT, "--tz", "UTC"]
+    plain, plain_rich = _run(args, tmp_path)
+    drawn, drawn_rich = _run(args, tmp_path, TTY_COMPATIBLE="0")
+    assert (plain_rich, drawn_rich) == (False, True)
+    assert plain == drawn
+    assert plain.decode().splitlines()[0].rstrip() == name
 
 
 def test_a_closed_pipe_ends_convert_quietly_with_1_as_with_rich() -> None:
