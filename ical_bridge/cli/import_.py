@@ -108,7 +108,7 @@ def _show_plan(plan: Plan, out: Console, err: Console, verbose: int,
                index: EventIndex | None = None) -> None:
     project = plan.project
     where = f"{project.name} ({project.id})" if project.id else f"{project.name} (new project)"
-    table = Table(title=f"Import plan for {where}", show_edge=False)
+    table = Table(title=Text(f"Import plan for {where}"), show_edge=False)  # a name: no markup
     for column in ("create", "update", "archive", "delete", "unchanged", "skipped"):
         table.add_column(column, justify="right")
     summary = plan.summary
@@ -123,7 +123,8 @@ def _show_plan(plan: Plan, out: Console, err: Console, verbose: int,
                 if change.action == "unchanged" and change.note and "tickward wins" in change.note:
                     out.print(f"  kept     {change.label}", markup=False, highlight=False)
     if plan.spaces:
-        out.print("spaces to create: " + ", ".join(f"{s.name} ({s.id})" for s in plan.spaces))
+        out.print("spaces to create: " + ", ".join(f"{s.name} ({s.id})" for s in plan.spaces),
+                  markup=False, highlight=False)
     if project.new_color:
         out.print(f"project colour → {project.new_color}")
     shown = plan.writes if verbose else plan.writes[:30]
