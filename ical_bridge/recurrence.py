@@ -67,7 +67,7 @@ def format_utc(instant: datetime) -> str:
     """Format an instant the way tickward normalises it: ``YYYY-MM-DDTHH:MM:SS.000Z``."""
     utc = instant.astimezone(UTC)
     if utc.year >= 1000:  # isoformat pads years to 4 digits, as strftime does from 1000 on
-        return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+        return utc.isoformat(timespec="milliseconds")[:-6] + "Z"  # less its "+00:00"
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -89,8 +89,7 @@ def tickward_local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     result lands one hour earlier than RFC 5545, and in a fall-back overlap it
     is the first instance west of Greenwich and the second east of it.
     """
-    naive = local.replace(tzinfo=None)
-    as_utc = naive.replace(tzinfo=UTC)
+    as_utc = in_zone(local, UTC)  # the local fields read as UTC
     first = _offset_at(tz, as_utc)
     second = _offset_at(tz, as_utc - first)
     if first == second:
@@ -115,7 +114,7 @@ def wall_of(moment: datetime) -> datetime:
     return datetime.combine(moment, moment.time())
 
 
-def in_zone(wall: datetime, tz: tzinfo, fold: int = 0) -> datetime:
+def in_zone(wall: datetime, tz: tzinfo | None, fold: int = 0) -> datetime:
     """``wall.replace(tzinfo=tz, fold=fold)`` at a fraction of its cost (``wall``'s own zone,
     if any, is dropped)."""
     if wall.fold == fold:

@@ -214,10 +214,8 @@ def rebased_start(start: date, rules: object, before: datetime) -> date | None:
     except (TypeError, ValueError):
         return None
     freq = str(rule.get("FREQ", [""])[0]).upper()
-    naive = start.replace(tzinfo=None) if isinstance(start, datetime) else start
-    ref = (before - _REBASE_MARGIN).replace(tzinfo=None)
-    ref_day = ref.date() if isinstance(ref, datetime) else ref
-    start_day = naive.date() if isinstance(naive, datetime) else naive
+    ref_day = (before - _REBASE_MARGIN).date()  # the fields of the instants, as dates
+    start_day = start.date() if isinstance(start, datetime) else start
     if interval < 1 or (ref_day - start_day).days < 400:
         return None
     if freq in ("DAILY", "WEEKLY"):

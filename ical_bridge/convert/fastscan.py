@@ -45,6 +45,7 @@ from ical_bridge.convert.rulemath import (
     quick_starts,
     simple_start,
 )
+from ical_bridge.recurrence import in_zone, wall_of
 
 __all__ = ["RuleExpander", "expander_for", "is_plain_series"]
 
@@ -76,7 +77,7 @@ def _plain_exceptions(master: Component, zone: object) -> bool:
 def _ids(moment: datetime) -> tuple[datetime, datetime]:
     """recurring-ical-events' identities of a zoned occurrence: its UTC and its local wall
     clock, both naive; two times match when any identity of one is one of the other."""
-    return moment.astimezone(UTC).replace(tzinfo=None), moment.replace(tzinfo=None)
+    return wall_of(moment.astimezone(UTC)), wall_of(moment)
 
 
 def _exdate_ids(master: Component) -> set[datetime]:
@@ -396,7 +397,7 @@ class RuleExpander:
             if self._until is None:
                 zone = self._start.tzinfo
                 naive = counted_starts(self._vrecur, self._start.replace(tzinfo=None))
-                self._counted = [start.replace(tzinfo=zone) for start in naive]
+                self._counted = [in_zone(start, zone) for start in naive]
             else:
                 self._counted = list(self._rule)
         return self._counted

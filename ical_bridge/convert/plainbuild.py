@@ -230,7 +230,7 @@ class PlainBuilder:
         if tzid:
             zone = self._zone(tzid)
             if type(zone) is ZoneInfo and self._zoneinfo:
-                return naive.replace(tzinfo=zone)  # what the zoneinfo provider's localize does
+                return datetime.combine(naive, naive.time(), zone)  # the provider's localize
             if zone is not None:
                 return tzp.localize(naive, zone)
         if utc:
