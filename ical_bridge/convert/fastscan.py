@@ -255,7 +255,7 @@ class _PlainOccurrence(Occurrence):
         """The occurrence as recurring-ical-events makes it (DTSTART, DTEND, RECURRENCE-ID)."""
         if self._component is None and self._override is None:
             self._component = self._expander.copy_at(self._start)
-        if self._raw is None:
+        if self._component is None and self._raw is None:
             self._raw = self._expander.raw(self._start, self._override)
         return super().component
 

@@ -82,3 +82,21 @@ def _feed_with_series() -> bytes:
         b"BEGIN:VEVENT\r\nUID:c\r\nDTSTART:20261201T090000Z\r\nSUMMARY:once\r\nEND:VEVENT\r\n"
         b"END:VCALENDAR\r\n"
     )
+
+
+def test_a_conversion_leaves_nothing_frozen_and_what_the_caller_froze_frozen() -> None:
+    """The drafts skip the young collections (frozen, then unfrozen into the oldest
+    generation); objects a caller froze stay frozen, and none of ours are left frozen."""
+    data = (SAMPLE_FEEDS / "team_meetings.ics").read_bytes()
+    assert gc.get_freeze_count() == 0
+    result = convert_calendar(data, ImportOptions(now=NOW))
+    assert gc.get_freeze_count() == 0
+    assert any(gc.is_tracked(d.timer) or gc.is_tracked(d) for d in result.timers)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        convert_calendar(data, ImportOptions(now=NOW))
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
