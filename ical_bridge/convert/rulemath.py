@@ -40,10 +40,49 @@ def _int_in(values: list[Any], low: int, high: int) -> bool:
         return False
 
 
+def shape_key(vrecur: Any) -> tuple[Any, ...] | None:
+    """A hashable key of a parsed RRULE's parts other than UNTIL (``None`` if a value is not
+    hashable). UNTIL stays out: equal date-times in two zones are equal keys."""
+    try:
+        key = tuple((str(k).upper(), tuple(v)) for k, v in vrecur.items() if k != "UNTIL")
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+_PLAIN: dict[tuple[Any, ...], bool] = {}
+_PATTERNS: dict[tuple[Any, ...], tuple[str, int, frozenset[int], int] | None] = {}
+
+
+def _remembered(memo: dict[Any, Any], key: Any, make: Any) -> Any:
+    """``make()``, once per ``key`` of one of this module's bounded memos."""
+    if key is None:
+        return make()
+    found = memo.get(key, memo)
+    if found is memo:
+        if len(memo) >= 4096:
+            memo.clear()
+        found = memo[key] = make()
+    return found
+
+
 def plain_rule(rule: object, start: date) -> bool:
-    """A rule of ``PARTS`` only, with values the fast path (and dateutil) handle quickly."""
+    """A rule of ``PARTS`` only, with values the fast path (and dateutil) handle quickly
+    (judged once per rule text, but for UNTIL)."""
     if not isinstance(rule, vRecur):
         return False
+    if not _remembered(_PLAIN, shape_key(rule), lambda: _plain_parts(rule)):
+        return False
+    until = rule.get("UNTIL")
+    if until is not None:
+        value = until[0] if len(until) == 1 else None
+        if not isinstance(value, datetime) or value.utcoffset() != timedelta(0):
+            return False
+    return True
+
+
+def _plain_parts(rule: Any) -> bool:
     keys = {str(k).upper() for k in rule}
     if not keys <= PARTS or [str(f).upper() for f in rule.get("FREQ", [])] not in (
         [f] for f in _FREQS
@@ -58,14 +97,7 @@ def plain_rule(rule: object, start: date) -> bool:
     # 29–31 in a fixed month may never exist: dateutil would then search to year 9999.
     if not _int_in(days, 1, 28 if months else 31) or not _int_in(months, 1, 12):
         return False
-    if any(int(m) < 0 for m in months):
-        return False
-    until = rule.get("UNTIL")
-    if until is not None:
-        value = until[0] if len(until) == 1 else None
-        if not isinstance(value, datetime) or value.utcoffset() != timedelta(0):
-            return False
-    return True
+    return not any(int(m) < 0 for m in months)
 
 
 _FREQ_NUMBERS = {"YEARLY": YEARLY, "MONTHLY": MONTHLY, "WEEKLY": WEEKLY, "DAILY": DAILY}
@@ -136,6 +168,27 @@ def _pattern(vrecur: Any, start: datetime,
              counted: bool) -> tuple[date, int, list[int], time] | None:  # fmt: skip
     """A DAILY or WEEKLY rule's days as (first period's first day, period length in days,
     the offsets of its days in a period, wall clock); ``None`` for another rule."""
+    key = shape_key(vrecur)
+    memo_key = None if key is None else (key, counted)
+    parts = _remembered(_PATTERNS, memo_key, lambda: _rule_days(vrecur, counted))
+    if parts is None:
+        return None
+    freq, interval, days, wkst = parts
+    first = start.date()
+    if freq == "DAILY":
+        anchor, period = first, interval * 7 if days else interval
+        offsets = [o for o in range(0, period, interval)
+                   if not days or (first.weekday() + o) % 7 in days]  # fmt: skip
+    else:
+        anchor = first - timedelta(days=(first.weekday() - wkst) % 7)
+        period = interval * 7
+        offsets = sorted({(d - wkst) % 7 for d in (days or {first.weekday()})})
+    clock = time(start.hour, start.minute, start.second, tzinfo=start.tzinfo)
+    return anchor, period, offsets, clock
+
+
+def _rule_days(vrecur: Any, counted: bool) -> tuple[str, int, frozenset[int], int] | None:
+    """What ``_pattern`` reads of the rule alone: FREQ, INTERVAL, BYDAY's weekdays, WKST."""
     names = {str(k).upper() for k in vrecur} - ({"COUNT"} if counted else set())
     if not names <= {"FREQ", "INTERVAL", "UNTIL", "BYDAY", "WKST"}:
         return None
@@ -143,19 +196,9 @@ def _pattern(vrecur: Any, start: datetime,
     if freq not in ("DAILY", "WEEKLY"):
         return None
     interval = int(vrecur.get("INTERVAL", [1])[0])
-    days = {_DAY_NUMBERS[str(d).upper()[-2:]] for d in vrecur.get("BYDAY", [])}
-    first = start.date()
-    if freq == "DAILY":
-        anchor, period = first, interval * 7 if days else interval
-        offsets = [o for o in range(0, period, interval)
-                   if not days or (first.weekday() + o) % 7 in days]  # fmt: skip
-    else:
-        wkst = _DAY_NUMBERS[str(vrecur.get("WKST", ["MO"])[0]).upper()]
-        anchor = first - timedelta(days=(first.weekday() - wkst) % 7)
-        period = interval * 7
-        offsets = sorted({(d - wkst) % 7 for d in (days or {first.weekday()})})
-    clock = time(start.hour, start.minute, start.second, tzinfo=start.tzinfo)
-    return anchor, period, offsets, clock
+    days = frozenset(_DAY_NUMBERS[str(d).upper()[-2:]] for d in vrecur.get("BYDAY", []))
+    wkst = _DAY_NUMBERS[str(vrecur.get("WKST", ["MO"])[0]).upper()] if freq == "WEEKLY" else 0
+    return freq, interval, days, wkst
 
 
 def periodic_nth(vrecur: Any, start: datetime, n: int) -> datetime | None:

@@ -591,3 +591,23 @@ def test_quicker_look_ups_find_what_icalendar_finds() -> None:
         rule["UNTIL"]
     with pytest.raises(KeyError):
         mine["LOCATION"]
+
+
+def test_a_rules_verdict_is_remembered_without_its_until() -> None:
+    """``plain_rule`` remembers its verdict per rule text but judges UNTIL every time: an
+    UNTIL in UTC is plain, the same instant written with an offset is not (dateutil)."""
+    from icalendar.prop import vRecur
+
+    from ical_bridge.convert.rulemath import plain_rule
+
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    utc = vRecur.from_ical("FREQ=WEEKLY;BYDAY=MO;UNTIL=20270101T000000Z")
+    assert plain_rule(utc, start)
+    offset = vRecur.from_ical("FREQ=WEEKLY;BYDAY=MO;UNTIL=20270101T000000Z")
+    offset["UNTIL"] = [utc["UNTIL"][0].astimezone(ZoneInfo("Europe/Berlin"))]
+    assert offset["UNTIL"][0] == utc["UNTIL"][0]  # one instant
+    assert not plain_rule(offset, start)
+    assert plain_rule(utc, start)
+    odd = vRecur.from_ical("FREQ=WEEKLY;BYDAY=MO;UNTIL=20270101T000000Z")
+    odd["BYSETPOS"] = [1]
+    assert not plain_rule(odd, start)
