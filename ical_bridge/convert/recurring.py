@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -32,6 +34,15 @@ DST_HORIZON = timedelta(days=4 * 366)
 """How far ahead a native slot is checked for DST gaps and overlaps."""
 _SLACK = timedelta(days=2)
 _MAX_COUNT = 100_000
+
+
+@lru_cache(maxsize=4096)
+def _meets_a_transition(slot: Slot, tz: ZoneInfo, transitions: tuple[date, ...],
+                        since: int) -> bool:  # fmt: skip
+    """True when ``slot`` falls into a DST gap or overlap on a day of ``transitions[since:]``
+    (many series share a slot, a zone and the days of their zone's changes)."""
+    return any(slot.falls_on(day) and is_dst_edge(slot.wall_clock(day), tz)
+               for day in transitions[since:])  # fmt: skip
 
 
 class RecurringSeries:
@@ -227,11 +238,8 @@ class RecurringSeries:
                     break
                 anchor = slot.wall_clock(next(d for d in days if d > anchor.date()))
                 instant, warning = local_to_utc(anchor, tz)
-            for day in transitions:
-                if day < part.anchor.date() or not slot.falls_on(day):
-                    continue
-                if is_dst_edge(slot.wall_clock(day), tz):
-                    edge = True
+            since = bisect_left(transitions, part.anchor.date())
+            edge = _meets_a_transition(slot, tz, transitions, since) or edge
             tick = next_occurrence(instant, tz, part.type, self.now, last_day=part.last_day)
             placed.append((part, instant, tick))
         return placed, edge

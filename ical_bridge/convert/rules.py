@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ical_bridge.convert.rulemath import shape_key
 from ical_bridge.recurrence import RecurrenceType, Slot
 
 __all__ = ["RulePart", "RuleShape", "analyse_rule"]
@@ -70,6 +71,38 @@ def analyse_rule(
     ``start_passed``: DTSTART is before ``now``. A DTSTART off the rule's days is then an
     occurrence of the past only; the occurrences still to come are the slots' own.
     """
+    shape = shape_key(rule)
+    key = None if shape is None else (shape, is_date, start.hour, start.minute, start.second,
+                                      start.weekday(), start.day, start.month)  # fmt: skip
+    # the slots follow from the rule and DTSTART's fields alone: many series share them
+    slots = _SLOTS.get(key) if key is not None else None
+    if slots is None:
+        slots = _slots(rule, start, is_date=is_date)
+        if key is not None:
+            if len(_SLOTS) >= 4096:
+                _SLOTS.clear()
+            _SLOTS[key] = slots
+    if isinstance(slots, RuleShape):
+        return slots
+    wall = start.replace(second=0, microsecond=0)
+    if not start_passed and not any(_carries(slot, wall) for slot, _ in slots):
+        return _not("DTSTART is not one of the rule's own occurrences")
+    parts = []
+    for slot, suffix in slots:
+        anchor = _first_on_or_after(slot, wall)
+        if anchor is None:
+            return _not("a slot of the rule never occurs")
+        parts.append(RulePart(slot.type, anchor, slot.last_day, f" ({suffix})" if suffix else ""))
+    return RuleShape(tuple(parts))
+
+
+_SLOTS: dict[tuple[Any, ...], RuleShape | tuple[tuple[Slot, str], ...]] = {}
+
+
+def _slots(rule: Mapping[str, Sequence[Any]], start: datetime, *,
+           is_date: bool) -> RuleShape | tuple[tuple[Slot, str], ...]:  # fmt: skip
+    """The tickward slots (with label suffixes) of ``rule`` from a DTSTART at ``start``'s
+    time, weekday, day and month, or the shape saying why there are none."""
     keys = {k.upper() for k in rule}
     if "RSCALE" in keys or "SKIP" in keys:
         return _not("non-Gregorian rule (RFC 7529)", unsupported=True)
@@ -151,17 +184,7 @@ def analyse_rule(
             bits = [f"{calendar.month_abbr[month]} {day}"] if len(months) * len(days) > 1 else []
             bits += [f"{h:02d}:{m:02d}"] if vary_time else []
             slots.append((Slot("yearly", h, m, 0, day, month), " ".join(bits)))
-
-    wall = start.replace(second=0, microsecond=0)
-    if not start_passed and not any(_carries(slot, wall) for slot, _ in slots):
-        return _not("DTSTART is not one of the rule's own occurrences")
-    parts = []
-    for slot, suffix in slots:
-        anchor = _first_on_or_after(slot, wall)
-        if anchor is None:
-            return _not("a slot of the rule never occurs")
-        parts.append(RulePart(slot.type, anchor, slot.last_day, f" ({suffix})" if suffix else ""))
-    return RuleShape(tuple(parts))
+    return tuple(slots)
 
 
 def _carries(slot: Slot, wall: datetime) -> bool:
