@@ -51,6 +51,7 @@ __all__ = ["RuleExpander", "expander_for", "is_plain_series"]
 
 _MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is looked for later
 _SLACK = timedelta(days=2)
+_DAY = timedelta(days=1)
 _TAIL = 16  # starts kept before a bound: a DST shift reorders only the last few
 _ONE_VALUE = ("DTSTART", "DTEND", "RRULE")
 _NOT_PLAIN = ("RDATE", "EXRULE", "RECURRENCE-ID", "DURATION")
@@ -498,19 +499,24 @@ class RuleExpander:
         limit = now + _MAX_AHEAD if bound is None else min(bound, now + _MAX_AHEAD)
         best: tuple[datetime, datetime] | None = None
         cut = self._cut(limit)
+        # A zoned start a day before ``now`` by its own zone is before it by any reading;
+        # one two days past the best start's wall clock is later than the best (a DST
+        # shift moves an instant by hours): neither needs its instant.
+        floor = None if self._all_day else now - _DAY
+        past_best: datetime | None = None
         for start in self._starts(now - _SLACK):
-            if start - _SLACK > cut:
+            if start - _SLACK > cut or (past_best is not None and start >= past_best):
                 break
-            if self._dropped(start):
+            if (floor is not None and start < floor) or self._dropped(start):
                 continue
-            start = self._value(start)
-            instant = self._instant_of_value(start)
+            value = self._value(start)
+            instant = self._instant_of_value(value)
             if instant is None or instant <= now or instant > limit:
                 continue
             if self._not_before is not None and instant < self._not_before:
                 continue
-            if best is None or (instant, start) < best:  # _timeline's order
-                best = (instant, start)
+            if best is None or (instant, value) < best:  # _timeline's order
+                best, past_best = (instant, value), start + _SLACK
             elif best[0] + _SLACK < instant:
                 break
         return _PlainOccurrence(self, best[1], best[0]) if best else None
