@@ -84,7 +84,7 @@ def analyse_rule(
             _SLOTS[key] = slots
     if isinstance(slots, RuleShape):
         return slots
-    wall = start.replace(second=0, microsecond=0)
+    wall = start.replace(second=0, microsecond=0) if start.second or start.microsecond else start
     if not start_passed and not any(_carries(slot, wall) for slot, _ in slots):
         return _not("DTSTART is not one of the rule's own occurrences")
     parts = []
@@ -188,17 +188,16 @@ def _slots(rule: Mapping[str, Sequence[Any]], start: datetime, *,
 
 
 def _carries(slot: Slot, wall: datetime) -> bool:
-    first = _first_on_or_after(slot, wall)
-    return first == wall
+    """The slot has an occurrence at ``wall`` (``_first_on_or_after(slot, wall) == wall``)."""
+    return slot.falls_on(wall.date()) and slot.wall_clock(wall) == wall
 
 
 def _first_on_or_after(slot: Slot, wall: datetime) -> datetime | None:
-    for count, day in enumerate(slot.local_dates(wall.date())):
-        candidate = slot.wall_clock(day)
-        if candidate >= wall:
-            return candidate
-        if count > 3:
-            break
-    for day in slot.local_dates(wall.date() + timedelta(days=1)):
+    """The slot's first wall-clock occurrence at or after ``wall``: on ``wall``'s own day if
+    the slot falls on it late enough, else on the next day that carries it."""
+    day = wall.date()
+    if slot.falls_on(day) and slot.wall_clock(day) >= wall:
         return slot.wall_clock(day)
+    for later in slot.local_dates(day + timedelta(days=1)):
+        return slot.wall_clock(later)
     return None
