@@ -15,7 +15,7 @@ by the same code on the same inputs.
 
 Anything else, and every series when ``fast`` is off (``ImportOptions(fast_path=False)``,
 which the equivalence tests use), takes ``SeriesExpander``; so do the cases where
-the full path's answer depends on its search windows (see ``_unambiguous``, ``_Tie``).
+the full path's answer depends on its search windows (see ``plainseries``, ``_Tie``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule
 from icalendar import Component
@@ -33,19 +32,18 @@ from icalendar.parser.parameter import Parameters
 from icalendar.prop import vDDDTypes
 
 from ical_bridge.convert.expander import Occurrence, SeriesExpander, rebased_start
-from ical_bridge.convert.fields import listify
 from ical_bridge.convert.plainbuild import _SharedParameters
+from ical_bridge.convert.plainseries import exdate_ids, identities, is_plain_series
 from ical_bridge.convert.rulemath import (
     counted_starts,
     known_counted,
     make_rule,
     periodic_nth,
-    plain_rule,
     quick_plan,
     quick_starts,
     simple_start,
 )
-from ical_bridge.recurrence import in_zone, wall_of
+from ical_bridge.recurrence import in_zone
 
 __all__ = ["RuleExpander", "expander_for", "is_plain_series"]
 
@@ -53,102 +51,6 @@ _MAX_AHEAD = timedelta(days=50 * 366)  # as SeriesExpander: no occurrence is loo
 _SLACK = timedelta(days=2)
 _DAY = timedelta(days=1)
 _TAIL = 16  # starts kept before a bound: a DST shift reorders only the last few
-_ONE_VALUE = ("DTSTART", "DTEND", "RRULE")
-_NOT_PLAIN = ("RDATE", "EXRULE", "RECURRENCE-ID", "DURATION")
-_NOT_IN_OVERRIDE = ("RRULE", "RDATE", "EXDATE", "EXRULE", "DURATION")
-
-
-def _same_zone(prop: object, zone: object) -> bool:
-    """A single date-time value in exactly ``zone`` (no list, no RANGE parameter)."""
-    value = getattr(prop, "dt", None)
-    params = getattr(prop, "params", {})
-    return isinstance(value, datetime) and value.tzinfo is zone and "RANGE" not in params
-
-
-def _plain_exceptions(master: Component, zone: object) -> bool:
-    """Every EXDATE of ``master`` is a date-time in its DTSTART's zone."""
-    for prop in listify(master.get("EXDATE")):
-        for item in getattr(prop, "dts", [None]):
-            value = getattr(item, "dt", None)
-            if not isinstance(value, datetime) or value.tzinfo is not zone:
-                return False
-    return True
-
-
-def _ids(moment: datetime) -> tuple[datetime, datetime]:
-    """recurring-ical-events' identities of a zoned occurrence: its UTC and its local wall
-    clock, both naive; two times match when any identity of one is one of the other."""
-    return wall_of(moment.astimezone(UTC)), wall_of(moment)
-
-
-def _exdate_ids(master: Component) -> set[datetime]:
-    return {i for prop in listify(master.get("EXDATE")) for item in prop.dts for i in _ids(item.dt)}
-
-
-def _unambiguous(master: Component, overrides: list[Component]) -> bool:
-    """No override whose identities meet an EXDATE's or another override's: there the
-    full path's answer depends on its search windows and on SEQUENCE."""
-    taken = _exdate_ids(master)
-    for comp in overrides:
-        ids = _ids(comp["RECURRENCE-ID"].dt)  # type: ignore[union-attr,arg-type]
-        if taken.intersection(ids):
-            return False
-        taken.update(ids)
-    return True
-
-
-def _plain_override(comp: Component, zone: object) -> bool:
-    """An override ``RuleExpander`` places exactly as recurring-ical-events does: one
-    moved (or restated) occurrence, every date-time in the master's zone."""
-    if comp.name != "VEVENT" or any(comp.get(n) is not None for n in _NOT_IN_OVERRIDE):
-        return False
-    if not _same_zone(comp.get("RECURRENCE-ID"), zone) or not _same_zone(comp.get("DTSTART"),
-                                                                          zone):  # fmt: skip
-        return False
-    return comp.get("DTEND") is None or _same_zone(comp.get("DTEND"), zone)
-
-
-def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> bool:
-    """True when ``RuleExpander`` gives exactly what ``SeriesExpander`` would."""
-    if not components:
-        return False
-    master, overrides = components[0], components[1:]
-    if master.name != "VEVENT" or any(master.get(n) is not None for n in _NOT_PLAIN):
-        return False
-    if any(isinstance(master.get(n), list) for n in _ONE_VALUE):
-        return False
-    start = getattr(master.get("DTSTART"), "dt", None)
-    if isinstance(start, date) and not isinstance(start, datetime):
-        return _plain_all_day(master, overrides, start)
-    if not isinstance(start, datetime) or not isinstance(start.tzinfo, ZoneInfo):
-        return False
-    if x_wr_timezone and start.tzinfo.key in ("UTC", "Etc/UTC"):
-        return False  # Google's X-WR-TIMEZONE moves UTC times: the full path knows how
-    end_prop = master.get("DTEND")
-    if end_prop is not None:
-        end = getattr(end_prop, "dt", None)
-        if not isinstance(end, datetime) or end.tzinfo is not start.tzinfo:
-            return False
-    if not _plain_exceptions(master, start.tzinfo):
-        return False
-    if not all(_plain_override(comp, start.tzinfo) for comp in overrides):
-        return False
-    return plain_rule(master.get("RRULE"), start) and _unambiguous(master, overrides)
-
-
-def _plain_all_day(master: Component, overrides: list[Component], start: date) -> bool:
-    """An all-day series ``RuleExpander`` expands: no EXDATE or override, DTEND a date (or
-    none), a plain rule without UNTIL (a date or a date-time; the full path knows both)."""
-    if overrides or master.get("EXDATE") is not None:
-        return False
-    end = getattr(master.get("DTEND"), "dt", None)
-    if master.get("DTEND") is not None and (not isinstance(end, date) or isinstance(end,
-                                                                                  datetime)):
-        return False
-    rule = master.get("RRULE")
-    return plain_rule(rule, start) and not rule.get("UNTIL")
-
-
 def expander_for(
     components: list[Component],
     *,
@@ -317,10 +219,10 @@ class RuleExpander:
         # a DAILY or WEEKLY COUNT rule's last start (``periodic_nth``) ends it as UNTIL would
         self._count_end = periodic_nth(vrecur, self._start, self._count) if self._count else None
         # A start whose identities meet an EXDATE's or an override's is not the rule's.
-        self._excluded: set[datetime] = _exdate_ids(master)
+        self._excluded: set[datetime] = exdate_ids(master)
         self._moved: list[tuple[datetime, datetime, Component]] = []
         for comp in overrides:
-            self._excluded.update(_ids(comp["RECURRENCE-ID"].dt))  # type: ignore[union-attr,arg-type]
+            self._excluded.update(identities(comp["RECURRENCE-ID"].dt))  # type: ignore[union-attr,arg-type]
             start: datetime = comp["DTSTART"].dt  # type: ignore[union-attr,assignment]
             instant = instant_of_value(start)
             if instant is not None:
@@ -344,7 +246,7 @@ class RuleExpander:
 
     def _dropped(self, start: datetime) -> bool:
         """An EXDATE or an override takes the place of the rule's start (``_ids``)."""
-        return bool(self._excluded) and not self._excluded.isdisjoint(_ids(start))
+        return bool(self._excluded) and not self._excluded.isdisjoint(identities(start))
 
     def _fallback(self) -> SeriesExpander:
         if self._full is None:
