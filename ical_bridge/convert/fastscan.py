@@ -364,18 +364,7 @@ class RuleExpander:
             for order, (instant, start, comp) in enumerate(self._moved, 1)
             if now < instant <= limit
         ]
-        cut = self._cut(limit)
-        for start in self._starts(now - _SLACK):
-            if start - _SLACK > cut:
-                break
-            if self._dropped(start):
-                continue
-            start = self._value(start)
-            instant = self._instant_of_value(start)
-            if instant is None or instant <= now or instant > limit:
-                continue
-            if self._not_before is not None and instant < self._not_before:
-                continue
+        for instant, start, _ in self._candidates(now, limit):
             waiting.append((instant, start, 0, None))
             # instants follow the wall clock except by at most a DST shift: release safely
             while waiting and min(waiting)[0] + _SLACK < instant:
@@ -400,28 +389,41 @@ class RuleExpander:
         DST shift (as ``_timeline`` releases it)."""
         limit = now + _MAX_AHEAD if bound is None else min(bound, now + _MAX_AHEAD)
         best: tuple[datetime, datetime] | None = None
-        cut = self._cut(limit)
         # A zoned start a day before ``now`` by its own zone is before it by any reading;
         # one two days past the best start's wall clock is later than the best (a DST
-        # shift moves an instant by hours): neither needs its instant.
+        # shift moves an instant by hours).
         floor = None if self._all_day else now - _DAY
         past_best: datetime | None = None
-        for start in self._starts(now - _SLACK):
-            if start - _SLACK > cut or (past_best is not None and start >= past_best):
+        for instant, value, start in self._candidates(now, limit, floor):
+            if past_best is not None and start >= past_best:
                 break
-            if (floor is not None and start < floor) or self._dropped(start):
-                continue
-            value = self._value(start)
-            instant = self._instant_of_value(value)
-            if instant is None or instant <= now or instant > limit:
-                continue
-            if self._not_before is not None and instant < self._not_before:
-                continue
             if best is None or (instant, value) < best:  # _timeline's order
                 best, past_best = (instant, value), start + _SLACK
             elif best[0] + _SLACK < instant:
                 break
         return _PlainOccurrence(self, best[1], best[0]) if best else None
+
+    def _candidates(self, now: datetime, limit: datetime, floor: datetime | None = None,
+                    ) -> Iterator[tuple[datetime, datetime, datetime]]:  # fmt: skip
+        """(instant, start as the series has it, start of the walk) of the rule's starts
+        with ``now < instant <= limit``, not before DTSTART's instant nor dropped, in wall
+        clock order; starts before ``floor`` (a zoned start's own reading) are passed over."""
+        cut = self._cut(limit)
+        for start in self._starts(now - _SLACK):
+            if start - _SLACK > cut:
+                return
+            if (floor is not None and start < floor) or self._dropped(start):
+                continue
+            value = self._value(start)
+            instant = self._instant_of_value(value)
+            if instant is not None and self._within(instant, now, limit):
+                yield instant, value, start
+
+    def _within(self, instant: datetime, now: datetime, limit: datetime) -> bool:
+        """An occurrence's instant in ``(now, limit]`` and not before DTSTART's."""
+        if instant <= now or instant > limit:
+            return False
+        return self._not_before is None or instant >= self._not_before
 
     def _tail_near(self, bound: datetime, now: datetime) -> deque[datetime] | None:
         """The last ``_TAIL`` starts up to ``bound`` from the rule moved near it (see
@@ -486,9 +488,7 @@ class RuleExpander:
                 break  # a day's DST shift cannot move it past the best
             start = self._value(start)
             instant = self._instant_of_value(start)
-            if instant is None or instant <= now or instant > bound:
-                continue
-            if self._not_before is not None and instant < self._not_before:
+            if instant is None or not self._within(instant, now, bound):
                 continue
             if best is None or instant > best[0]:  # of equal instants, the later start
                 best = (instant, start)

@@ -11,7 +11,6 @@ plaintable gives up, rich prints, as before.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -21,7 +20,6 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -42,7 +40,9 @@ from ical_bridge.convert import ConversionResult, ImportOptions, convert_calenda
 from ical_bridge.convert.model import CalendarInfo, Skipped, SourceRef, TimerDraft
 from ical_bridge.errors import IcalBridgeError
 from ical_bridge.ingest.decode import Notice
+from tests.cli.test_startup_imports import _PROBE  # runs the CLI, notes what it imported
 from tests.conftest import CORPUS, REPO, SAMPLE_FEEDS
+from tests.convert.test_fast_path import _bench
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NOW_TEXT = "2026-11-22T12:00:00Z"
@@ -186,15 +186,6 @@ def test_every_file_prints_riches_bytes(path: Path, capsys: pytest.CaptureFixtur
     index = event_index(data)
     _same(result, index, capsys, monkeypatch)
     _same(result, index, capsys, monkeypatch, widths=(80, 160), verbose=0, zone_note="")
-
-
-def _bench() -> ModuleType:
-    path = REPO / "tests" / "benchmarks" / "bench_convert.py"
-    spec = importlib.util.spec_from_file_location("bench_convert", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(("size", "seed"), [(20, 12), (60, 1), (200, 77)])
@@ -360,17 +351,6 @@ def test_long_lines_wrap_as_rich_wraps_them(text: str, width: int) -> None:
 
 # -- a real run: piped, it imports no rich and prints what rich printed --------------------
 
-_PROBE = """
-import json, sys
-out, args = sys.argv[1], json.loads(sys.argv[2])
-sys.argv = ["ical-bridge", *args]
-from ical_bridge.cli import main
-try:
-    main()
-finally:
-    with open(out, "w") as f:
-        json.dump(sorted(sys.modules), f)
-"""
 
 
 def _run(args: list[str], tmp_path: Path, **env: str) -> tuple[bytes, bool]:
