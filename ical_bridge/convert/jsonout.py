@@ -42,8 +42,13 @@ def to_json_text(result: ConversionResult) -> str:
     10,000-timer feed's would outweigh its drafts).
     """
     encode = json.JSONEncoder(ensure_ascii=False).encode
-    timers = ", ".join(encode(draft_to_json(d)) for d in result.timers)
-    return '{"timers": [' + timers + "], " + encode(_after_timers(result))[1:]
+    parts = ['{"timers": [']
+    for index, draft in enumerate(result.timers):
+        if index:
+            parts.append(", ")
+        parts.append(encode(draft_to_json(draft)))
+    parts += ["], ", encode(_after_timers(result))[1:]]
+    return "".join(parts)  # one copy of the text, not three
 
 
 def _after_timers(result: ConversionResult) -> dict[str, Any]:
