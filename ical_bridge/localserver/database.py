@@ -19,6 +19,7 @@ from typing import Any
 
 from ical_bridge.errors import StoreError
 from ical_bridge.recurrence import format_utc, parse_iso
+from ical_bridge.sqlitewal import enter_wal
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -110,11 +111,11 @@ class Database:
     def _prepare(self, *, on_disk: bool) -> None:
         self._conn.execute("PRAGMA foreign_keys = ON")
         if on_disk:
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA busy_timeout = 5000")
+            enter_wal(self._conn, 5.0)  # a new database opened by two processes at once
             # WAL keeps every commit atomic and durable against a crash of the process;
             # NORMAL skips the fsync per commit (only a power cut can lose the last ones).
             self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA busy_timeout = 5000")
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, SCHEMA_VERSION):
             raise sqlite3.DatabaseError(f"unknown schema version {version}")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 from ical_bridge.errors import ConfigError, StoreError
+from ical_bridge.sqlitewal import enter_wal
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -103,7 +104,7 @@ def _sqlite_engine(parsed: URL) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                enter_wal(cursor, BUSY_TIMEOUT_MS / 1000)  # a new store opened twice at once
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
