@@ -51,8 +51,8 @@ def test_enter_wal_waits_for_the_lock(tmp_path: Path) -> None:
     done: list[object] = []
     thread = threading.Thread(target=lambda: done.append(enter_wal(mine, 5.0)))
     thread.start()
-    time.sleep(0.3)
-    assert not done  # still waiting
+    thread.join(timeout=0.3)  # it cannot finish while the other connection holds the lock
+    assert thread.is_alive() and not done  # still waiting
     other.rollback()
     thread.join(timeout=5)
     assert done == [None]
