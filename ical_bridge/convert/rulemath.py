@@ -22,7 +22,8 @@ from icalendar.prop import vRecur
 
 __all__ = [
     "PARTS", "calendar_starts", "counted_starts", "known_counted", "make_rule", "periodic_nth",
-    "periodic_starts", "plain_rule", "quick_plan", "quick_starts", "rule_key", "simple_start",
+    "periodic_starts", "plain_rule", "quick_plan", "quick_starts", "remembered", "rule_key",
+    "shape_key", "simple_start",
 ]
 
 _SLACK = timedelta(days=2)
@@ -55,8 +56,9 @@ _PLAIN: dict[tuple[Any, ...], bool] = {}
 _PATTERNS: dict[tuple[Any, ...], tuple[str, int, frozenset[int], int] | None] = {}
 
 
-def _remembered(memo: dict[Any, Any], key: Any, make: Any) -> Any:
-    """``make()``, once per ``key`` of one of this module's bounded memos."""
+def remembered(memo: dict[Any, Any], key: Any, make: Any) -> Any:
+    """``make()``, once per ``key`` of a bounded memo (cleared at 4,096 entries); a ``None``
+    key is not remembered."""
     if key is None:
         return make()
     found = memo.get(key, memo)
@@ -72,7 +74,7 @@ def plain_rule(rule: object, start: date) -> bool:
     (judged once per rule text, but for UNTIL)."""
     if not isinstance(rule, vRecur):
         return False
-    if not _remembered(_PLAIN, shape_key(rule), lambda: _plain_parts(rule)):
+    if not remembered(_PLAIN, shape_key(rule), lambda: _plain_parts(rule)):
         return False
     until = rule.get("UNTIL")
     if until is not None:
@@ -170,7 +172,7 @@ def _pattern(vrecur: Any, start: datetime,
     the offsets of its days in a period, wall clock); ``None`` for another rule."""
     key = shape_key(vrecur)
     memo_key = None if key is None else (key, counted)
-    parts = _remembered(_PATTERNS, memo_key, lambda: _rule_days(vrecur, counted))
+    parts = remembered(_PATTERNS, memo_key, lambda: _rule_days(vrecur, counted))
     if parts is None:
         return None
     freq, interval, days, wkst = parts

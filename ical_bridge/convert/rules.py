@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ical_bridge.convert.rulemath import shape_key
+from ical_bridge.convert.rulemath import remembered, shape_key
 from ical_bridge.recurrence import RecurrenceType, Slot
 
 __all__ = ["RulePart", "RuleShape", "analyse_rule"]
@@ -75,13 +75,7 @@ def analyse_rule(
     key = None if shape is None else (shape, is_date, start.hour, start.minute, start.second,
                                       start.weekday(), start.day, start.month)  # fmt: skip
     # the slots follow from the rule and DTSTART's fields alone: many series share them
-    slots = _SLOTS.get(key) if key is not None else None
-    if slots is None:
-        slots = _slots(rule, start, is_date=is_date)
-        if key is not None:
-            if len(_SLOTS) >= 4096:
-                _SLOTS.clear()
-            _SLOTS[key] = slots
+    slots = remembered(_SLOTS, key, lambda: _slots(rule, start, is_date=is_date))
     if isinstance(slots, RuleShape):
         return slots
     wall = start.replace(second=0, microsecond=0) if start.second or start.microsecond else start
