@@ -17,6 +17,7 @@ from ical_bridge.cli.common import (
     read_calendar,
     strategy_option,
 )
+from ical_bridge.cli.progressline import ProgressLine, progress_label
 from ical_bridge.clock import SystemClock, system_zone
 from ical_bridge.ingest.sourcekey import source_key_for
 from ical_bridge.recurrence import zone
@@ -305,7 +306,9 @@ def convert_command(
         pin_priority=pin_priority, local_tz=local, choices=choices,
     )  # fmt: skip
     data = read_calendar(source)
-    result = convert_calendar(data, options)
+    with ProgressLine(progress_label(source)) as line:  # a terminal's stderr only
+        line.reading(len(data))
+        result = convert_calendar(data, options, progress=line.update)
     if as_json:
         click.echo(to_json_text(result))  # what echo_json(to_json(result)) prints
         return

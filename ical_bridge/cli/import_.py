@@ -37,7 +37,9 @@ from ical_bridge.cli.common import (
 from ical_bridge.cli.context import open_client
 from ical_bridge.cli.convert import parse_all_day_time
 from ical_bridge.cli.events import EventIndex, event_index, iso_dates, skip_line
+from ical_bridge.cli.progressline import ProgressLine, progress_label
 from ical_bridge.clock import system_zone
+from ical_bridge.convert import convert_calendar
 from ical_bridge.convert.choices import EventChoices
 from ical_bridge.errors import UserError
 from ical_bridge.ingest.fetch import source_key_for
@@ -48,6 +50,7 @@ from ical_bridge.sync import (
     Plan,
     SyncOptions,
     apply_plan,
+    import_options,
     plan_source,
     reconcile,
 )
@@ -221,14 +224,18 @@ class _Seen:
 
 
 async def _run(ctx: click.Context, settings: Settings, data: bytes, options: SyncOptions,
-               store_url: str, seen: _Seen, *, dry_run: bool, yes: bool, as_json: bool) -> int:
+               store_url: str, seen: _Seen, *, dry_run: bool, yes: bool, as_json: bool,
+               label: str = "calendar") -> int:  # fmt: skip
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with StateStore(store_url) as store:
         note = lambda message: err.print(message, markup=False)  # noqa: E731
         async with open_client(settings, stderr_note=note) as client, \
                 project_lock(store, options.project or options.source_key):  # 15.3
-            plan = await plan_source(client, store, data, options)
+            with ProgressLine(label) as line:  # a large calendar: a terminal hears how far
+                line.reading(len(data))
+                converted = convert_calendar(data, import_options(options), progress=line.update)
+            plan = await plan_source(client, store, data, options, converted=converted)
             if as_json and (dry_run or plan.empty):
                 echo_json({"version": JSON_VERSION, **plan.to_json(dry_run=dry_run)})
             elif not as_json:
@@ -347,7 +354,8 @@ def import_command(
     seen = _Seen()
     try:
         rc = asyncio.run(_run(ctx, settings, data, options, state_url(state), seen,
-                              dry_run=dry_run, yes=yes, as_json=as_json))
+                              dry_run=dry_run, yes=yes, as_json=as_json,
+                              label=progress_label(source)))
     except KeyboardInterrupt:
         click.echo(_interrupted(seen), err=True)
         ctx.exit(130)

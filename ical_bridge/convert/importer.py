@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -52,6 +52,12 @@ _USED = frozenset({
     "LOCATION", "DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE", "EXDATE", "COLOR",
     "X-APPLE-CALENDAR-COLOR", "CATEGORIES",
 })
+
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: how many of a feed's events are converted."""
+PROGRESS_EVERY = 250
+"""How many events a conversion converts between two ``progress`` calls."""
 
 
 class Converter:
@@ -199,8 +205,9 @@ class Converter:
 
     # -- the walk --------------------------------------------------------------------
 
-    def run(self) -> ConversionResult:
-        """Convert every series of the feed; one failing series never stops the rest."""
+    def run(self, progress: Progress | None = None) -> ConversionResult:
+        """Convert every series of the feed; one failing series never stops the rest.
+        ``progress(done, total)`` hears how many of the feed's events (series) are done."""
         for uid, start in self.feed.past:
             self.skip(uid, "past", f"{start} is in the past")
         groups: dict[str, list[Component]] = defaultdict(list)
@@ -215,12 +222,18 @@ class Converter:
                 uid = _synthetic_uid(comp)
                 self.warnings.append(Notice("missing_uid", f"no UID; using {uid}"))
             groups[f"{comp.name}\x00{uid}"].append(comp)
-        for key, comps in groups.items():
+        past = len(self.feed.past)  # events skipped unread count as done
+        total = past + len(groups)
+        for done, (key, comps) in enumerate(groups.items()):
+            if progress is not None and not done % PROGRESS_EVERY:
+                progress(past + done, total)
             uid = key.split("\x00", 1)[1]
             try:
                 convert_series(self, Series(uid, comps))
             except Exception as exc:  # a bug or a component icalendar half-parsed
                 self.skip(uid, "unsupported", f"could not convert: {type(exc).__name__}: {exc}")
+        if progress is not None:
+            progress(total, total)
         self._window_filter()
         self.timers.sort(key=lambda d: (d.next_occurrence, d.timer["id"]))
         dropped = dict(sorted(self.dropped.items()))
@@ -269,17 +282,19 @@ class Converter:
 
 
 def convert_calendar(
-    data: DecodedFeed | bytes | str, options: ImportOptions
+    data: DecodedFeed | bytes | str, options: ImportOptions, *, progress: Progress | None = None
 ) -> ConversionResult:
     """Convert a decoded feed (or raw bytes/text) into timer drafts; ``NotACalendarError``
-    if it is no calendar."""
+    if it is no calendar. ``progress(done, total)`` is told, every ``PROGRESS_EVERY`` events
+    and at the end, how many of the feed's events are converted (after it is read)."""
     text = data.text if isinstance(data, DecodedFeed) else data
     now = options.now if options.now.tzinfo is not None else None
     if options.choices.target != "start":
         now = None  # an event that started days ago may not have ended: parse every one
     prebuild = PlainBuilder() if options.fast_path else None
     with _collector_paused():
-        return Converter(parse_feed(text, past_before=now, prebuild=prebuild), options).run()
+        feed = parse_feed(text, past_before=now, prebuild=prebuild)
+        return Converter(feed, options).run(progress)
 
 
 @contextmanager
