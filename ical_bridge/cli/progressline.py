@@ -101,10 +101,13 @@ def progress_label(source: str) -> str:
         from urllib.parse import urlsplit
 
         try:
-            return urlsplit(source).hostname or "the feed"
+            name = urlsplit(source).hostname or "the feed"
         except ValueError:
-            return "the feed"
-    return os.path.basename(source.rstrip("/\\")) or source
+            name = "the feed"
+    else:
+        name = os.path.basename(source.rstrip("/\\")) or source
+    # a file name is not to move the cursor or recolour the terminal
+    return "".join(c if c.isprintable() else "?" for c in name)
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -134,6 +134,7 @@ def test_a_terminal_that_went_away_does_not_fail_the_command() -> None:
      "calendar.google.com"),
     ("webcal://feeds.example.org/cal.ics?token=s3cret", "feeds.example.org"),
     ("https://user:password@example.org/cal.ics", "example.org"),
+    ("odd\x1b[2Jname\r.ics", "odd?[2Jname?.ics"),  # no terminal control from a file name
 ])  # fmt: skip
 def test_the_line_names_a_file_but_never_a_feeds_secret(source: str, label: str) -> None:
     assert progress_label(source) == label
