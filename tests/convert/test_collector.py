@@ -23,9 +23,10 @@ def test_the_collector_is_paused_during_a_conversion_and_back_after(
     seen: list[bool] = []
     run = importer.Converter.run
 
-    def watched(self: importer.Converter) -> ConversionResult:
+    def watched(self: importer.Converter, progress: importer.Progress | None = None,
+                ) -> ConversionResult:  # fmt: skip
         seen.append(gc.isenabled())
-        return run(self)
+        return run(self, progress)
 
     monkeypatch.setattr(importer.Converter, "run", watched)
     data = (SAMPLE_FEEDS / "team_meetings.ics").read_bytes()
