@@ -14,7 +14,9 @@ EXDATE and a moved occurrence, plus one-offs and a few all-day events.
 Each figure is the median of ``--repeat`` (default 3) runs, every run in a fresh
 subprocess. ``cpu`` is the child's user+system CPU time for the work alone
 (reading the file, parsing/converting, for the bridge also writing the
-``convert --json`` text); ``proc`` adds interpreter start-up and imports; ``rss``
+``convert --json`` text; the row under it runs the same through the console
+script's ``main()``, as ``ical-bridge convert FILE --json`` does, in the child,
+output to a file); ``proc`` adds interpreter start-up and imports; ``rss``
 is the child's peak resident set. CPU is used rather than wall time because the
 machine is shared; ratios are to icalendar's bare ``Calendar.from_ical``.
 
@@ -42,9 +44,10 @@ from pathlib import Path
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NOW_TEXT = "2026-11-22T12:00:00Z"
 WINDOW = timedelta(days=90)
-TOOLS = ("bridge", "icalendar", "ical", "rie")
+TOOLS = ("bridge", "command", "icalendar", "ical", "rie")
 TOOL_NAMES = {
     "bridge": "ical-bridge convert",
+    "command": "  as the command (--json)",
     "icalendar": "icalendar bare parse",
     "ical": "ical (allenporter) parse",
     "rie": "recurring-ical-events 90 d",
@@ -223,6 +226,23 @@ def _work(tool: str, path: str) -> dict[str, object]:
         else:
             text = to_json_text(result)
         info = {"timers": len(result.timers), "bytes": len(text)}
+    elif tool == "command":  # what the console script runs, in this process: main()
+        import contextlib
+        import tempfile
+
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+            with contextlib.redirect_stdout(out):
+                from ical_bridge.cli import main as command
+
+                try:
+                    command(["convert", path, "--json", "--now", NOW_TEXT])
+                except SystemExit as ended:
+                    if ended.code:
+                        return {"error": f"exit {ended.code}"}
+            info["cpu"] = time.process_time() - started
+            out.seek(0)
+            info["timers"] = len(json.load(out)["timers"])
+        return info
     elif tool == "icalendar":
         from icalendar import Calendar
 

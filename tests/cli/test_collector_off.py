@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import ical_bridge.convert as convert_package
+import ical_bridge.convert.jsonout as jsonout
 from ical_bridge.cli import cli, main
 from tests.conftest import SAMPLE_FEEDS
 
@@ -31,13 +31,13 @@ NOW = "2026-11-22T12:00:00Z"
 def output_watch(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
     """Whether the collector was on while ``convert --json`` wrote its text."""
     seen: list[bool] = []
-    original = convert_package.to_json_text
+    original = jsonout.json_pieces
 
-    def watched(result: Any) -> str:
+    def watched(result: Any) -> Iterator[str]:
         seen.append(gc.isenabled())
         return original(result)
 
-    monkeypatch.setattr(convert_package, "to_json_text", watched)
+    monkeypatch.setattr(jsonout, "json_pieces", watched)
     assert gc.isenabled()
     yield seen
     gc.unfreeze()  # what main() froze for a process about to end: give it back to pytest
