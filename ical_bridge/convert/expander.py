@@ -36,6 +36,11 @@ class Occurrence:
             self._component = self._raw.as_component(False)  # type: ignore[attr-defined]
         return self._component
 
+    def bare(self) -> tuple[Component, date, str | None] | None:
+        """``(master, start, TZID)`` when a draft of ``component`` is a draft of the master
+        whose DTSTART is ``start`` in zone ``TZID`` (see ``fastscan``); else None."""
+        return None
+
     @property
     def cancelled(self) -> bool:
         """True when an override cancels this occurrence."""

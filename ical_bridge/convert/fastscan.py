@@ -153,6 +153,18 @@ class _PlainOccurrence(Occurrence):
         super().__init__(None, instant)
         self._expander, self._start, self._override = expander, start, override
 
+    def bare(self) -> tuple[Component, date, str | None] | None:
+        """The master, the start and its TZID, for an occurrence of the master whose copy
+        (``copy_at``) a draft reads as it reads the master: every property the draft reads
+        is the master's, those the copy leaves out or adds (RRULE, RDATE, EXDATE, DURATION,
+        RECURRENCE-ID, SEQUENCE) are counted as read, and DTSTART's value and TZID are the
+        ones returned. Not with VALARMs: an alarm related to the end reads DTEND."""
+        master = self._expander._master
+        if self._override is not None or master.subcomponents:
+            return None
+        tzid = _zone_parameters(self._start).get("TZID")
+        return master, self._start, str(tzid) if tzid else None
+
     @property
     def component(self) -> Component:
         """The occurrence as recurring-ical-events makes it (DTSTART, DTEND, RECURRENCE-ID)."""

@@ -290,7 +290,9 @@ class RecurringSeries:
 
     def _rolling(self, nxt: Occurrence, reason: str, *, forced: str) -> None:
         conv = self.conv
-        found = conv.clock.when_of(nxt.component)
+        bare = nxt.bare()  # a plain occurrence: drafted from the master, without a copy
+        source, found = (nxt.component, conv.clock.when_of(nxt.component)) if bare is None else (
+            bare[0], conv.clock.start_of(*bare))
         if found is None:  # pragma: no cover - the expander only yields timed occurrences
             conv.skip(self.uid, "unsupported", "no usable DTSTART")
             return
@@ -311,7 +313,7 @@ class RecurringSeries:
                 )
             )
         conv.draft(
-            nxt.component, uid=self.uid, recurrence_id=None, part=0, strategy=strategy,
+            source, uid=self.uid, recurrence_id=None, part=0, strategy=strategy,
             instant=nxt.instant, zone_name=found.zone.name, recurrence=None, warnings=warnings,
         )  # fmt: skip
 

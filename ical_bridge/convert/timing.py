@@ -204,8 +204,14 @@ class Clockwork:
         if not isinstance(value, date):
             return None
         tzid = prop.params.get("TZID") if prop is not None else None
-        found = self.when(value, str(tzid) if tzid else None, name)
-        return self._tickward_zone(comp, found) if name == "DTSTART" else found
+        if name == "DTSTART":
+            return self.start_of(comp, value, str(tzid) if tzid else None)
+        return self.when(value, str(tzid) if tzid else None, name)
+
+    def start_of(self, comp: Component, value: date, tzid: str | None) -> When:
+        """``when_of(c)`` for a copy ``c`` of ``comp`` with DTSTART ``value`` (TZID ``tzid``)
+        and otherwise ``comp``'s properties, without making the copy."""
+        return self._tickward_zone(comp, self.when(value, tzid, "DTSTART"))
 
     def _tickward_zone(self, comp: Component, found: When) -> When:
         """Honour our exporter's ``X-TICKWARD-TIMEZONE`` on a UTC ``DTSTART``.
