@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Component
 from icalendar.prop import vBroken
@@ -117,6 +118,8 @@ def _drop_broken(conv: Converter, uid: str, comp: Component) -> None:
 
 def _check_end(conv: Converter, uid: str, comp: Component) -> None:
     """A DTEND before DTSTART is dropped: the start is what a timer counts down to."""
+    if _plainly_in_order(conv, comp):
+        return
     end = conv.clock.when_of(comp, "DTEND") if comp.get("DTEND") is not None else None
     start = conv.clock.when_of(comp) if end is not None else None
     if end is None or start is None or end.is_date != start.is_date:
@@ -131,6 +134,27 @@ def _check_end(conv: Converter, uid: str, comp: Component) -> None:
                 f"{format_utc(start.instant)}; DTSTART kept, DTEND ignored",
             ),
         )
+
+
+def _plainly_in_order(conv: Converter, comp: Component) -> bool:
+    """DTEND is at or after DTSTART, seen without resolving either: both date-times of one
+    IANA zone under one TZID, which the resolver maps to that very zone, at one UTC offset
+    (so their instants are their wall clocks less that offset) and in wall-clock order.
+    Anything else (no DTEND, floating, two zones, a DST change between them, …) is left to
+    the full check."""
+    start_prop, end_prop = comp.get("DTSTART"), comp.get("DTEND")
+    start, end = getattr(start_prop, "dt", None), getattr(end_prop, "dt", None)
+    if type(start) is not datetime or type(end) is not datetime:
+        return False
+    tz = start.tzinfo
+    if type(tz) is not ZoneInfo or end.tzinfo is not tz or start.fold or end.fold:
+        return False
+    tzid = start_prop.params.get("TZID")
+    if not tzid or end_prop.params.get("TZID") != tzid:
+        return False
+    found = conv.clock.resolver.resolve(str(tzid))
+    return (found is not None and found.exact and found.tz is tz
+            and start.utcoffset() == end.utcoffset() and end >= start)  # fmt: skip
 
 
 def convert_series(conv: Converter, series: Series) -> None:

@@ -63,6 +63,30 @@ def test_dtend_before_dtstart_keeps_dtstart_and_warns(
     assert "Thu 2026-12-03 15:00 CET" in table
 
 
+def test_an_end_is_checked_by_instant_not_by_wall_clock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Wall clocks of one zone in order are not always instants in order: 02:30 on
+    2027-03-28 does not exist in Berlin, and RFC 5545 reads it with the offset before the
+    gap (+01:00: 01:30Z), so a DTEND of 03:10 (+02:00: 01:10Z) is before it. An overnight
+    event across the autumn change is in order both ways."""
+    feed = _write(
+        tmp_path,
+        _event("gap", "DTSTART;TZID=Europe/Berlin:20270328T023000\n"
+                      "DTEND;TZID=Europe/Berlin:20270328T031000\nSUMMARY:Gap"),
+        _event("night", "DTSTART;TZID=Europe/Berlin:20271030T233000\n"
+                        "DTEND;TZID=Europe/Berlin:20271031T023000\nSUMMARY:Night"),
+        _event("hour", "DTSTART;TZID=Europe/Berlin:20270115T090000\n"
+                       "DTEND;TZID=Europe/Berlin:20270115T100000\nSUMMARY:Hour"),
+        _event("equal", "DTSTART;TZID=Europe/Berlin:20270115T090000\n"
+                        "DTEND;TZID=Europe/Berlin:20270115T090000\nSUMMARY:Equal"),
+    )  # fmt: skip
+    _, out = _convert(feed, capsys, "--json", "--window", "400d")
+    timers = {t["source"]["uid"]: t for t in json.loads(out)["timers"]}
+    assert timers["gap"]["next_occurrence"] == "2027-03-28T01:30:00.000Z"
+    assert {u for u, t in timers.items() if "dtend_before_dtstart" in _codes(t)} == {"gap"}
+
+
 def _codes(entry: dict[str, object]) -> set[str]:
     warnings = entry.get("warnings", [])
     assert isinstance(warnings, list)
