@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import pickle
 import sys
@@ -104,4 +105,9 @@ def _main() -> None:
 
 
 if __name__ == "__main__":
+    # One bounded conversion, then the process ends: no collector pass need walk its objects
+    # (the conversion pauses the collector anyway; this spares the pickling after it a pass
+    # over every draft, and the interpreter's exit its last collections).
+    gc.disable()
     _main()
+    gc.freeze()
