@@ -53,15 +53,14 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Register the daemon's tickward webhook, or rotate its signing secret."),
 }  # fmt: skip
 
-# Commands that leave nothing to clean up when they return (no store, socket or file open):
-# after them main() freezes the garbage collector, so the interpreter's exit skips the full
-# collections it would run over every object the imports made (a fifth of a small convert).
-_NOTHING_TO_FINALIZE = frozenset({"convert"})
-# Commands that do one bounded piece of work and end: run by main(), they run without the
-# cycle collector (a 10,000-event convert makes ~540,000 objects and almost no cycles; the
-# collector's first pass over them alone costs ~4 % of the command's CPU). Only main() owns
-# the process: the command run in-process (click's test runner, a library) keeps it on.
-_COLLECTOR_OFF = frozenset({"convert"})
+# Commands that do one bounded piece of work and leave nothing to clean up when they return
+# (no store, socket or file open). Run by main(), which owns the process, they run without
+# the cycle collector (a 10,000-event convert makes ~540,000 objects and almost no cycles;
+# the collector's first pass over them alone costs ~4 % of the command's CPU), and main()
+# freezes what is left as they end, so the interpreter's exit skips the full collections it
+# would run over every object the imports made (a fifth of a small convert). The command
+# run in-process (click's test runner, a library) keeps the collector as it is.
+_ONE_SHOT = frozenset({"convert"})
 
 
 class _LazyGroup(click.Group):
@@ -72,14 +71,14 @@ class _LazyGroup(click.Group):
     owns_process = False
     """True while ``main()`` runs the command line (the process ends after it)."""
     collector_paused = False
-    """True when the command line switched the cycle collector off (``_COLLECTOR_OFF``)."""
+    """True when the command line switched the cycle collector off (``_ONE_SHOT``)."""
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         self.ran = name
-        if self.owns_process and name in _COLLECTOR_OFF and gc.isenabled():
+        if self.owns_process and name in _ONE_SHOT and gc.isenabled():
             gc.disable()  # main() switches it back on as the process ends
             self.collector_paused = True
         return name, command, rest
@@ -173,14 +172,15 @@ _add_local_limits()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``ical-bridge`` console script."""
-    cli.owns_process = True
+    cli.owns_process, cli.ran = True, None
     try:
         _main(argv)
     finally:
         cli.owns_process = False
-        if cli.collector_paused:  # the objects stay where they are: the process ends
-            cli.collector_paused = False
+        if cli.ran in _ONE_SHOT:  # the process ends now: its objects stay where they are
             gc.freeze()
+        if cli.collector_paused:
+            cli.collector_paused = False
             gc.enable()
 
 
@@ -206,6 +206,4 @@ def _main(argv: list[str] | None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
-    if cli.ran in _NOTHING_TO_FINALIZE:
-        gc.freeze()  # the process ends now: its last collections would find nothing to close
     sys.exit(rc if isinstance(rc, int) else 0)
