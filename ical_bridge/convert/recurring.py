@@ -75,6 +75,59 @@ class RecurringSeries:
         if self.bound is not None and self.bound < self.now:
             conv.skip(self.uid, "ended", "the series ended before now")
             return
+        strategy = conv.options.strategy
+        if strategy in ("expand", "rolling", "single"):
+            nxt = self._next()
+            if nxt is None:
+                return
+            if strategy == "expand":
+                self._expand()
+            else:
+                self._rolling(nxt, "rolling was asked for", forced=strategy)
+            return
+        # What tickward can repeat is worked out first (it reads only the series): an
+        # exact native series needs no expansion at all (``_certain``).
+        several = "several RRULEs" if len(self.rrules) > 1 else "an RRULE with RDATEs"
+        shape = RuleShape((), several if self.rrules else "RDATE-only series")
+        if len(self.rrules) == 1 and self.master.get("RDATE") is None:
+            passed = when.instant < self.now  # then only the slots' own occurrences remain
+            shape = analyse_rule(
+                self.rrules[0], when.wall, is_date=when.is_date, start_passed=passed
+            )
+        reason = shape.reason or self._future_exceptions()
+        if not reason and not (when.zone.exact and isinstance(when.zone.tz, ZoneInfo)):
+            reason = f"its zone is only approximated as {when.zone.name}"
+        placed: list[tuple[RulePart, datetime, datetime]] = []
+        edge = False
+        if not reason and not shape.unsupported:
+            placed, edge = self._place(shape)
+        forced = strategy in ("native", "split")
+        if placed and not edge and self._certain(placed):
+            self._native(placed, edge, forced=strategy)
+            return
+        nxt = self._next()
+        if nxt is None:
+            return
+        if shape.unsupported:
+            conv.skip(self.uid, "unsupported", shape.reason)
+            return
+        if placed:
+            tick_next = min(p[2] for p in placed)
+            if not edge and tick_next != nxt.instant.replace(second=0, microsecond=0):
+                reason = "tickward's next occurrence would differ"
+            if len(placed) > conv.options.split_cap:
+                reason = f"{len(placed)} slots exceed the split cap of {conv.options.split_cap}"
+        if not reason and edge and not forced:
+            reason = "a future occurrence falls into a DST gap or overlap"
+        if reason:
+            self._rolling(nxt, reason, forced=strategy if forced else "")
+            return
+        self._native(placed, edge, forced=strategy)
+
+    def _next(self) -> Occurrence | None:
+        """The series' first occurrence after now, by RFC 5545 (the expander), or ``None``
+        when there is none or the rule cannot be expanded (the skip is recorded)."""
+        conv = self.conv
         try:
             self.expander = expander_for(
                 [self.master, *self.overrides],
@@ -87,46 +140,34 @@ class RecurringSeries:
             nxt = self.expander.next_after(self.now, self.bound)
         except Exception as exc:  # the expander refuses malformed rules in many ways
             conv.skip(self.uid, "unsupported", f"the recurrence cannot be expanded: {exc}")
-            return
+            return None
         if nxt is None:
             conv.skip(self.uid, "ended", "the series has no occurrence after now")
-            return
-        strategy = conv.options.strategy
-        if strategy == "expand":
-            self._expand()
-            return
-        if strategy in ("rolling", "single"):
-            self._rolling(nxt, "rolling was asked for", forced=strategy)
-            return
-        several = "several RRULEs" if len(self.rrules) > 1 else "an RRULE with RDATEs"
-        shape = RuleShape((), several if self.rrules else "RDATE-only series")
-        if len(self.rrules) == 1 and self.master.get("RDATE") is None:
-            passed = when.instant < self.now  # then only the slots' own occurrences remain
-            shape = analyse_rule(
-                self.rrules[0], when.wall, is_date=when.is_date, start_passed=passed
-            )
-        if shape.unsupported:
-            conv.skip(self.uid, "unsupported", shape.reason)
-            return
-        reason = shape.reason or self._future_exceptions()
-        if not reason and not (when.zone.exact and isinstance(when.zone.tz, ZoneInfo)):
-            reason = f"its zone is only approximated as {when.zone.name}"
-        placed: list[tuple[RulePart, datetime, datetime]] = []
-        edge = False
-        if not reason:
-            placed, edge = self._place(shape)
-            tick_next = min(p[2] for p in placed)
-            if not edge and tick_next != nxt.instant.replace(second=0, microsecond=0):
-                reason = "tickward's next occurrence would differ"
-            if len(placed) > conv.options.split_cap:
-                reason = f"{len(placed)} slots exceed the split cap of {conv.options.split_cap}"
-        forced = strategy in ("native", "split")
-        if not reason and edge and not forced:
-            reason = "a future occurrence falls into a DST gap or overlap"
-        if reason:
-            self._rolling(nxt, reason, forced=strategy if forced else "")
-            return
-        self._native(placed, edge, forced=strategy)
+        return nxt
+
+    def _certain(self, placed: list[tuple[RulePart, datetime, datetime]]) -> bool:
+        """The fast path's shortcut: tickward's next occurrence of the placed slots *is* the
+        series' next occurrence by RFC 5545, so the expansion that would confirm it is
+        not made. So it is when the series is a lone master whose one RRULE is the union
+        of the slots (``analyse_rule``) and never ends (no COUNT or UNTIL: nothing past
+        the slots' own occurrences to check), no EXDATE, RDATE or override lies ahead
+        (``_future_exceptions``), its DTSTART is a date-time in the very IANA zone the
+        timers get, on a whole minute, within the split cap, and no DST gap or overlap meets a slot
+        before the next occurrence (``_place``'s ``edge``; the caller checks): then both
+        step the same wall clocks and read them in the same zone.
+        ``tests/convert/test_fast_path.py`` compares the result with the full path's."""
+        conv = self.conv
+        if not conv.options.fast_path or self.bound is not None or self.overrides:
+            return False
+        if len(placed) > conv.options.split_cap:
+            return False
+        start = self.master.get("DTSTART")
+        value = getattr(start, "dt", None)
+        if type(value) is not datetime or value.tzinfo is not self.when.zone.tz or (
+            value.second or value.microsecond  # an RFC occurrence tickward reads a minute on
+        ):
+            return False
+        return min(p[2] for p in placed) <= self.now + DST_HORIZON
 
     # -- helpers -----------------------------------------------------------------
 

@@ -611,3 +611,62 @@ def test_a_rules_verdict_is_remembered_without_its_until() -> None:
     odd = vRecur.from_ical("FREQ=WEEKLY;BYDAY=MO;UNTIL=20270101T000000Z")
     odd["BYSETPOS"] = [1]
     assert not plain_rule(odd, start)
+
+
+def _expansions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The UIDs of the series the converter builds an expander for, as it converts."""
+    import ical_bridge.convert.recurring as recurring
+
+    made: list[str] = []
+    original = recurring.expander_for
+
+    def counted(components: list[Any], **kwargs: Any) -> Any:
+        made.append(str(components[0]["UID"]))
+        return original(components, **kwargs)
+
+    monkeypatch.setattr(recurring, "expander_for", counted)
+    return made
+
+
+def test_an_exact_native_series_is_not_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weekly series in an IANA zone, without end, exceptions or DST edges at its hour, is
+    tickward's own weekly timer: the fast path places it without expanding it (the full path
+    expands it and agrees); a bounded one is still expanded (its last occurrence is named)."""
+    made = _expansions(monkeypatch)
+    endless = _event("DTSTART;TZID=Europe/Berlin:20260105T093000\r\nRRULE:FREQ=WEEKLY\r\n")
+    fast = json.loads(_json(endless, fast=True))
+    assert [t["strategy"] for t in fast["timers"]] == ["native"]
+    assert fast["timers"][0]["next_occurrence"] == "2026-11-23T08:30:00.000Z"  # Mon 09:30 CET
+    assert made == []
+    assert json.loads(_json(endless, fast=False)) == fast
+    assert made == ["s@example.com"]
+    made.clear()
+    ending = _event("DTSTART;TZID=Europe/Berlin:20260105T093000\r\n"
+                    "RRULE:FREQ=WEEKLY;UNTIL=20270301T000000Z\r\n")  # fmt: skip
+    assert [t["strategy"] for t in json.loads(_json(ending, fast=True))["timers"]] == ["native"]
+    assert made == ["s@example.com"]
+
+
+def test_generated_feeds_mostly_skip_the_expansion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a vacuous shortcut: of the benchmark workload's series, the exact native ones
+    (about half) are placed without an expander; the full path expands every one."""
+    made = _expansions(monkeypatch)
+    feed = _bench().make_feed(400)
+    fast = _json(feed, fast=True)
+    skipped = len(made)
+    made.clear()
+    assert _json(feed, fast=False) == fast
+    assert made and skipped < len(made) * 0.7
+
+
+def test_a_start_within_a_minute_of_now_is_expanded() -> None:
+    """A start with seconds is an RFC occurrence that tickward places on the whole minute:
+    seconds after that minute (now), tickward's first occurrence is a week later and the
+    series' is in 20 seconds, so it stays rolling on the fast path too."""
+    data = _event("DTSTART;TZID=Europe/Berlin:20261122T130030\r\nRRULE:FREQ=WEEKLY\r\n")
+    now = datetime(2026, 11, 22, 12, 0, 10, tzinfo=UTC)
+    fast = json.loads(_json(data, fast=True, now=now))
+    assert fast == json.loads(_json(data, fast=False, now=now))
+    (timer,) = fast["timers"]
+    assert timer["strategy"] == "rolling"
+    assert timer["next_occurrence"] == "2026-11-22T12:00:30.000Z"
