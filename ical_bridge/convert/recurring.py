@@ -33,6 +33,10 @@ EXPAND_CAP = 500
 DST_HORIZON = timedelta(days=4 * 366)
 """How far ahead a native slot is checked for DST gaps and overlaps."""
 _SLACK = timedelta(days=2)
+_PERIOD_BACK = {
+    "daily": timedelta(days=2), "weekly": timedelta(days=8), "monthly": timedelta(days=63),
+    "yearly": timedelta(days=9 * 366),  # February 29th: up to eight years apart
+}  # fmt: skip
 _MAX_COUNT = 100_000
 
 
@@ -103,7 +107,7 @@ class RecurringSeries:
             placed, edge = self._place(shape)
         forced = strategy in ("native", "split")
         if placed and not edge and self._certain(placed):
-            self._native(placed, edge, forced=strategy)
+            self._native(placed, edge, forced=strategy, last=self._last_by_slots(placed))
             return
         nxt = self._next()
         if nxt is None:
@@ -149,15 +153,17 @@ class RecurringSeries:
         """The fast path's shortcut: tickward's next occurrence of the placed slots *is* the
         series' next occurrence by RFC 5545, so the expansion that would confirm it is
         not made. So it is when the series is a lone master whose one RRULE is the union
-        of the slots (``analyse_rule``) and never ends (no COUNT or UNTIL: nothing past
-        the slots' own occurrences to check), no EXDATE, RDATE or override lies ahead
+        of the slots (``analyse_rule``), no EXDATE, RDATE or override lies ahead
         (``_future_exceptions``), its DTSTART is a date-time in the very IANA zone the
-        timers get, on a whole minute, within the split cap, and no DST gap or overlap meets a slot
-        before the next occurrence (``_place``'s ``edge``; the caller checks): then both
-        step the same wall clocks and read them in the same zone.
+        timers get, on a whole minute, within the split cap, and no DST gap or overlap
+        meets a slot up to the series' end or four years ahead (``_place``'s ``edge``; the
+        caller checks): then both step the same wall clocks and read them in the same
+        zone. The series never ends, or ends by an UNTIL in UTC within those four years
+        and not before that next occurrence: its last occurrence is then the slots' last
+        wall clock before UNTIL (``_last_by_slots``); COUNT is left to the expansion.
         ``tests/convert/test_fast_path.py`` compares the result with the full path's."""
         conv = self.conv
-        if not conv.options.fast_path or self.bound is not None or self.overrides:
+        if not conv.options.fast_path or self.overrides:
             return False
         if len(placed) > conv.options.split_cap:
             return False
@@ -167,7 +173,48 @@ class RecurringSeries:
             value.second or value.microsecond  # an RFC occurrence tickward reads a minute on
         ):
             return False
-        return min(p[2] for p in placed) <= self.now + DST_HORIZON
+        tick_next = min(p[2] for p in placed)
+        if tick_next > self.now + DST_HORIZON:
+            return False
+        if self.bound is None:
+            return True
+        until = self._until()
+        return until is not None and tick_next <= until <= self.now + DST_HORIZON
+
+    def _until(self) -> datetime | None:
+        """The one RRULE's UNTIL when it ends the series: a date-time in UTC, no COUNT."""
+        rule = self.rrules[0]
+        values = rule.get("UNTIL")
+        if not values or rule.get("COUNT") or len(values) != 1:
+            return None
+        until = values[0]
+        if type(until) is not datetime or until.utcoffset() != timedelta(0):
+            return None
+        return until
+
+    def _last_by_slots(self, placed: list[tuple[RulePart, datetime, datetime]]) -> datetime | None:
+        """The last occurrence of a series ``_certain`` placed, for one that ends: the latest
+        slot wall clock whose instant is at or before UNTIL (none is in a DST gap or
+        overlap, so each has one instant), looked for from a whole slot period before it."""
+        until = self._until() if self.bound is not None else None
+        if until is None:
+            return None
+        tz = self.when.zone.tz
+        assert isinstance(tz, ZoneInfo)
+        last_day = until.astimezone(tz).date()
+        tick_next = min(p[2] for p in placed)
+        first_day = tick_next.astimezone(tz).date() - timedelta(days=1)
+        best = tick_next
+        for part, _, _ in placed:
+            anchor = part.anchor
+            slot = Slot(part.type, anchor.hour, anchor.minute, anchor.weekday(), anchor.day,
+                        anchor.month, part.last_day)  # fmt: skip
+            for day in slot.local_dates(max(first_day, last_day - _PERIOD_BACK[part.type])):
+                instant = local_to_utc(slot.wall_clock(day), tz)[0]
+                if instant > until:
+                    break
+                best = max(best, instant)
+        return best
 
     # -- helpers -----------------------------------------------------------------
 
@@ -286,8 +333,14 @@ class RecurringSeries:
         return placed, edge
 
     def _native(
-        self, placed: list[tuple[RulePart, datetime, datetime]], edge: bool, forced: str
+        self,
+        placed: list[tuple[RulePart, datetime, datetime]],
+        edge: bool,
+        forced: str,
+        last: datetime | None = None,
     ) -> None:
+        """The native or split drafts; ``last``: the series' last occurrence when known
+        without the expander (``_last_by_slots``)."""
         conv, when = self.conv, self.when
         k = len(placed)
         strategy = "native" if k == 1 else "split"
@@ -308,8 +361,10 @@ class RecurringSeries:
             )
         series_end = None
         if self.bound is not None:
-            last = self.expander.last_before(self.bound, self.now)
-            series_end = last.instant if last else None
+            if last is None:
+                found = self.expander.last_before(self.bound, self.now)
+                last = found.instant if found else None
+            series_end = last
             common.append(
                 Notice(
                     "series_end_not_enforced",

@@ -629,9 +629,10 @@ def _expansions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_an_exact_native_series_is_not_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A weekly series in an IANA zone, without end, exceptions or DST edges at its hour, is
+    """A weekly series in an IANA zone, without exceptions or DST edges at its hour, is
     tickward's own weekly timer: the fast path places it without expanding it (the full path
-    expands it and agrees); a bounded one is still expanded (its last occurrence is named)."""
+    expands it and agrees), endless or ending by UNTIL (its last occurrence then comes from
+    the slots); one that ends by COUNT is still expanded."""
     made = _expansions(monkeypatch)
     endless = _event("DTSTART;TZID=Europe/Berlin:20260105T093000\r\nRRULE:FREQ=WEEKLY\r\n")
     fast = json.loads(_json(endless, fast=True))
@@ -641,9 +642,17 @@ def test_an_exact_native_series_is_not_expanded(monkeypatch: pytest.MonkeyPatch)
     assert json.loads(_json(endless, fast=False)) == fast
     assert made == ["s@example.com"]
     made.clear()
+    # the last Monday before UNTIL (Mar 1, 2027 00:00Z) is Feb 22, 09:30 CET
     ending = _event("DTSTART;TZID=Europe/Berlin:20260105T093000\r\n"
                     "RRULE:FREQ=WEEKLY;UNTIL=20270301T000000Z\r\n")  # fmt: skip
-    assert [t["strategy"] for t in json.loads(_json(ending, fast=True))["timers"]] == ["native"]
+    fast = json.loads(_json(ending, fast=True))
+    assert [t["strategy"] for t in fast["timers"]] == ["native"]
+    assert "the series ends 2027-02-22T08:30:00.000Z;" in str(fast["timers"][0]["warnings"])
+    assert made == []
+    assert json.loads(_json(ending, fast=False)) == fast
+    made.clear()
+    counted = _event("DTSTART;TZID=Europe/Berlin:20260105T093000\r\nRRULE:FREQ=WEEKLY;COUNT=60\r\n")
+    assert [t["strategy"] for t in json.loads(_json(counted, fast=True))["timers"]] == ["native"]
     assert made == ["s@example.com"]
 
 
@@ -670,3 +679,14 @@ def test_a_start_within_a_minute_of_now_is_expanded() -> None:
     (timer,) = fast["timers"]
     assert timer["strategy"] == "rolling"
     assert timer["next_occurrence"] == "2026-11-22T12:00:30.000Z"
+
+
+@pytest.mark.parametrize("until", ["20270301T000000", "20270301", "20270301T000000Z"])
+def test_a_series_ending_by_until_agrees_whatever_the_until(until: str) -> None:
+    """UNTIL as RFC 5545 wants it with a zoned DTSTART (UTC), and as producers also write it
+    (floating, or a date): the fast path's series end is the full path's each time."""
+    data = _event(f"DTSTART;TZID=America/New_York:20260105T233000\r\n"
+                  f"RRULE:FREQ=DAILY;UNTIL={until}\r\n")  # fmt: skip
+    fast = json.loads(_json(data, fast=True))
+    assert fast == json.loads(_json(data, fast=False))
+    assert [t["strategy"] for t in fast["timers"]] == ["native"]
