@@ -158,9 +158,10 @@ class RecurringSeries:
         timers get, on a whole minute, within the split cap, and no DST gap or overlap
         meets a slot up to the series' end or four years ahead (``_place``'s ``edge``; the
         caller checks): then both step the same wall clocks and read them in the same
-        zone. The series never ends, or ends by an UNTIL in UTC within those four years
-        and not before that next occurrence: its last occurrence is then the slots' last
-        wall clock before UNTIL (``_last_by_slots``); COUNT is left to the expansion.
+        zone. The series never ends, or ends within those four years and not before that
+        next occurrence: by an UNTIL in UTC (its last occurrence is then the slots' last
+        wall clock before UNTIL, ``_last_by_slots``) or by a COUNT whose last start day
+        arithmetic names (``_last_counted``); other COUNTs are left to the expansion.
         ``tests/convert/test_fast_path.py`` compares the result with the full path's."""
         conv = self.conv
         if not conv.options.fast_path or self.overrides:
@@ -178,8 +179,8 @@ class RecurringSeries:
             return False
         if self.bound is None:
             return True
-        until = self._until()
-        return until is not None and tick_next <= until <= self.now + DST_HORIZON
+        end = self._until() or self._last_counted()
+        return end is not None and tick_next <= end <= self.now + DST_HORIZON
 
     def _until(self) -> datetime | None:
         """The one RRULE's UNTIL when it ends the series: a date-time in UTC, no COUNT."""
@@ -192,11 +193,35 @@ class RecurringSeries:
             return None
         return until
 
+    def _last_counted(self) -> datetime | None:
+        """The instant of a COUNT rule's last start, when day arithmetic names it
+        (``simple_start``, ``periodic_nth``: as dateutil counts, DTSTART off the rule not
+        counted). The series' DST edges up to its end are checked (``_place``), so that wall
+        clock has one instant."""
+        rule = self.rrules[0]
+        if not rule.get("COUNT") or rule.get("UNTIL"):  # both: ``_bound`` reads UNTIL
+            return None
+        try:
+            count = int(rule["COUNT"][0])
+        except (TypeError, ValueError):
+            return None
+        wall = self.when.wall
+        last = simple_start(rule, wall, count) or periodic_nth(rule, wall, count)
+        if last is None:
+            return None
+        return local_to_utc(last, self.when.zone.tz)[0]  # not in a gap: ``_place``'s edge
+
     def _last_by_slots(self, placed: list[tuple[RulePart, datetime, datetime]]) -> datetime | None:
-        """The last occurrence of a series ``_certain`` placed, for one that ends: the latest
-        slot wall clock whose instant is at or before UNTIL (none is in a DST gap or
-        overlap, so each has one instant), looked for from a whole slot period before it."""
-        until = self._until() if self.bound is not None else None
+        """The last occurrence of a series ``_certain`` placed, for one that ends: its COUNT's
+        last start, or the latest slot wall clock whose instant is at or before UNTIL (none
+        is in a DST gap or overlap, so each has one instant), looked for from a whole slot
+        period before it."""
+        if self.bound is None:
+            return None
+        counted = self._last_counted()
+        if counted is not None:
+            return counted  # the last start is the last occurrence: none is dropped ahead
+        until = self._until()
         if until is None:
             return None
         tz = self.when.zone.tz

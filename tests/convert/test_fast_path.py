@@ -631,8 +631,8 @@ def _expansions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_an_exact_native_series_is_not_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A weekly series in an IANA zone, without exceptions or DST edges at its hour, is
     tickward's own weekly timer: the fast path places it without expanding it (the full path
-    expands it and agrees), endless or ending by UNTIL (its last occurrence then comes from
-    the slots); one that ends by COUNT is still expanded."""
+    expands it and agrees), endless or ending by UNTIL or COUNT (its last occurrence then
+    comes from the slots or day arithmetic); a COUNT no arithmetic here counts is expanded."""
     made = _expansions(monkeypatch)
     endless = _event("DTSTART;TZID=Europe/Berlin:20260105T093000\r\nRRULE:FREQ=WEEKLY\r\n")
     fast = json.loads(_json(endless, fast=True))
@@ -651,9 +651,17 @@ def test_an_exact_native_series_is_not_expanded(monkeypatch: pytest.MonkeyPatch)
     assert made == []
     assert json.loads(_json(ending, fast=False)) == fast
     made.clear()
+    # the 60th Monday from Jan 5, 2026 is Feb 22, 2027 too
     counted = _event("DTSTART;TZID=Europe/Berlin:20260105T093000\r\nRRULE:FREQ=WEEKLY;COUNT=60\r\n")
-    assert [t["strategy"] for t in json.loads(_json(counted, fast=True))["timers"]] == ["native"]
-    assert made == ["s@example.com"]
+    fast = json.loads(_json(counted, fast=True))
+    assert "the series ends 2027-02-22T08:30:00.000Z;" in str(fast["timers"][0]["warnings"])
+    assert made == []
+    assert json.loads(_json(counted, fast=False)) == fast
+    made.clear()
+    by_day = _event("DTSTART;TZID=Europe/Berlin:20260115T093000\r\n"
+                    "RRULE:FREQ=MONTHLY;BYMONTHDAY=15;COUNT=20\r\n")  # fmt: skip
+    assert [t["strategy"] for t in json.loads(_json(by_day, fast=True))["timers"]] == ["native"]
+    assert made == ["s@example.com"]  # no arithmetic names its last start: expanded
 
 
 def test_generated_feeds_mostly_skip_the_expansion(monkeypatch: pytest.MonkeyPatch) -> None:
