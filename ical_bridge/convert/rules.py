@@ -143,6 +143,8 @@ def _slots(rule: Mapping[str, Sequence[Any]], start: datetime, *,
         if found is None or any(d == 0 or d < -1 or d > 31 for d in found):
             return _not("BYMONTHDAY other than a day or -1")
         days = found
+        if kind == "yearly" and "BYMONTHDAY" in keys and "BYMONTH" not in keys:
+            kind = "monthly"  # RFC 5545: a YEARLY BYMONTHDAY without BYMONTH is every month's
         if kind == "monthly":
             if "BYMONTH" in keys:
                 return _not("MONTHLY with BYMONTH")

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from ical_bridge.convert import ImportOptions, convert_calendar
@@ -192,6 +192,11 @@ def _next_of(timers: list[dict[str, object]], now: datetime) -> datetime:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(series())
+@example({  # every month's 1st (RFC 5545 expands BYMONTHDAY over the year), not January's
+    "parts": ["FREQ=YEARLY", "BYMONTHDAY=1"], "all_day": False,
+    "seed": datetime(2023, 1, 1), "zone": "UTC", "end": "none", "count": 1,
+    "until_days": 0, "exdates": [], "now": datetime(2024, 6, 1, tzinfo=UTC),
+})  # fmt: skip
 def test_next_occurrence_matches_an_independent_rfc_expander(case: dict[str, object]) -> None:
     data, expected, now = _build(case)
     zone_name = str(case["zone"])
