@@ -33,6 +33,7 @@ __all__ = [
     "occurrences",
     "parse_iso",
     "rfc_local_to_utc",
+    "slot_occurrences",
     "tickward_local_to_utc",
     "wall_of",
     "zone",
@@ -224,7 +225,12 @@ def occurrences(
 ) -> Iterator[datetime]:
     """tickward's occurrences of a recurring timer strictly after ``after``, in order (UTC)."""
     slot = Slot.of(target, tz, type, last_day=last_day)
-    threshold = max(after, target - _ONE_MS)
+    yield from slot_occurrences(slot, tz, max(after, target - _ONE_MS))
+
+
+def slot_occurrences(slot: Slot, tz: ZoneInfo, threshold: datetime) -> Iterator[datetime]:
+    """The instants of ``slot`` in ``tz`` strictly after ``threshold``, in order: what
+    ``occurrences`` yields for a target whose slot (``Slot.of``) is ``slot``."""
     # Start a day early: local dates and UTC instants differ by at most ~26 hours.
     start = threshold.astimezone(tz).date() - timedelta(days=2)
     for day in slot.local_dates(start):

@@ -21,7 +21,12 @@ from ical_bridge.convert.rulemath import counted_starts, periodic_nth, simple_st
 from ical_bridge.convert.rules import RulePart, RuleShape, analyse_rule
 from ical_bridge.convert.timing import When
 from ical_bridge.convert.zones import local_to_utc, transition_dates
-from ical_bridge.recurrence import Slot, format_utc, is_dst_edge, next_occurrence
+from ical_bridge.recurrence import (
+    Slot,
+    format_utc,
+    is_dst_edge,
+    slot_occurrences,
+)
 
 if TYPE_CHECKING:
     from ical_bridge.convert.importer import Converter
@@ -33,6 +38,7 @@ EXPAND_CAP = 500
 DST_HORIZON = timedelta(days=4 * 366)
 """How far ahead a native slot is checked for DST gaps and overlaps."""
 _SLACK = timedelta(days=2)
+_ONE_MS = timedelta(milliseconds=1)
 _PERIOD_BACK = {
     "daily": timedelta(days=2), "weekly": timedelta(days=8), "monthly": timedelta(days=63),
     "yearly": timedelta(days=9 * 366),  # February 29th: up to eight years apart
@@ -353,7 +359,9 @@ class RecurringSeries:
                 instant, warning = local_to_utc(anchor, tz)
             since = bisect_left(transitions, part.anchor.date())
             edge = _meets_a_transition(slot, tz, transitions, since) or edge
-            tick = next_occurrence(instant, tz, part.type, self.now, last_day=part.last_day)
+            # out of any gap, the instant reads back as this slot (``Slot.of``): tickward's
+            # next occurrence of the timer (``next_occurrence``) is the slot's
+            tick = next(slot_occurrences(slot, tz, max(self.now, instant - _ONE_MS)))
             placed.append((part, instant, tick))
         return placed, edge
 
