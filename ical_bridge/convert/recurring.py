@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -20,11 +18,10 @@ from ical_bridge.convert.model import Notice
 from ical_bridge.convert.rulemath import counted_starts, periodic_nth, simple_start
 from ical_bridge.convert.rules import RulePart, RuleShape, analyse_rule
 from ical_bridge.convert.timing import When
-from ical_bridge.convert.zones import local_to_utc, transition_dates
+from ical_bridge.convert.zones import dst_spans, local_to_utc
 from ical_bridge.recurrence import (
     Slot,
     format_utc,
-    is_dst_edge,
     slot_occurrences,
 )
 
@@ -46,13 +43,14 @@ _PERIOD_BACK = {
 _MAX_COUNT = 100_000
 
 
-@lru_cache(maxsize=4096)
-def _meets_a_transition(slot: Slot, tz: ZoneInfo, transitions: tuple[date, ...],
-                        since: int) -> bool:  # fmt: skip
-    """True when ``slot`` falls into a DST gap or overlap on a day of ``transitions[since:]``
-    (many series share a slot, a zone and the days of their zone's changes)."""
-    return any(slot.falls_on(day) and is_dst_edge(slot.wall_clock(day), tz)
-               for day in transitions[since:])  # fmt: skip
+def _meets_a_transition(slot: Slot, spans: tuple[tuple[date, datetime, datetime], ...],
+                        since: date) -> bool:  # fmt: skip
+    """True when ``slot`` falls into a DST gap or overlap (``spans``, ``dst_spans``) on a
+    day from ``since`` on."""
+    for day, first, after in spans:
+        if day >= since and slot.falls_on(day) and first <= slot.wall_clock(day) < after:
+            return True
+    return False
 
 
 class RecurringSeries:
@@ -341,7 +339,7 @@ class RecurringSeries:
         if self.bound is not None:
             horizon = min(horizon, self.bound)
         start = self.now.astimezone(tz).date() - timedelta(days=1)
-        transitions = transition_dates(self.when.zone.name, start, (horizon - self.now).days + 3)
+        spans = dst_spans(self.when.zone.name, start, (horizon - self.now).days + 3)
         edge = False
         placed = []
         for part in shape.parts:
@@ -357,8 +355,7 @@ class RecurringSeries:
                     break
                 anchor = slot.wall_clock(next(d for d in days if d > anchor.date()))
                 instant, warning = local_to_utc(anchor, tz)
-            since = bisect_left(transitions, part.anchor.date())
-            edge = _meets_a_transition(slot, tz, transitions, since) or edge
+            edge = edge or _meets_a_transition(slot, spans, part.anchor.date())
             # out of any gap, the instant reads back as this slot (``Slot.of``): tickward's
             # next occurrence of the timer (``next_occurrence``) is the slot's
             tick = next(slot_occurrences(slot, tz, max(self.now, instant - _ONE_MS)))

@@ -38,6 +38,7 @@ __all__ = [
     "ResolvedZone",
     "ZoneResolver",
     "accepted_zone",
+    "dst_spans",
     "iana_name",
     "local_to_utc",
     "transition_dates",
@@ -415,6 +416,73 @@ def transition_dates(name: str, start: date, days: int) -> tuple[date, ...]:
     changes = _changes(name, start, max(days, _SCAN_DAYS))
     found = {d for day in changes if day <= last for d in (day - timedelta(days=1), day)}
     return tuple(sorted(found))
+
+
+_Span = tuple[date, datetime, datetime]  # a date, the first wall clock in a span, the first after
+
+
+def dst_spans(name: str, start: date, days: int) -> tuple[_Span, ...]:
+    """Where zone ``name``'s wall clocks fall into a DST gap or overlap on the dates of
+    ``transition_dates(name, start, days)``: ``(day, first, after)`` per date and span, in
+    order, each wall clock ``first <= wall < after`` (naive, on ``day``) being one that
+    ``is_dst_edge`` says is skipped or repeated, and no other wall clock of those dates.
+
+    A slot meets a transition when it falls on such a day inside the span: a handful of
+    comparisons per series instead of reading the zone for every transition day."""
+    last = start + timedelta(days=days + 1)
+    return tuple(span for change, span in _spans(name, start, max(days, _SCAN_DAYS))
+                 if change <= last)  # fmt: skip
+
+
+_HOUR = timedelta(hours=1)
+_SECOND = timedelta(seconds=1)
+
+
+@lru_cache(maxsize=256)
+def _spans(name: str, start: date, days: int) -> tuple[tuple[date, _Span], ...]:
+    """``dst_spans`` over a whole scan, each span with the change (``_changes``) it belongs
+    to: for each change, the zone's transitions from two UTC days before it to two after
+    (found hour by hour, then to the second), and of each transition at UTC instant ``T``
+    from offset ``a`` to ``b`` the wall clocks ``[T + min(a, b), T + max(a, b))``: those a
+    gap skips or an overlap repeats (PEP 495: their folds read different offsets), cut at
+    midnight, on the change's two dates (``transition_dates``'s)."""
+    tz = zone(name)
+
+    def offset(moment: datetime) -> timedelta:
+        found = moment.astimezone(tz).utcoffset()
+        assert found is not None
+        return found
+
+    spans: list[tuple[date, _Span]] = []
+    for change in _changes(name, start, days):
+        dates = (change - timedelta(days=1), change)
+        moment = datetime.combine(change - timedelta(days=2), datetime.min.time(), UTC)
+        before = offset(moment)
+        for _ in range(4 * 24):
+            later = moment + _HOUR
+            after = offset(later)
+            if after != before:
+                low, high = moment, later  # offset(low) == before, offset(high) == after
+                while high - low > _SECOND:
+                    middle = low + (high - low) / 2
+                    middle = middle.replace(microsecond=0)
+                    if middle == low:
+                        break
+                    if offset(middle) == before:
+                        low = middle
+                    else:
+                        high = middle
+                instant = high.replace(tzinfo=None)
+                first, end = instant + min(before, after), instant + max(before, after)
+                day = first.date()
+                while datetime.combine(day, datetime.min.time()) < end:
+                    midnight = datetime.combine(day, datetime.min.time())
+                    if day in dates:
+                        spans.append((change, (day, max(first, midnight),
+                                               min(end, midnight + timedelta(days=1)))))
+                    day += timedelta(days=1)
+            moment, before = later, after
+    return tuple(sorted(spans))
 
 
 @lru_cache(maxsize=256)
