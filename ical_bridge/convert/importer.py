@@ -294,7 +294,12 @@ def convert_calendar(
     prebuild = PlainBuilder() if options.fast_path else None
     with _collector_paused():
         feed = parse_feed(text, past_before=now, prebuild=prebuild)
-        return Converter(feed, options).run(progress)
+        result = Converter(feed, options).run(progress)
+        # Freed here by reference counting, not after the collector resumes: its first
+        # (young) collection then walks the drafts only, not the feed's components too
+        # (10,000 events: ~100,000 objects instead of ~540,000).
+        del feed
+    return result
 
 
 @contextmanager
