@@ -114,6 +114,7 @@ class PlainBuilder:
     def __init__(self) -> None:
         self._zones: dict[str, object] = {}
         self._rules: dict[str, list[tuple[str, list[Any]]]] = {}
+        self._rule_parts: dict[str, list[Any]] = {}
         self._utc: tzinfo | None = None
         self._zoneinfo = tzp.uses_zoneinfo()  # icalendar's zone provider (pytz localizes)
         self._shared: dict[str, Parameters] = {}
@@ -246,15 +247,36 @@ class PlainBuilder:
         return zone  # type: ignore[return-value]
 
     def _rule(self, text: str) -> vRecur:
-        """``vRecur.from_ical(text)`` as a fresh object; the text is parsed once per feed."""
+        """``vRecur.from_ical(text)`` as a fresh object; the text is parsed once per feed, and
+        each of its ``KEY=values`` parts once per feed too (rules share most of theirs)."""
         parts = self._rules.get(text)
         if parts is None:
-            parsed = vRecur.from_ical(text)
-            parts = self._rules[text] = [(k, list(v)) for k, v in parsed.items()]
+            found: dict[str, list[Any]] = {}
+            for pair in text.split(";"):  # as vRecur.from_ical reads it
+                key, eq, values = pair.partition("=")
+                if not eq or "=" in values:
+                    continue  # icalendar skips a part that is not one KEY=values
+                parsed = self._rule_parts.get(pair)
+                if parsed is None:
+                    parsed = self._rule_parts[pair] = self._rule_part(key, values)
+                found[key.upper()] = parsed  # CaselessDict: the last of a key wins, in place
+            parts = self._rules[text] = list(found.items())
         rule = PlainRecur.__new__(PlainRecur)
         for key, values in parts:
             OrderedDict.__setitem__(rule, key, list(values))
         return rule
+
+    def _rule_part(self, key: str, values: str) -> list[Any]:
+        """``vRecur.parse_type(key, values)``: an UNTIL's date-time made as a DTSTART's is;
+        a part icalendar refuses raises ``ValueError``, as the whole rule then does."""
+        if key.upper() == "UNTIL":
+            return [self._date_time(value, None) for value in values.split(",")]
+        try:
+            return list(vRecur.parse_type(key, values))
+        except ValueError:
+            raise
+        except Exception as exc:  # vRecur.from_ical says ValueError for any failure
+            raise ValueError(f"Error in recurrence rule part: {key}={values}") from exc
 
 
 def build_plain_event(lines: list[str]) -> Component | None:
