@@ -253,13 +253,13 @@ class PlainBuilder:
         if parts is None:
             found: dict[str, list[Any]] = {}
             for pair in text.split(";"):  # as vRecur.from_ical reads it
-                key, eq, values = pair.partition("=")
-                if not eq or "=" in values:
+                name, eq, text_values = pair.partition("=")
+                if not eq or "=" in text_values:
                     continue  # icalendar skips a part that is not one KEY=values
                 parsed = self._rule_parts.get(pair)
                 if parsed is None:
-                    parsed = self._rule_parts[pair] = self._rule_part(key, values)
-                found[key.upper()] = parsed  # CaselessDict: the last of a key wins, in place
+                    parsed = self._rule_parts[pair] = self._rule_part(name, text_values)
+                found[name.upper()] = parsed  # CaselessDict: the last of a key wins, in place
             parts = self._rules[text] = list(found.items())
         rule = PlainRecur.__new__(PlainRecur)
         for key, values in parts:
@@ -272,7 +272,7 @@ class PlainBuilder:
         if key.upper() == "UNTIL":
             return [self._date_time(value, None) for value in values.split(",")]
         try:
-            return list(vRecur.parse_type(key, values))
+            return list(vRecur.parse_type(key, values))  # type: ignore[no-untyped-call]
         except ValueError:
             raise
         except Exception as exc:  # vRecur.from_ical says ValueError for any failure

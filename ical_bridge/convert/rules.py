@@ -75,7 +75,7 @@ def analyse_rule(
     key = None if shape is None else (shape, is_date, start.hour, start.minute, start.second,
                                       start.weekday(), start.day, start.month)  # fmt: skip
     # the slots follow from the rule and DTSTART's fields alone: many series share them
-    slots = remembered(_SLOTS, key, lambda: _slots(rule, start, is_date=is_date))
+    slots = remembered(_SLOTS, key, lambda: _slots(rule, start, is_date=is_date, shape=shape))
     if isinstance(slots, RuleShape):
         return slots
     wall = start.replace(second=0, microsecond=0) if start.second or start.microsecond else start
@@ -93,72 +93,45 @@ def analyse_rule(
 _SLOTS: dict[tuple[Any, ...], RuleShape | tuple[tuple[Slot, str], ...]] = {}
 
 
-def _slots(rule: Mapping[str, Sequence[Any]], start: datetime, *,
-           is_date: bool) -> RuleShape | tuple[tuple[Slot, str], ...]:  # fmt: skip
-    """The tickward slots (with label suffixes) of ``rule`` from a DTSTART at ``start``'s
-    time, weekday, day and month, or the shape saying why there are none."""
-    keys = {k.upper() for k in rule}
-    if "RSCALE" in keys or "SKIP" in keys:
-        return _not("non-Gregorian rule (RFC 7529)", unsupported=True)
-    freq = str(rule.get("FREQ", [""])[0]).upper()
-    kind = _FREQ_TYPE.get(freq)
-    if kind is None:
-        return _not(f"FREQ={freq or '?'} has no tickward equivalent")
-    extra = keys - _ALLOWED
-    if extra:
-        return _not(f"{', '.join(sorted(extra))} has no tickward equivalent")
-    interval = _ints(rule.get("INTERVAL", [1]))
-    if interval != [1]:
-        return _not("INTERVAL > 1 has no tickward equivalent")
-    hours = _ints(rule.get("BYHOUR", [start.hour]))
-    minutes = _ints(rule.get("BYMINUTE", [start.minute]))
-    seconds = _ints(rule.get("BYSECOND", [start.second]))
-    if hours is None or minutes is None or seconds is None or len(seconds) != 1:
-        return _not("BYSECOND lists several seconds")
-    if is_date and ("BYHOUR" in keys or "BYMINUTE" in keys):
-        return _not("BYHOUR/BYMINUTE on an all-day series")
-    if not all(0 <= h <= 23 for h in hours) or not all(0 <= m <= 59 for m in minutes):
-        return _not("BYHOUR/BYMINUTE out of range")
+@dataclass(frozen=True)
+class _Plan:
+    """What a rule says of its slots before a DTSTART fills in what it leaves out (``None``:
+    the DTSTART's own hour, minute, weekday, day or month)."""
+
+    kind: RecurrenceType
+    freq: str
+    hours: list[int] | None
+    minutes: list[int] | None
+    weekdays: list[int] | None
+    days: list[int] | None
+    months: list[int] | None
+
+
+_PLANS: dict[tuple[Any, ...], RuleShape | _Plan] = {}
+
+
+def _slots(rule: Mapping[str, Sequence[Any]], start: datetime, *, is_date: bool,
+           shape: tuple[Any, ...] | None) -> RuleShape | tuple[tuple[Slot, str], ...]:  # fmt: skip
+    """The tickward slots (with label suffixes) of ``rule`` (``shape``: its ``shape_key``)
+    from a DTSTART at ``start``'s time, weekday, day and month, or the shape saying why
+    there are none."""
+    key = None if shape is None else (
+        tuple(part for part in shape if part[0] != "COUNT"), is_date)  # fmt: skip
+    # what the rule alone says, worked out once for every series with the same rule parts
+    plan = remembered(_PLANS, key, lambda: _plan(rule, is_date=is_date))
+    if isinstance(plan, RuleShape):
+        return plan
+    kind = plan.kind
+    hours = plan.hours if plan.hours is not None else [start.hour]
+    minutes = plan.minutes if plan.minutes is not None else [start.minute]
     times = list(itertools.product(hours, minutes))
-
-    weekdays: list[int] = []
-    days: list[int] = []
-    months: list[int] = []
-    byday = [str(d).upper() for d in rule.get("BYDAY", [])]
-    if any(d not in _WEEKDAYS for d in byday):
-        return _not("BYDAY with an ordinal (nth weekday)")
-    if kind == "daily":
-        if "BYMONTHDAY" in keys or "BYMONTH" in keys:
-            return _not("DAILY with BYMONTH/BYMONTHDAY")
-        if byday:
-            kind, weekdays = "weekly", sorted({_WEEKDAYS.index(d) for d in byday})
-    elif kind == "weekly":
-        if "BYMONTHDAY" in keys or "BYMONTH" in keys:
-            return _not("WEEKLY with BYMONTH/BYMONTHDAY")
-        weekdays = sorted({_WEEKDAYS.index(d) for d in byday}) or [start.weekday()]
-    else:
-        if byday:
-            return _not(f"{freq} with BYDAY")
-        found = _ints(rule.get("BYMONTHDAY", [start.day]))
-        if found is None or any(d == 0 or d < -1 or d > 31 for d in found):
-            return _not("BYMONTHDAY other than a day or -1")
-        days = found
-        if kind == "yearly" and "BYMONTHDAY" in keys and "BYMONTH" not in keys:
-            kind = "monthly"  # RFC 5545: a YEARLY BYMONTHDAY without BYMONTH is every month's
-        if kind == "monthly":
-            if "BYMONTH" in keys:
-                return _not("MONTHLY with BYMONTH")
-        else:
-            if -1 in days:
-                return _not("YEARLY on a month's last day")
-            found_months = _ints(rule.get("BYMONTH", [start.month]))
-            if found_months is None or any(not 1 <= m <= 12 for m in found_months):
-                return _not("BYMONTH out of range")
-            months = found_months
-            for month, day in itertools.product(months, days):
-                if day > calendar.monthrange(2024, month)[1]:
-                    return _not(f"YEARLY on {month}/{day}, a date that never exists")
-
+    weekdays = plan.weekdays if plan.weekdays is not None else [start.weekday()]
+    days = plan.days if plan.days is not None else [start.day]
+    months = plan.months if plan.months is not None else [start.month]
+    if kind == "yearly":
+        for month, day in itertools.product(months, days):
+            if day > calendar.monthrange(2024, month)[1]:
+                return _not(f"YEARLY on {month}/{day}, a date that never exists")
     slots: list[tuple[Slot, str]] = []
     vary_time = len(times) > 1
     if kind == "daily":
@@ -181,6 +154,74 @@ def _slots(rule: Mapping[str, Sequence[Any]], start: datetime, *,
             bits += [f"{h:02d}:{m:02d}"] if vary_time else []
             slots.append((Slot("yearly", h, m, 0, day, month), " ".join(bits)))
     return tuple(slots)
+
+
+def _plan(rule: Mapping[str, Sequence[Any]], *, is_date: bool) -> RuleShape | _Plan:
+    """What ``rule`` alone says of its slots (``_Plan``), or the shape saying why it has none
+    whatever its DTSTART."""
+    keys = {k.upper() for k in rule}
+    if "RSCALE" in keys or "SKIP" in keys:
+        return _not("non-Gregorian rule (RFC 7529)", unsupported=True)
+    freq = str(rule.get("FREQ", [""])[0]).upper()
+    kind = _FREQ_TYPE.get(freq)
+    if kind is None:
+        return _not(f"FREQ={freq or '?'} has no tickward equivalent")
+    extra = keys - _ALLOWED
+    if extra:
+        return _not(f"{', '.join(sorted(extra))} has no tickward equivalent")
+    interval = _ints(rule.get("INTERVAL", [1]))
+    if interval != [1]:
+        return _not("INTERVAL > 1 has no tickward equivalent")
+    # a part left out is the DTSTART's own hour, minute or second: one valid value each
+    given_hours, given_minutes = rule.get("BYHOUR"), rule.get("BYMINUTE")
+    given_seconds = rule.get("BYSECOND")
+    hours = _ints(given_hours) if given_hours is not None else []
+    minutes = _ints(given_minutes) if given_minutes is not None else []
+    seconds = _ints(given_seconds) if given_seconds is not None else [0]
+    if hours is None or minutes is None or seconds is None or len(seconds) != 1:
+        return _not("BYSECOND lists several seconds")
+    if is_date and ("BYHOUR" in keys or "BYMINUTE" in keys):
+        return _not("BYHOUR/BYMINUTE on an all-day series")
+    if not all(0 <= h <= 23 for h in hours) or not all(0 <= m <= 59 for m in minutes):
+        return _not("BYHOUR/BYMINUTE out of range")
+    weekdays: list[int] | None = None
+    days: list[int] | None = None
+    months: list[int] | None = None
+    byday = [str(d).upper() for d in rule.get("BYDAY", [])]
+    if any(d not in _WEEKDAYS for d in byday):
+        return _not("BYDAY with an ordinal (nth weekday)")
+    if kind == "daily":
+        if "BYMONTHDAY" in keys or "BYMONTH" in keys:
+            return _not("DAILY with BYMONTH/BYMONTHDAY")
+        if byday:
+            kind, weekdays = "weekly", sorted({_WEEKDAYS.index(d) for d in byday})
+    elif kind == "weekly":
+        if "BYMONTHDAY" in keys or "BYMONTH" in keys:
+            return _not("WEEKLY with BYMONTH/BYMONTHDAY")
+        weekdays = sorted({_WEEKDAYS.index(d) for d in byday}) or None
+    else:
+        if byday:
+            return _not(f"{freq} with BYDAY")
+        given_days = rule.get("BYMONTHDAY")
+        if given_days is not None:
+            days = _ints(given_days)
+            if days is None or any(d == 0 or d < -1 or d > 31 for d in days):
+                return _not("BYMONTHDAY other than a day or -1")
+        if kind == "yearly" and "BYMONTHDAY" in keys and "BYMONTH" not in keys:
+            kind = "monthly"  # RFC 5545: a YEARLY BYMONTHDAY without BYMONTH is every month's
+        if kind == "monthly":
+            if "BYMONTH" in keys:
+                return _not("MONTHLY with BYMONTH")
+        else:
+            if days is not None and -1 in days:
+                return _not("YEARLY on a month's last day")
+            given_months = rule.get("BYMONTH")
+            if given_months is not None:
+                months = _ints(given_months)
+                if months is None or any(not 1 <= m <= 12 for m in months):
+                    return _not("BYMONTH out of range")
+    return _Plan(kind, freq, hours if given_hours is not None else None,
+                 minutes if given_minutes is not None else None, weekdays, days, months)
 
 
 def _carries(slot: Slot, wall: datetime) -> bool:

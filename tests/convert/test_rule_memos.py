@@ -41,6 +41,12 @@ def _rule(draw: st.DrawFn) -> str:
     return ";".join(parts)
 
 
+def _forget() -> None:
+    """A fresh start: no rule's slots nor plan remembered."""
+    rules._SLOTS.clear()
+    rules._PLANS.clear()
+
+
 @settings(max_examples=400, deadline=None)
 @given(_rule(), st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2035, 12, 31)),
        st.booleans(), st.booleans(), st.integers(1, 30))
@@ -50,7 +56,7 @@ def test_an_analysis_is_the_same_whatever_came_before(
     text: str, start: datetime, is_date: bool, passed: bool, years: int
 ) -> None:
     rule = vRecur.from_ical(text)
-    rules._SLOTS.clear()
+    _forget()
     fresh = analyse_rule(rule, start, is_date=is_date, start_passed=passed)
     # another series: the same time, weekday, day and month, in another year
     other = start
@@ -62,13 +68,13 @@ def test_an_analysis_is_the_same_whatever_came_before(
         if candidate.weekday() == start.weekday():
             other = candidate
             break
-    rules._SLOTS.clear()
+    _forget()
     analyse_rule(vRecur.from_ical(text), other, is_date=is_date, start_passed=not passed)
     assert analyse_rule(rule, start, is_date=is_date, start_passed=passed) == fresh
     # and a series a day later, whose fields differ, is not answered from the memo
     later = start + timedelta(days=1)
-    rules._SLOTS.clear()
+    _forget()
     expected = analyse_rule(rule, later, is_date=is_date, start_passed=passed)
-    rules._SLOTS.clear()
+    _forget()
     analyse_rule(rule, start, is_date=is_date, start_passed=passed)
     assert analyse_rule(rule, later, is_date=is_date, start_passed=passed) == expected
