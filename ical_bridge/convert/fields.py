@@ -72,8 +72,9 @@ def listify(value: object) -> list[Any]:
 
 
 def text_of(comp: Component, name: str) -> str:
-    """A text property as ``str`` ('' when absent or broken)."""
-    value = comp.get(name)
+    """A text property as ``str`` ('' when absent or broken); ``name`` in upper case."""
+    # a component keeps its property names in upper case (icalendar's CaselessDict)
+    value = dict.get(comp, name)
     if value is None:
         return ""
     if isinstance(value, list):

@@ -74,6 +74,7 @@ class Converter:
         self.timers: list[TimerDraft] = []
         self.dropped: dict[str, int] = defaultdict(int)
         self._counted: set[int] = set()
+        self._used = _USED | ({"PRIORITY"} if options.pin_priority else set())
         self.skipped: list[Skipped] = []
         # uid → warnings about the event itself (bad RRULE, DTEND before DTSTART, …): carried
         # by every draft and skip of that uid, so each output says what happened to it.
@@ -275,7 +276,7 @@ class Converter:
         if id(comp) in self._counted:
             return
         self._counted.add(id(comp))
-        used = _USED | ({"PRIORITY"} if self.options.pin_priority else set())
+        used = self._used
         for name in comp:
             if name not in used and not name.startswith("X-TICKWARD-"):
                 self.dropped[name] += 1

@@ -151,7 +151,7 @@ class PlainBuilder:
             if prop is None:
                 return None
             prop.params = params
-            if name in current:
+            if dict.__contains__(current, name):  # an upper case name, as the keys are
                 current.add(name, prop, encode=False)  # a second value: icalendar's list
             else:
                 OrderedDict.__setitem__(current, name, prop)
