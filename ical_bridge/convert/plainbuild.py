@@ -81,14 +81,15 @@ class PlainRecur(_UpperKeys, vRecur):
     everything else, icalendar's own type."""
 
 
-class _SharedParameters(Parameters):
+class _SharedParameters(_UpperKeys, Parameters):
     """The parameters of every value of one feed written with the same parameter text.
 
     A feed repeats a handful of parameter sets (none, ``TZID=Europe/Berlin``, …)
     over thousands of values; one object each instead of one per value saves a
     fifth of a large feed's memory. Nothing reads them otherwise than icalendar's
     own ``Parameters``; they refuse changes, so no value can alter another's
-    (a copy is an ordinary, changeable ``Parameters``).
+    (a copy is an ordinary, changeable ``Parameters``). Their keys being upper case,
+    look-ups skip icalendar's case folding (``_UpperKeys``).
     """
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:

@@ -228,6 +228,9 @@ def apply_event_rules(conv: Converter, series: Series) -> bool:
         point_at_end(series.components)
     masters = [c for c in series.components if c.get("RECURRENCE-ID") is None]
     judged = masters[:1] or series.components
+    if not (choices.include or choices.exclude or choices.include_categories
+            or choices.exclude_categories):  # fmt: skip
+        return bool(judged)  # no filter leaves anything out (nor reads SUMMARY, CATEGORIES)
     kept = []
     for comp in judged:
         if str(comp.get("STATUS", "")).upper() == "CANCELLED":
