@@ -178,7 +178,8 @@ def scan_components(text: str) -> Scan:
                 Notice("line_too_long", f"a content line over {MAX_LINE_CHARS} chars dropped")
             )
             continue
-        head = line[:6].upper()
+        # only a line starting with B or E can open or close a component
+        head = line[:6].upper() if line[0] in "BbEe" else ""
         if head == "BEGIN:" or head[:4] == "END:":
             name = "BEGIN" if head == "BEGIN:" else "END"
             value = line.partition(":")[2].strip().upper()
@@ -219,7 +220,7 @@ def scan_components(text: str) -> Scan:
             if in_calendar:
                 cal_props.append(line)
             continue
-        if depth == 1 and not current.uid and head[:3] == "UID" and _name_of(line) == "UID":
+        if depth == 1 and not current.uid and line[:3].upper() == "UID" and _name_of(line) == "UID":
             current.uid = line.partition(":")[2].strip()
         current.lines.append(line)
     if current is not None:
@@ -298,6 +299,8 @@ def _parse_calendar_props(lines: list[str], problems: list[Notice]) -> Calendar:
 
 _PLAIN_START = re.compile(r"^(\d{8})(T\d{6}Z?)?$")
 _SERIES_PROPS = frozenset({"RRULE", "RDATE", "EXRULE", "RECURRENCE-ID", "X-TICKWARD-MODE"})
+# What BEGIN, END, those, STATUS and DTSTART can start with: ſ, ﬅ and ﬆ upper-case to S…
+_LOOKED_AT = frozenset("BERXSDberxsd\u017f\ufb05\ufb06")
 
 
 def _plainly_past(raw: RawComponent, before: str, uids: Counter[str]) -> str | None:
@@ -311,6 +314,8 @@ def _plainly_past(raw: RawComponent, before: str, uids: Counter[str]) -> str | N
     start = None
     depth = 0
     for line in raw.lines[1:-1]:
+        if line[0] not in _LOOKED_AT and not line[0].isspace():
+            continue  # no name below starts so, even upper-cased (_head_name)
         name = _head_name(line)
         if name == "BEGIN":
             depth += 1

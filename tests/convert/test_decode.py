@@ -78,3 +78,34 @@ def test_a_truncated_last_event_costs_only_that_event() -> None:
     feed = parse_feed(data)
     assert [str(c["UID"]) for c in feed.components] == ["e1"]
     assert [p.code for p in feed.problems] == ["truncated"]
+
+
+_LONG_AGO = "DTSTART:20200106T093000Z"
+
+
+@pytest.mark.parametrize(
+    ("lines", "past"),
+    [
+        ([_LONG_AGO], True),
+        (["DTSTART;VALUE=DATE:20200106"], True),
+        (["dtstart:20200106T093000Z"], True),
+        (["DTSTART:20991231T093000Z"], False),  # ahead
+        ([_LONG_AGO, "RRULE:FREQ=WEEKLY"], False),  # a series: its later occurrences count
+        ([_LONG_AGO, "rrule:FREQ=WEEKLY"], False),  # property names are case-insensitive
+        ([_LONG_AGO, "Rdate:20991231T093000Z"], False),
+        ([_LONG_AGO, "exrule:FREQ=YEARLY"], False),
+        ([_LONG_AGO, "recurrence-id:20200106T093000Z"], False),
+        ([_LONG_AGO, "x-tickward-mode:since"], False),  # counts up from then
+        ([_LONG_AGO, "status:cancelled"], False),  # reported as cancelled, not as past
+        ([_LONG_AGO, "SUMMARY:Sprint review", "DESCRIPTION:rrule: none"], True),
+        ([_LONG_AGO, "BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT5M", "END:VALARM"], True),
+    ],
+)
+def test_only_plain_one_offs_long_past_are_skipped_unread(lines: list[str], past: bool) -> None:
+    from datetime import UTC, datetime
+
+    text = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "BEGIN:VEVENT", "UID:a@example.com",
+                        *lines, "END:VEVENT", "END:VCALENDAR", ""])  # fmt: skip
+    feed = parse_feed(text, past_before=datetime(2026, 11, 22, tzinfo=UTC))
+    assert [uid for uid, _ in feed.past] == (["a@example.com"] if past else [])
+    assert len(feed.components) == (0 if past else 1)
