@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -40,3 +40,24 @@ def test_the_corpus_has_timers_skips_and_warnings_to_write() -> None:
         seen["warnings"] += len(result.warnings)
         seen["non_ascii"] += any(not str(d.timer["label"]).isascii() for d in result.timers)
     assert all(n > 5 for n in seen.values()), seen
+
+
+def _one_offs(count: int) -> bytes:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN"]
+    for i in range(count):  # an hour apart from the day after NOW: all in the window
+        start = datetime(2026, 11, 23, tzinfo=UTC) + timedelta(hours=i)
+        lines += ["BEGIN:VEVENT", f"UID:e{i}", f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
+                  f"SUMMARY:Ereignis {i} ü", "END:VEVENT"]
+    return "\r\n".join([*lines, "END:VCALENDAR", ""]).encode()
+
+
+@pytest.mark.parametrize("count", [0, 1, 255, 256, 257, 512, 600])
+def test_the_text_is_the_same_however_many_timers_there_are(count: int) -> None:
+    """The timers are written in batches; no count of them may show where one ends."""
+    result = convert_calendar(_one_offs(count), ImportOptions(now=NOW))
+    assert len(result.timers) == count
+    text = to_json_text(result)
+    assert text == json.dumps(to_json(result), ensure_ascii=False)
+    assert [t["timer"]["label"] for t in json.loads(text)["timers"]] == [
+        d.timer["label"] for d in result.timers
+    ]
