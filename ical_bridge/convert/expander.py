@@ -47,12 +47,12 @@ class Occurrence:
         source = getattr(getattr(self._raw, "_adapter", None), "_component", None)
         if source is None:
             source = self.component
-        return str(source.get("STATUS", "")).upper() == "CANCELLED"
+        return str(dict.get(source, "STATUS", "")).upper() == "CANCELLED"
 
     @property
     def recurrence_id(self) -> str:
         """The occurrence's RECURRENCE-ID in iCalendar text form (UTC when zoned)."""
-        prop = self.component.get("RECURRENCE-ID")
+        prop = dict.get(self.component, "RECURRENCE-ID")
         value = getattr(prop, "dt", None)
         if isinstance(value, datetime):
             if value.tzinfo is not None:
@@ -88,7 +88,7 @@ class SeriesExpander:
             warnings.simplefilter("ignore")
             # Google's meaning first, so that rebasing moves local wall-clock times.
             calendar = x_wr_timezone_module.to_standard(calendar)
-            masters = [c for c in calendar.subcomponents if c.get("RECURRENCE-ID") is None]
+            masters = [c for c in calendar.subcomponents if dict.get(c, "RECURRENCE-ID") is None]
             # Only the rule's own occurrences that whole_periods added before DTSTART are
             # spurious; overrides and RDATEs may lie before DTSTART (issue 11, item 1).
             self._not_before: datetime | None = None
@@ -96,9 +96,10 @@ class SeriesExpander:
             if rebase_before is not None:
                 subcomponents = []
                 for comp in calendar.subcomponents:
-                    if comp.get("RECURRENCE-ID") is None:
+                    if dict.get(comp, "RECURRENCE-ID") is None:
                         moved = whole_periods(rebased(comp, rebase_before))
-                        if moved.get("DTSTART") is not comp.get("DTSTART") and len(masters) == 1:
+                        kept = dict.get(moved, "DTSTART") is dict.get(comp, "DTSTART")
+                        if not kept and len(masters) == 1:
                             self._not_before = instant_of(masters[0])
                             self._rdates = _rdate_instants(comp, instant_of_value)
                         comp = moved
@@ -129,7 +130,7 @@ class SeriesExpander:
         if self._not_before is None or instant >= self._not_before or instant in self._rdates:
             return False
         source = getattr(getattr(item, "_adapter", None), "_component", None)
-        return source is None or source.get("RECURRENCE-ID") is None
+        return source is None or dict.get(source, "RECURRENCE-ID") is None
 
     def iter_after(self, now: datetime, bound: datetime | None) -> Iterator[Occurrence]:
         """Occurrences after ``now`` in order, in widening windows up to ``bound``."""
@@ -168,7 +169,7 @@ def _rdate_instants(
     master: Component, instant_of_value: Callable[[date], datetime | None]
 ) -> set[datetime]:
     found: set[datetime] = set()
-    values = master.get("RDATE")
+    values = dict.get(master, "RDATE")
     for prop in values if isinstance(values, list) else [values] if values is not None else []:
         for item in getattr(prop, "dts", []):
             value = item.dt[0] if isinstance(item.dt, tuple) else item.dt
@@ -186,9 +187,9 @@ def rebased(master: Component, before: datetime) -> Component:
     whole periods (× INTERVAL) keeps every occurrence after ``before`` as it
     was; rules with COUNT, BYWEEKNO or BYYEARDAY are left alone.
     """
-    prop = master.get("DTSTART")
+    prop = dict.get(master, "DTSTART")
     start = getattr(prop, "dt", None)
-    rules = master.get("RRULE")
+    rules = dict.get(master, "RRULE")
     if not isinstance(start, date):
         return master
     new = rebased_start(start, rules, before)
@@ -197,7 +198,7 @@ def rebased(master: Component, before: datetime) -> Component:
     clone = master.copy()
     clone.subcomponents = list(master.subcomponents)
     clone["DTSTART"] = _with_params(vDDDTypes(new), prop)
-    end_prop = master.get("DTEND")
+    end_prop = dict.get(master, "DTEND")
     end: Any = getattr(end_prop, "dt", None)
     if end_prop is not None:
         try:
@@ -212,13 +213,13 @@ def rebased_start(start: date, rules: object, before: datetime) -> date | None:
     if not isinstance(rules, vRecurType):
         return None
     rule: Any = rules
-    if rule.get("COUNT") or rule.get("BYWEEKNO") or rule.get("BYYEARDAY"):
+    if dict.get(rule, "COUNT") or dict.get(rule, "BYWEEKNO") or dict.get(rule, "BYYEARDAY"):
         return None
     try:
-        interval = int(rule.get("INTERVAL", [1])[0])
+        interval = int(dict.get(rule, "INTERVAL", [1])[0])
     except (TypeError, ValueError):
         return None
-    freq = str(rule.get("FREQ", [""])[0]).upper()
+    freq = str(dict.get(rule, "FREQ", [""])[0]).upper()
     ref_day = (before - _REBASE_MARGIN).date()  # the fields of the instants, as dates
     start_day = start.date() if isinstance(start, datetime) else start
     if interval < 1 or (ref_day - start_day).days < 400:
@@ -227,7 +228,7 @@ def rebased_start(start: date, rules: object, before: datetime) -> date | None:
         step = interval * (1 if freq == "DAILY" else 7)
         return start + timedelta(days=(ref_day - start_day).days // step * step)
     if freq == "MONTHLY":
-        if start.day > 28 and not rule.get("BYMONTHDAY") and not rule.get("BYDAY"):
+        if start.day > 28 and not dict.get(rule, "BYMONTHDAY") and not dict.get(rule, "BYDAY"):
             return None
         months = (ref_day.year - start.year) * 12 + ref_day.month - start.month - 1
         months = months // interval * interval
@@ -262,29 +263,29 @@ def whole_periods(master: Component) -> Component:
     occurrences before the real DTSTART) and dropping everything before the
     real DTSTART gives RFC 5545's set.
     """
-    rules = master.get("RRULE")
-    prop = master.get("DTSTART")
+    rules = dict.get(master, "RRULE")
+    prop = dict.get(master, "DTSTART")
     start = getattr(prop, "dt", None)
     if not isinstance(rules, vRecurType) or not isinstance(start, date) or "BYSETPOS" not in rules:
         return master
     rule: Any = vRecurType(dict(rules))
-    freq = str(rule.get("FREQ", [""])[0]).upper()
+    freq = str(dict.get(rule, "FREQ", [""])[0]).upper()
     naive = start.replace(tzinfo=None) if isinstance(start, datetime) else start
     if freq == "WEEKLY":
-        wkst = str(rule.get("WKST", ["MO"])[0]).upper()
+        wkst = str(dict.get(rule, "WKST", ["MO"])[0]).upper()
         back = (naive.weekday() - _WEEKDAYS.index(wkst)) % 7 if wkst in _WEEKDAYS else 0
         new = start - timedelta(days=back)
         rule.setdefault("BYDAY", [_WEEKDAYS[naive.weekday()]])
     elif freq == "MONTHLY":
         new = start.replace(day=1)
-        if not rule.get("BYDAY"):
+        if not dict.get(rule, "BYDAY"):
             rule.setdefault("BYMONTHDAY", [naive.day])
     elif freq == "YEARLY":
         new = start.replace(month=1, day=1)
         if not any(rule.get(k) for k in ("BYDAY", "BYYEARDAY", "BYWEEKNO")):
             rule.setdefault("BYMONTH", [naive.month])
             rule.setdefault("BYMONTHDAY", [naive.day])
-        elif rule.get("BYMONTHDAY") and not rule.get("BYMONTH"):
+        elif dict.get(rule, "BYMONTHDAY") and not dict.get(rule, "BYMONTH"):
             rule["BYMONTH"] = [naive.month]
     else:
         return master
@@ -296,7 +297,7 @@ def whole_periods(master: Component) -> Component:
         rule.setdefault("BYHOUR", [naive.hour])
         rule.setdefault("BYMINUTE", [naive.minute])
         rule.setdefault("BYSECOND", [naive.second])
-    if rule.get("COUNT"):
+    if dict.get(rule, "COUNT"):
         try:
             text = rule.to_ical().decode()
             first = _as_datetime(new)
@@ -309,7 +310,7 @@ def whole_periods(master: Component) -> Component:
     clone.subcomponents = list(master.subcomponents)
     clone["DTSTART"] = _with_params(vDDDTypes(new), prop)
     clone["RRULE"] = rule
-    end_prop = master.get("DTEND")
+    end_prop = dict.get(master, "DTEND")
     if end_prop is not None:
         try:
             clone["DTEND"] = _with_params(vDDDTypes(new + (end_prop.dt - start)), end_prop)

@@ -103,10 +103,10 @@ def _nearer(start: datetime, rule: Any, before: datetime) -> datetime:
     recurring-ical-events would add there can never be an answer. Rules with
     COUNT are left alone: they count from the real DTSTART.
     """
-    freq = str(rule.get("FREQ", [""])[0]).upper()
-    if rule.get("COUNT") or freq not in ("DAILY", "WEEKLY"):
+    freq = str(dict.get(rule, "FREQ", [""])[0]).upper()
+    if dict.get(rule, "COUNT") or freq not in ("DAILY", "WEEKLY"):
         return start
-    step = int(rule.get("INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
+    step = int(dict.get(rule, "INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
     days = (before - _SLACK * 2 - start).days
     if days < step:
         return start
@@ -178,7 +178,7 @@ class _PlainOccurrence(Occurrence):
     def cancelled(self) -> bool:
         """Cancelled by its override, or with the master."""
         if self._override is not None:
-            return str(self._override.get("STATUS", "")).upper() == "CANCELLED"
+            return str(dict.get(self._override, "STATUS", "")).upper() == "CANCELLED"
         return self._expander.cancelled
 
 
@@ -206,7 +206,7 @@ class RuleExpander:
         self._instant_of_value = instant_of_value
         self._full_factory = full
         self._full: SeriesExpander | None = None
-        self.cancelled = str(master.get("STATUS", "")).upper() == "CANCELLED"
+        self.cancelled = str(dict.get(master, "STATUS", "")).upper() == "CANCELLED"
         vrecur: Any = master["RRULE"]
         real: datetime = master["DTSTART"].dt  # type: ignore[union-attr,assignment]
         # An all-day series is walked as naive midnights; its starts are dates again
@@ -221,9 +221,9 @@ class RuleExpander:
         self._vrecur = vrecur
         # dateutil's rule is made only if day and month arithmetic do not know it (rulemath)
         self._made: rrule | None = None
-        until = vrecur["UNTIL"][0] if vrecur.get("UNTIL") else None  # as dateutil keeps it
+        until = vrecur["UNTIL"][0] if dict.get(vrecur, "UNTIL") else None  # as dateutil keeps it
         self._until: datetime | None = until
-        self._count: int | None = int(vrecur["COUNT"][0]) if vrecur.get("COUNT") else None
+        self._count: int | None = int(vrecur["COUNT"][0]) if dict.get(vrecur, "COUNT") else None
         # recurring-ical-events adds DTSTART itself unless the rule ended before it.
         self._with_start = until is None or not self._start > until
         self._counted: list[datetime] | None = None
@@ -239,7 +239,7 @@ class RuleExpander:
             instant = instant_of_value(start)
             if instant is not None:
                 self._moved.append((instant, start, comp))
-        self._sequence = max(comp.get("SEQUENCE", -1) for comp in (master, *overrides))
+        self._sequence = max(dict.get(comp, "SEQUENCE", -1) for comp in (master, *overrides))
         self._duration: timedelta | None = None
 
     def _cut(self, moment: datetime) -> datetime:
@@ -442,10 +442,10 @@ class RuleExpander:
         ``_nearer``), instead of walking from ``now``; None when that is not certain."""
         if self._count:
             return None
-        freq = str(self._vrecur.get("FREQ", [""])[0]).upper()
+        freq = str(dict.get(self._vrecur, "FREQ", [""])[0]).upper()
         if freq not in ("DAILY", "WEEKLY"):
             return None
-        step = int(self._vrecur.get("INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
+        step = int(dict.get(self._vrecur, "INTERVAL", [1])[0]) * (1 if freq == "DAILY" else 7)
         bound, now = self._cut(bound), self._cut(now)
         anchor = _nearer(self._start, self._vrecur, bound - timedelta(days=(_TAIL + 2) * step))
         if anchor < now - _SLACK or anchor <= self._start:

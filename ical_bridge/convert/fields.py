@@ -151,7 +151,7 @@ def pinned_of(comp: Component, *, use_priority: bool) -> bool | None:
         return False
     if use_priority:
         try:
-            priority = int(str(comp.get("PRIORITY", "0")).strip() or "0")
+            priority = int(str(dict.get(comp, "PRIORITY", "0")).strip() or "0")
         except ValueError:
             return None
         return 1 <= priority <= 4 or None
@@ -163,7 +163,7 @@ def space_of(comp: Component, mapping: Mapping[str, str]) -> str | None:
     if not mapping:
         return None
     folded = {k.casefold(): v for k, v in mapping.items()}
-    values = comp.get("CATEGORIES")
+    values = dict.get(comp, "CATEGORIES")
     if values is None:
         return None
     for prop in values if isinstance(values, list) else [values]:
@@ -176,9 +176,9 @@ def space_of(comp: Component, mapping: Mapping[str, str]) -> str | None:
 
 
 def _duration(comp: Component) -> timedelta:
-    start: Any = getattr(comp.get("DTSTART"), "dt", None)
-    end: Any = getattr(comp.get("DTEND") or comp.get("DUE"), "dt", None)
-    length: Any = getattr(comp.get("DURATION"), "dt", None)
+    start: Any = getattr(dict.get(comp, "DTSTART"), "dt", None)
+    end: Any = getattr(dict.get(comp, "DTEND") or dict.get(comp, "DUE"), "dt", None)
+    length: Any = getattr(dict.get(comp, "DURATION"), "dt", None)
     try:
         if start is not None and end is not None and type(start) is type(end):
             found = end - start
@@ -208,10 +208,10 @@ def reminders_of(
         action = text_of(alarm, "ACTION").strip().upper()
         if action not in ("DISPLAY", "AUDIO", "EMAIL", ""):
             continue
-        trigger = alarm.get("TRIGGER")
+        trigger: Any = dict.get(alarm, "TRIGGER")
         value = getattr(trigger, "dt", None)
         if isinstance(value, timedelta):
-            related = str(trigger.params.get("RELATED", "START")).upper()
+            related = str(dict.get(trigger.params, "RELATED", "START")).upper()
             before = -value - (_duration(comp) if related == "END" else timedelta(0))
         elif isinstance(value, datetime) and start is not None and value.tzinfo is not None:
             before = start - value

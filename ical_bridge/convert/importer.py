@@ -255,11 +255,11 @@ class Converter:
     def _exported_all_day(self, comp: Component) -> None:
         """Our export's all-day event (``VALUE=DATE`` + ``X-TICKWARD-TIMEZONE``) → the timer
         it came from: the all-day time in that zone, as a zoned ``DTSTART``."""
-        raw = comp.get("X-TICKWARD-TIMEZONE")
+        raw = dict.get(comp, "X-TICKWARD-TIMEZONE")
         if raw is None:
             return
         try:
-            value = getattr(comp.get("DTSTART"), "dt", None)
+            value = getattr(dict.get(comp, "DTSTART"), "dt", None)
         except Exception:  # icalendar raises its own errors on a broken DTSTART
             return
         if not isinstance(value, date) or isinstance(value, datetime):
@@ -327,7 +327,9 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _all_day(comp: Component) -> bool:
-    prop = comp.get("DTSTART") if comp.get("DTSTART") is not None else comp.get("DUE")
+    prop = dict.get(comp, "DTSTART")
+    if prop is None:
+        prop = dict.get(comp, "DUE")
     value = getattr(prop, "dt", None)
     return isinstance(value, date) and not isinstance(value, datetime)
 

@@ -167,8 +167,8 @@ class PlainBuilder:
         if name in allowed and '"' not in head and "\\" not in head:
             params = self._parameters(raw_params)
             if params is not None:
-                kind = self._kind(name, params.get("VALUE") if raw_params else None)
-                tzid = params.get("TZID") if raw_params and name in _DATETIME_NAMES else None
+                kind = self._kind(name, dict.get(params, "VALUE") if raw_params else None)
+                tzid = dict.get(params, "TZID") if raw_params and name in _DATETIME_NAMES else None
                 if kind is not None:
                     spec = (name, params, kind, tzid)
         heads = self._heads[in_alarm]

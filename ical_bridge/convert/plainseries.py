@@ -10,6 +10,7 @@ another's; or an all-day one without EXDATEs, overrides or UNTIL.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Component
@@ -34,7 +35,7 @@ def _same_zone(prop: object, zone: object) -> bool:
 
 def _plain_exceptions(master: Component, zone: object) -> bool:
     """Every EXDATE of ``master`` is a date-time in its DTSTART's zone."""
-    for prop in listify(master.get("EXDATE")):
+    for prop in listify(dict.get(master, "EXDATE")):
         for item in getattr(prop, "dts", [None]):
             value = getattr(item, "dt", None)
             if not isinstance(value, datetime) or value.tzinfo is not zone:
@@ -50,7 +51,7 @@ def identities(moment: datetime) -> tuple[datetime, datetime]:
 
 def exdate_ids(master: Component) -> set[datetime]:
     """The identities of every EXDATE of ``master``."""
-    return {i for prop in listify(master.get("EXDATE")) for item in prop.dts
+    return {i for prop in listify(dict.get(master, "EXDATE")) for item in prop.dts
             for i in identities(item.dt)}  # fmt: skip
 
 
@@ -71,10 +72,11 @@ def _plain_override(comp: Component, zone: object) -> bool:
     moved (or restated) occurrence, every date-time in the master's zone."""
     if comp.name != "VEVENT" or any(comp.get(n) is not None for n in _NOT_IN_OVERRIDE):
         return False
-    if not _same_zone(comp.get("RECURRENCE-ID"), zone) or not _same_zone(comp.get("DTSTART"),
-                                                                          zone):  # fmt: skip
+    if not _same_zone(dict.get(comp, "RECURRENCE-ID"), zone) or not _same_zone(
+        dict.get(comp, "DTSTART"), zone
+    ):
         return False
-    return comp.get("DTEND") is None or _same_zone(comp.get("DTEND"), zone)
+    return dict.get(comp, "DTEND") is None or _same_zone(dict.get(comp, "DTEND"), zone)
 
 
 def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> bool:
@@ -86,14 +88,14 @@ def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> b
         return False
     if any(isinstance(master.get(n), list) for n in _ONE_VALUE):
         return False
-    start = getattr(master.get("DTSTART"), "dt", None)
+    start = getattr(dict.get(master, "DTSTART"), "dt", None)
     if isinstance(start, date) and not isinstance(start, datetime):
         return _plain_all_day(master, overrides, start)
     if not isinstance(start, datetime) or not isinstance(start.tzinfo, ZoneInfo):
         return False
     if x_wr_timezone and start.tzinfo.key in ("UTC", "Etc/UTC"):
         return False  # Google's X-WR-TIMEZONE moves UTC times: the full path knows how
-    end_prop = master.get("DTEND")
+    end_prop = dict.get(master, "DTEND")
     if end_prop is not None:
         end = getattr(end_prop, "dt", None)
         if not isinstance(end, datetime) or end.tzinfo is not start.tzinfo:
@@ -102,17 +104,17 @@ def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> b
         return False
     if not all(_plain_override(comp, start.tzinfo) for comp in overrides):
         return False
-    return plain_rule(master.get("RRULE"), start) and _unambiguous(master, overrides)
+    return plain_rule(dict.get(master, "RRULE"), start) and _unambiguous(master, overrides)
 
 
 def _plain_all_day(master: Component, overrides: list[Component], start: date) -> bool:
     """An all-day series ``RuleExpander`` expands: no EXDATE or override, DTEND a date (or
     none), a plain rule without UNTIL (a date or a date-time; the full path knows both)."""
-    if overrides or master.get("EXDATE") is not None:
+    if overrides or dict.get(master, "EXDATE") is not None:
         return False
-    end = getattr(master.get("DTEND"), "dt", None)
-    if master.get("DTEND") is not None and (not isinstance(end, date) or isinstance(end,
+    end = getattr(dict.get(master, "DTEND"), "dt", None)
+    if dict.get(master, "DTEND") is not None and (not isinstance(end, date) or isinstance(end,
                                                                                   datetime)):
         return False
-    rule = master.get("RRULE")
-    return plain_rule(rule, start) and not rule.get("UNTIL")
+    rule: Any = dict.get(master, "RRULE")
+    return plain_rule(rule, start) and not dict.get(rule, "UNTIL")

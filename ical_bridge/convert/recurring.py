@@ -59,7 +59,7 @@ class RecurringSeries:
     def __init__(self, conv: Converter, uid: str, master: Component, overrides: list[Component]):
         self.conv, self.uid, self.master, self.overrides = conv, uid, master, overrides
         self.now = conv.now
-        self.rrules = listify(master.get("RRULE"))
+        self.rrules = listify(dict.get(master, "RRULE"))
 
     def run(self) -> None:
         """Add this series' drafts or skip to the converter."""
@@ -97,7 +97,7 @@ class RecurringSeries:
         # exact native series needs no expansion at all (``_certain``).
         several = "several RRULEs" if len(self.rrules) > 1 else "an RRULE with RDATEs"
         shape = RuleShape((), several if self.rrules else "RDATE-only series")
-        if len(self.rrules) == 1 and self.master.get("RDATE") is None:
+        if len(self.rrules) == 1 and dict.get(self.master, "RDATE") is None:
             passed = when.instant < self.now  # then only the slots' own occurrences remain
             shape = analyse_rule(
                 self.rrules[0], when.wall, is_date=when.is_date, start_passed=passed
@@ -172,7 +172,7 @@ class RecurringSeries:
             return False
         if len(placed) > conv.options.split_cap:
             return False
-        start = self.master.get("DTSTART")
+        start = dict.get(self.master, "DTSTART")
         value = getattr(start, "dt", None)
         if type(value) is not datetime or value.tzinfo is not self.when.zone.tz or (
             value.second or value.microsecond  # an RFC occurrence tickward reads a minute on
@@ -189,8 +189,8 @@ class RecurringSeries:
     def _until(self) -> datetime | None:
         """The one RRULE's UNTIL when it ends the series: a date-time in UTC, no COUNT."""
         rule = self.rrules[0]
-        values = rule.get("UNTIL")
-        if not values or rule.get("COUNT") or len(values) != 1:
+        values = dict.get(rule, "UNTIL")
+        if not values or dict.get(rule, "COUNT") or len(values) != 1:
             return None
         until = values[0]
         if type(until) is not datetime or until.utcoffset() != timedelta(0):
@@ -203,7 +203,7 @@ class RecurringSeries:
         counted). The series' DST edges up to its end are checked (``_place``), so that wall
         clock has one instant."""
         rule = self.rrules[0]
-        if not rule.get("COUNT") or rule.get("UNTIL"):  # both: ``_bound`` reads UNTIL
+        if not dict.get(rule, "COUNT") or dict.get(rule, "UNTIL"):  # both: ``_bound`` reads UNTIL
             return None
         try:
             count = int(rule["COUNT"][0])
@@ -258,7 +258,7 @@ class RecurringSeries:
 
     def _values(self, name: str, comp: Component) -> Iterable[When]:
         for prop in listify(comp.get(name)):
-            tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+            tzid = dict.get(prop.params, "TZID") if hasattr(prop, "params") else None
             for item in getattr(prop, "dts", []):
                 value = item.dt
                 if isinstance(value, tuple):
@@ -270,7 +270,7 @@ class RecurringSeries:
         """An instant after every occurrence, or ``None`` for an endless series."""
         ends = [self.when.instant]
         for rule in self.rrules:
-            if rule.get("UNTIL"):
+            if dict.get(rule, "UNTIL"):
                 until = rule["UNTIL"][0]
                 if isinstance(until, datetime):
                     ends.append(
@@ -278,12 +278,12 @@ class RecurringSeries:
                     )
                 else:
                     ends.append(datetime.combine(until, datetime.min.time(), UTC))
-            elif rule.get("COUNT"):
+            elif dict.get(rule, "COUNT"):
                 last = self._last_by_count(rule)
                 if last is None:
                     return None
                 # dateutil counts BYSETPOS from a truncated first period: allow a period more.
-                ends.append(last + (timedelta(days=370) if rule.get("BYSETPOS") else _SLACK))
+                ends.append(last + (timedelta(days=370) if dict.get(rule, "BYSETPOS") else _SLACK))
             else:
                 return None
         ends += [w.instant for w in self._values("RDATE", self.master)]
@@ -304,8 +304,9 @@ class RecurringSeries:
             if last is not None:
                 return last.replace(tzinfo=UTC)
             text = rule.to_ical().decode()
-            if count <= 1000 and not rule.get("UNTIL") and isinstance(self.when.wall, datetime):
-                starts = counted_starts(rule, self.when.wall)  # the expander lists them again
+            wall = self.when.wall
+            if count <= 1000 and not dict.get(rule, "UNTIL") and isinstance(wall, datetime):
+                starts = counted_starts(rule, wall)  # the expander lists them again
                 last = starts[-1] if starts else None
             else:
                 parsed = rrulestr(text, dtstart=self.when.wall)
@@ -321,7 +322,7 @@ class RecurringSeries:
         if any(w.instant > self.now for w in self._values("RDATE", self.master)):
             return "it has future extra dates (RDATE)"
         for comp in self.overrides:
-            recid = comp.get("RECURRENCE-ID")
+            recid = dict.get(comp, "RECURRENCE-ID")
             if str(getattr(recid, "params", {}).get("RANGE", "")).upper() == "THISANDFUTURE":
                 return "it has a RANGE=THISANDFUTURE override"
             moved = [

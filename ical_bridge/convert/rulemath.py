@@ -76,7 +76,7 @@ def plain_rule(rule: object, start: date) -> bool:
         return False
     if not remembered(_PLAIN, shape_key(rule), lambda: _plain_parts(rule)):
         return False
-    until = rule.get("UNTIL")
+    until = dict.get(rule, "UNTIL")
     if until is not None:
         value = until[0] if len(until) == 1 else None
         if not isinstance(value, datetime) or value.utcoffset() != timedelta(0):
@@ -86,16 +86,16 @@ def plain_rule(rule: object, start: date) -> bool:
 
 def _plain_parts(rule: Any) -> bool:
     keys = {str(k).upper() for k in rule}
-    if not keys <= PARTS or [str(f).upper() for f in rule.get("FREQ", [])] not in (
+    if not keys <= PARTS or [str(f).upper() for f in dict.get(rule, "FREQ", [])] not in (
         [f] for f in _FREQS
     ):
         return False
-    if not _int_in(rule.get("INTERVAL", [1]), 1, 1000) or not _int_in(rule.get("COUNT", [1]),
-                                                                      1, 1000):  # fmt: skip
+    interval, count = dict.get(rule, "INTERVAL", [1]), dict.get(rule, "COUNT", [1])
+    if not _int_in(interval, 1, 1000) or not _int_in(count, 1, 1000):
         return False
-    if not all(_DAY.match(str(d).upper()) for d in rule.get("BYDAY", [])):
+    if not all(_DAY.match(str(d).upper()) for d in dict.get(rule, "BYDAY", [])):
         return False
-    days, months = rule.get("BYMONTHDAY", []), rule.get("BYMONTH", [])
+    days, months = dict.get(rule, "BYMONTHDAY", []), dict.get(rule, "BYMONTH", [])
     # 29–31 in a fixed month may never exist: dateutil would then search to year 9999.
     if not _int_in(days, 1, 28 if months else 31) or not _int_in(months, 1, 12):
         return False
@@ -197,9 +197,9 @@ def _rule_days(vrecur: Any, counted: bool) -> tuple[str, int, frozenset[int], in
     freq = str(vrecur["FREQ"][0]).upper()
     if freq not in ("DAILY", "WEEKLY"):
         return None
-    interval = int(vrecur.get("INTERVAL", [1])[0])
-    days = frozenset(_DAY_NUMBERS[str(d).upper()[-2:]] for d in vrecur.get("BYDAY", []))
-    wkst = _DAY_NUMBERS[str(vrecur.get("WKST", ["MO"])[0]).upper()] if freq == "WEEKLY" else 0
+    interval = int(dict.get(vrecur, "INTERVAL", [1])[0])
+    days = frozenset(_DAY_NUMBERS[str(d).upper()[-2:]] for d in dict.get(vrecur, "BYDAY", []))
+    wkst = _DAY_NUMBERS[str(dict.get(vrecur, "WKST", ["MO"])[0]).upper()] if freq == "WEEKLY" else 0
     return freq, interval, days, wkst
 
 
@@ -210,7 +210,7 @@ def periodic_nth(vrecur: Any, start: datetime, n: int) -> datetime | None:
     The first period's days before DTSTART are no starts; from there on every
     period holds one start per offset.
     """
-    pattern = _pattern(vrecur, start, True) if n >= 1 and not vrecur.get("UNTIL") else None
+    pattern = _pattern(vrecur, start, True) if n >= 1 and not dict.get(vrecur, "UNTIL") else None
     if pattern is None or not pattern[2]:
         return None
     anchor, period, offsets, clock = pattern
@@ -251,15 +251,15 @@ def _calendar_plan(vrecur: Any, start: datetime, counted: bool) -> _Plan | None:
         return None
     if not names <= allowed:
         return None
-    interval = int(vrecur.get("INTERVAL", [1])[0])
-    monthdays = [int(d) for d in vrecur.get("BYMONTHDAY", [])]
+    interval = int(dict.get(vrecur, "INTERVAL", [1])[0])
+    monthdays = [int(d) for d in dict.get(vrecur, "BYMONTHDAY", [])]
     weekdays_: list[tuple[int, int]] = []
-    for value in vrecur.get("BYDAY", []):
+    for value in dict.get(vrecur, "BYDAY", []):
         text = str(value).upper()
         weekdays_.append((_DAY_NUMBERS[text[-2:]], int(text[:-2]) if text[:-2] else 0))
     if len({n == 0 for _, n in weekdays_}) > 1:
         return None  # plain and ordinal weekdays together: dateutil intersects them
-    months = {int(m) for m in vrecur.get("BYMONTH", [])}
+    months = {int(m) for m in dict.get(vrecur, "BYMONTH", [])}
     if not monthdays and not weekdays_:
         monthdays = [start.day]
         if freq == "YEARLY" and not months:
@@ -402,7 +402,7 @@ def simple_start(rule: Any, wall: date, count: int) -> datetime | None:
     if count < 1 or not set(rule) <= _SIMPLE_KEYS:
         return None
     freq = str(rule["FREQ"][0]).upper()
-    step = int(rule.get("INTERVAL", [1])[0]) * (count - 1)
+    step = int(dict.get(rule, "INTERVAL", [1])[0]) * (count - 1)
     start = wall if isinstance(wall, datetime) else datetime.combine(wall, datetime.min.time())
     start = start.replace(microsecond=0)
     if freq in ("DAILY", "WEEKLY"):

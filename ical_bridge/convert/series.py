@@ -46,7 +46,7 @@ def _instant_key(comp: Component, name: str) -> float:
 
 def _newness(comp: Component) -> tuple[int, float, float]:
     try:
-        sequence = int(str(comp.get("SEQUENCE", 0)))
+        sequence = int(str(dict.get(comp, "SEQUENCE", 0)))
     except ValueError:
         sequence = 0
     return sequence, _instant_key(comp, "DTSTAMP"), _instant_key(comp, "LAST-MODIFIED")
@@ -65,7 +65,7 @@ def _newest(conv: Converter, uid: str, comps: list[Component], what: str) -> Com
 
 
 def _recurrence_key(comp: Component) -> str:
-    prop = comp.get("RECURRENCE-ID")
+    prop = dict.get(comp, "RECURRENCE-ID")
     value = getattr(prop, "dt", None)
     if isinstance(value, datetime):
         if value.tzinfo is not None:
@@ -99,7 +99,7 @@ def _drop_broken(conv: Converter, uid: str, comp: Component) -> None:
             if not isinstance(value, vBroken):
                 continue
             raw = str(value)
-            tzid = value.params.get("TZID") if name in REPAIRABLE else None
+            tzid = dict.get(value.params, "TZID") if name in REPAIRABLE else None
             fixed = repaired_value(name, raw, str(tzid) if tzid else None)
             if fixed is not None:
                 good.append(fixed[0])
@@ -120,7 +120,7 @@ def _check_end(conv: Converter, uid: str, comp: Component) -> None:
     """A DTEND before DTSTART is dropped: the start is what a timer counts down to."""
     if _plainly_in_order(conv, comp):
         return
-    end = conv.clock.when_of(comp, "DTEND") if comp.get("DTEND") is not None else None
+    end = conv.clock.when_of(comp, "DTEND") if dict.get(comp, "DTEND") is not None else None
     start = conv.clock.when_of(comp) if end is not None else None
     if end is None or start is None or end.is_date != start.is_date:
         return
@@ -142,15 +142,16 @@ def _plainly_in_order(conv: Converter, comp: Component) -> bool:
     (so their instants are their wall clocks less that offset) and in wall-clock order.
     Anything else (no DTEND, floating, two zones, a DST change between them, …) is left to
     the full check."""
-    start_prop, end_prop = comp.get("DTSTART"), comp.get("DTEND")
+    start_prop: Any = dict.get(comp, "DTSTART")
+    end_prop: Any = dict.get(comp, "DTEND")
     start, end = getattr(start_prop, "dt", None), getattr(end_prop, "dt", None)
     if type(start) is not datetime or type(end) is not datetime:
         return False
     tz = start.tzinfo
     if type(tz) is not ZoneInfo or end.tzinfo is not tz or start.fold or end.fold:
         return False
-    tzid = start_prop.params.get("TZID")
-    if not tzid or end_prop.params.get("TZID") != tzid:
+    tzid = dict.get(start_prop.params, "TZID")
+    if not tzid or dict.get(end_prop.params, "TZID") != tzid:
         return False
     found = conv.clock.resolver.resolve(str(tzid))
     return (found is not None and found.exact and found.tz is tz
@@ -165,10 +166,10 @@ def convert_series(conv: Converter, series: Series) -> None:
         _check_end(conv, uid, comp)
     if not apply_event_rules(conv, series):
         return
-    masters = [c for c in series.components if c.get("RECURRENCE-ID") is None]
+    masters = [c for c in series.components if dict.get(c, "RECURRENCE-ID") is None]
     by_recid: dict[str, list[Component]] = {}
     for comp in series.components:
-        if comp.get("RECURRENCE-ID") is not None:
+        if dict.get(comp, "RECURRENCE-ID") is not None:
             by_recid.setdefault(_recurrence_key(comp), []).append(comp)
     overrides = {k: _newest(conv, uid, v, "overrides") for k, v in by_recid.items()}
     if not masters:
@@ -176,7 +177,7 @@ def convert_series(conv: Converter, series: Series) -> None:
             _one_off(conv, comp, uid, key)
         return
     master = _newest(conv, uid, masters, "events")
-    if str(master.get("STATUS", "")).upper() == "CANCELLED":
+    if str(dict.get(master, "STATUS", "")).upper() == "CANCELLED":
         conv.skip(uid, "cancelled", "the event is cancelled")
         return
     if master.name == "VTODO":
@@ -185,17 +186,18 @@ def convert_series(conv: Converter, series: Series) -> None:
     if text_of(master, "X-TICKWARD-MODE").strip().lower() == "since":
         _since(conv, master, uid)
         return
-    if master.get("RRULE") is None and "RRULE" in conv.lost.get(uid, ()):
+    if dict.get(master, "RRULE") is None and "RRULE" in conv.lost.get(uid, ()):
         _unknown_rule(conv, master, uid)
         return
-    if master.get("RRULE") is None and master.get("RDATE") is None:
+    if dict.get(master, "RRULE") is None and dict.get(master, "RDATE") is None:
         _one_off(conv, master, uid, None)
         return
-    freq = str(listify(master.get("RRULE"))[0].get("FREQ", [""])[0]) if master.get("RRULE") else ""
+    rule = dict.get(master, "RRULE")
+    freq = str(listify(rule)[0].get("FREQ", [""])[0]) if rule else ""
     if freq.upper() in ("HOURLY", "MINUTELY", "SECONDLY"):
         conv.skip(uid, "unsupported", f"FREQ={freq.upper()} repeats faster than timers can follow")
         return
-    if master.get("EXRULE") is not None:
+    if dict.get(master, "EXRULE") is not None:
         conv.skip(uid, "unsupported", "EXRULE is not supported (obsolete since RFC 5545)")
         return
     RecurringSeries(conv, uid, master, list(overrides.values())).run()
@@ -204,7 +206,7 @@ def convert_series(conv: Converter, series: Series) -> None:
 def categories_of(comp: Component) -> list[str]:
     """Every CATEGORIES value of ``comp``."""
     out: list[str] = []
-    for prop in listify(comp.get("CATEGORIES")):
+    for prop in listify(dict.get(comp, "CATEGORIES")):
         cats = getattr(prop, "cats", None)
         out.extend(str(c) for c in (cats if cats is not None else [prop]))
     return out
@@ -216,9 +218,9 @@ def apply_event_rules(conv: Converter, series: Series) -> bool:
     the whole series is left out (already recorded as a skip)."""
     choices = conv.options.choices
     for comp in series.components:
-        override = comp.get("RECURRENCE-ID") is not None
+        override = dict.get(comp, "RECURRENCE-ID") is not None
         note = cancellation(
-            status=str(comp.get("STATUS", "")), summary=text_of(comp, "SUMMARY"),
+            status=str(dict.get(comp, "STATUS", "")), summary=text_of(comp, "SUMMARY"),
             method=conv.method, override=override,
         )  # fmt: skip
         if note is not None:
@@ -226,14 +228,14 @@ def apply_event_rules(conv: Converter, series: Series) -> bool:
             conv.warn_event(series.uid, note)
     if choices.target == "end":
         point_at_end(series.components)
-    masters = [c for c in series.components if c.get("RECURRENCE-ID") is None]
+    masters = [c for c in series.components if dict.get(c, "RECURRENCE-ID") is None]
     judged = masters[:1] or series.components
     if not (choices.include or choices.exclude or choices.include_categories
             or choices.exclude_categories):  # fmt: skip
         return bool(judged)  # no filter leaves anything out (nor reads SUMMARY, CATEGORIES)
     kept = []
     for comp in judged:
-        if str(comp.get("STATUS", "")).upper() == "CANCELLED":
+        if str(dict.get(comp, "STATUS", "")).upper() == "CANCELLED":
             kept.append(comp)  # reported as cancelled, whatever the filters say
             continue
         why = event_filter(choices, text_of(comp, "SUMMARY"), categories_of(comp))
@@ -250,7 +252,7 @@ def apply_event_rules(conv: Converter, series: Series) -> bool:
 def _one_off(
     conv: Converter, comp: Component, uid: str, recurrence_id: str | None, prop: str = "DTSTART"
 ) -> None:
-    if str(comp.get("STATUS", "")).upper() == "CANCELLED":
+    if str(dict.get(comp, "STATUS", "")).upper() == "CANCELLED":
         conv.skip(uid, "cancelled", f"the event{_at(recurrence_id)} is cancelled")
         return
     when = conv.clock.when_of(comp, prop)
@@ -290,11 +292,11 @@ def _at(recurrence_id: str | None) -> str:
 
 
 def _todo(conv: Converter, todo: Component, uid: str) -> None:
-    status = str(todo.get("STATUS", "")).upper()
-    if status == "COMPLETED" or todo.get("COMPLETED") is not None:
+    status = str(dict.get(todo, "STATUS", "")).upper()
+    if status == "COMPLETED" or dict.get(todo, "COMPLETED") is not None:
         conv.skip(uid, "ended", "the to-do is completed")
         return
-    if todo.get("DUE") is None:
+    if dict.get(todo, "DUE") is None:
         conv.skip(uid, "unsupported", "a to-do without DUE")
         return
     _one_off(conv, todo, uid, None, "DUE")

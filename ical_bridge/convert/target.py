@@ -22,9 +22,9 @@ __all__ = ["point_at_end"]
 
 
 def _length(comp: Component) -> timedelta:
-    start: Any = getattr(comp.get("DTSTART"), "dt", None)
-    end: Any = getattr(comp.get("DTEND"), "dt", None)
-    length: Any = getattr(comp.get("DURATION"), "dt", None)
+    start: Any = getattr(dict.get(comp, "DTSTART"), "dt", None)
+    end: Any = getattr(dict.get(comp, "DTEND"), "dt", None)
+    length: Any = getattr(dict.get(comp, "DURATION"), "dt", None)
     try:
         if start is not None and end is not None and type(start) is type(end):
             found = end - start
@@ -59,19 +59,19 @@ def _shift_list(comp: Component, name: str, by: timedelta) -> None:
 
 def point_at_end(components: list[Component]) -> None:
     """Move every event of one UID to its end, in place (see the module docstring)."""
-    masters = [c for c in components if c.name == "VEVENT" and c.get("RECURRENCE-ID") is None]
+    masters = [c for c in components if c.name == "VEVENT" and dict.get(c, "RECURRENCE-ID") is None]
     series_shift = _length(masters[0]) if masters else timedelta(0)
     for comp in components:
         if comp.name != "VEVENT":
             continue
         own = _length(comp)
-        if comp.get("RECURRENCE-ID") is not None:
+        if dict.get(comp, "RECURRENCE-ID") is not None:
             _shift_one(comp, "RECURRENCE-ID", series_shift)
         else:
             _shift_list(comp, "EXDATE", series_shift)
             _shift_list(comp, "RDATE", series_shift)
-            for rule in listify(comp.get("RRULE")):
-                if rule.get("UNTIL"):
+            for rule in listify(dict.get(comp, "RRULE")):
+                if dict.get(rule, "UNTIL"):
                     rule["UNTIL"] = [u + series_shift for u in rule["UNTIL"]]
         if own:
             _shift_one(comp, "DTSTART", own)

@@ -179,7 +179,7 @@ class Clockwork:
 
     def _swap(self, prop: object) -> bool:
         params = getattr(prop, "params", None)
-        tzid = params.get("TZID") if params is not None else None
+        tzid = dict.get(params, "TZID") if params is not None else None
         if not tzid:
             return False
         found = self.resolver.resolve(str(tzid))
@@ -203,7 +203,7 @@ class Clockwork:
         value = getattr(prop, "dt", None)
         if not isinstance(value, date):
             return None
-        tzid = prop.params.get("TZID") if prop is not None else None
+        tzid = dict.get(prop.params, "TZID") if prop is not None else None
         if name == "DTSTART":
             return self.start_of(comp, value, str(tzid) if tzid else None)
         return self.when(value, str(tzid) if tzid else None, name)
@@ -219,7 +219,7 @@ class Clockwork:
         The exporter writes an instant in the second half of a fall-back hour in
         UTC (a TZID would mean the first instance) and names the zone beside it.
         """
-        raw = comp.get("X-TICKWARD-TIMEZONE")
+        raw = dict.get(comp, "X-TICKWARD-TIMEZONE")
         if raw is None or found.is_date or found.zone.name != "UTC":
             return found
         name = iana_name(str(raw).strip())

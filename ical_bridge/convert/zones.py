@@ -179,12 +179,12 @@ def _offset_function(comp: Component, start: datetime, end: datetime) -> OffsetA
             offset_from: timedelta = props["TZOFFSETFROM"].td
             offset_to: timedelta = props["TZOFFSETTO"].td
             locals_: list[datetime] = [first]
-            for rule in _as_list(part.get("RRULE")):
+            for rule in _as_list(dict.get(part, "RRULE")):
                 text = rule.to_ical().decode()
                 parsed = rrulestr(text, dtstart=_rebase(first, rule, start.year), ignoretz=True)
                 window = (start - timedelta(days=800)).replace(tzinfo=None)
                 locals_ += parsed.between(window, end.replace(tzinfo=None), inc=True)
-            for rdates in _as_list(part.get("RDATE")):
+            for rdates in _as_list(dict.get(part, "RDATE")):
                 for item in rdates.dts:
                     value = item.dt[0] if isinstance(item.dt, tuple) else item.dt
                     if isinstance(value, datetime):
@@ -208,8 +208,9 @@ def _offset_function(comp: Component, start: datetime, end: datetime) -> OffsetA
 
 def _rebase(first: datetime, rule: Any, year: int) -> datetime:
     """Move an old yearly observance start close to ``year`` (dateutil iterates from it)."""
-    simple = str(rule.get("FREQ", [""])[0]).upper() == "YEARLY" and not rule.get("COUNT")
-    if not simple or _as_list(rule.get("INTERVAL", [1])) not in ([1], ["1"]):
+    freq = str(dict.get(rule, "FREQ", [""])[0])
+    simple = freq.upper() == "YEARLY" and not dict.get(rule, "COUNT")
+    if not simple or _as_list(dict.get(rule, "INTERVAL", [1])) not in ([1], ["1"]):
         return first
     target = max(first.year, year - 2)
     try:
@@ -262,7 +263,7 @@ class ZoneResolver:
         self._now = now
         self._components: dict[str, Component] = {}
         for comp in vtimezones:
-            tzid = str(comp.get("TZID", "")).strip()
+            tzid = str(dict.get(comp, "TZID", "")).strip()
             if tzid:
                 self._components.setdefault(tzid, comp)
         self._cache: dict[str, ResolvedZone | None] = {}
@@ -289,7 +290,7 @@ class ZoneResolver:
             # An IANA name written exactly is trusted over the VTIMEZONE beside it (as
             # calendar apps do); a forgiven one (case, spaces, Windows) only if its rules agree.
             return ResolvedZone(name, zone(name)) if name else None
-        lic = comp.get("X-LIC-LOCATION")
+        lic = dict.get(comp, "X-LIC-LOCATION")
         hints = [h for h in (name, iana_name(str(lic)) if lic else None) if h]
         days = _sample_days(self._now)
         offset_at = _offset_function(comp, days[0], days[-1])
