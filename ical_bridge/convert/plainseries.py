@@ -70,7 +70,7 @@ def _unambiguous(master: Component, overrides: list[Component]) -> bool:
 def _plain_override(comp: Component, zone: object) -> bool:
     """An override ``RuleExpander`` places exactly as recurring-ical-events does: one
     moved (or restated) occurrence, every date-time in the master's zone."""
-    if comp.name != "VEVENT" or any(comp.get(n) is not None for n in _NOT_IN_OVERRIDE):
+    if comp.name != "VEVENT" or any(dict.get(comp, n) is not None for n in _NOT_IN_OVERRIDE):
         return False
     if not _same_zone(dict.get(comp, "RECURRENCE-ID"), zone) or not _same_zone(
         dict.get(comp, "DTSTART"), zone
@@ -84,9 +84,9 @@ def is_plain_series(components: list[Component], x_wr_timezone: str | None) -> b
     if not components:
         return False
     master, overrides = components[0], components[1:]
-    if master.name != "VEVENT" or any(master.get(n) is not None for n in _NOT_PLAIN):
+    if master.name != "VEVENT" or any(dict.get(master, n) is not None for n in _NOT_PLAIN):
         return False
-    if any(isinstance(master.get(n), list) for n in _ONE_VALUE):
+    if any(isinstance(dict.get(master, n), list) for n in _ONE_VALUE):
         return False
     start = getattr(dict.get(master, "DTSTART"), "dt", None)
     if isinstance(start, date) and not isinstance(start, datetime):

@@ -257,7 +257,7 @@ class RecurringSeries:
         return self.conv.clock.instant(value)
 
     def _values(self, name: str, comp: Component) -> Iterable[When]:
-        for prop in listify(comp.get(name)):
+        for prop in listify(dict.get(comp, name)):
             tzid = dict.get(prop.params, "TZID") if hasattr(prop, "params") else None
             for item in getattr(prop, "dts", []):
                 value = item.dt

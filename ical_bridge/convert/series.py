@@ -193,7 +193,7 @@ def convert_series(conv: Converter, series: Series) -> None:
         _one_off(conv, master, uid, None)
         return
     rule = dict.get(master, "RRULE")
-    freq = str(listify(rule)[0].get("FREQ", [""])[0]) if rule else ""
+    freq = str(dict.get(listify(rule)[0], "FREQ", [""])[0]) if rule else ""
     if freq.upper() in ("HOURLY", "MINUTELY", "SECONDLY"):
         conv.skip(uid, "unsupported", f"FREQ={freq.upper()} repeats faster than timers can follow")
         return

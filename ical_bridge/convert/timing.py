@@ -171,7 +171,7 @@ class Clockwork:
         the TZID to an IANA zone with the same rules, use that zone instead.
         """
         for name in ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE"):
-            values = comp.get(name)
+            values = dict.get(comp, name)
             if values is None:
                 continue
             for prop in values if isinstance(values, list) else [values]:
@@ -199,7 +199,7 @@ class Clockwork:
 
     def when_of(self, comp: Component, name: str = "DTSTART") -> When | None:
         """Resolve property ``name`` of ``comp``; ``None`` when absent or broken."""
-        prop = comp.get(name)
+        prop = dict.get(comp, name)  # its keys are upper case, as ``name`` is
         value = getattr(prop, "dt", None)
         if not isinstance(value, date):
             return None
