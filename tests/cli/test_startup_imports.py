@@ -160,3 +160,27 @@ def test_top_level_help_imports_no_command_module(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     modules_of_commands = {f"ical_bridge.cli.{module}" for module, _, _ in _COMMANDS.values()}
     assert sorted(modules & modules_of_commands) == []
+
+
+def test_convert_starts_without_logging_unless_asked_for_detail(tmp_path: Path) -> None:
+    """``convert`` logs nothing, so it does not set logging up; with ``-v`` it does, as
+    every other command always does (their warnings keep the "LEVEL name: text" form)."""
+    proc, modules = _run(["convert", str(FEED), "--json", "--now", NOW], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "logging" not in modules
+    proc, modules = _run(["-v", "convert", str(FEED), "--json", "--now", NOW], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "logging" in modules
+    probe = """
+import logging, sys
+sys.argv = ["ical-bridge", "emulator", "--help"]
+from ical_bridge.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+logging.getLogger("ical_bridge.probe").warning("seen")
+"""
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=REPO, timeout=60, check=False)  # fmt: skip
+    assert "WARNING ical_bridge.probe: seen" in proc.stderr
