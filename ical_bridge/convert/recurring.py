@@ -110,17 +110,20 @@ class RecurringSeries:
         if not reason and not shape.unsupported:
             placed, edge = self._place(shape)
         forced = strategy in ("native", "split")
-        if placed and not edge and self._certain(placed):
-            self._native(placed, edge, forced=strategy, last=self._last_by_slots(placed))
-            return
+        tick_next = min(p[2] for p in placed) if placed else None
+        if tick_next is not None and not edge:
+            certain, counted = self._certain(placed, tick_next)
+            if certain:
+                last = self._last_by_slots(placed, tick_next, counted)
+                self._native(placed, edge, forced=strategy, last=last)
+                return
         nxt = self._next()
         if nxt is None:
             return
         if shape.unsupported:
             conv.skip(self.uid, "unsupported", shape.reason)
             return
-        if placed:
-            tick_next = min(p[2] for p in placed)
+        if tick_next is not None:
             if not edge and tick_next != nxt.instant.replace(second=0, microsecond=0):
                 reason = "tickward's next occurrence would differ"
             if len(placed) > conv.options.split_cap:
@@ -153,7 +156,9 @@ class RecurringSeries:
             conv.skip(self.uid, "ended", "the series has no occurrence after now")
         return nxt
 
-    def _certain(self, placed: list[tuple[RulePart, datetime, datetime]]) -> bool:
+    def _certain(
+        self, placed: list[tuple[RulePart, datetime, datetime]], tick_next: datetime
+    ) -> tuple[bool, datetime | None]:
         """The fast path's shortcut: tickward's next occurrence of the placed slots *is* the
         series' next occurrence by RFC 5545, so the expansion that would confirm it is
         not made. So it is when the series is a lone master whose one RRULE is the union
@@ -166,25 +171,28 @@ class RecurringSeries:
         next occurrence: by an UNTIL in UTC (its last occurrence is then the slots' last
         wall clock before UNTIL, ``_last_by_slots``) or by a COUNT whose last start day
         arithmetic names (``_last_counted``); other COUNTs are left to the expansion.
+        ``tick_next`` is the placed slots' first instant. Also returns that COUNT's last
+        start when it was worked out (``_last_by_slots`` takes it).
         ``tests/convert/test_fast_path.py`` compares the result with the full path's."""
         conv = self.conv
         if not conv.options.fast_path or self.overrides:
-            return False
+            return False, None
         if len(placed) > conv.options.split_cap:
-            return False
+            return False, None
         start = dict.get(self.master, "DTSTART")
         value = getattr(start, "dt", None)
         if type(value) is not datetime or value.tzinfo is not self.when.zone.tz or (
             value.second or value.microsecond  # an RFC occurrence tickward reads a minute on
         ):
-            return False
-        tick_next = min(p[2] for p in placed)
+            return False, None
         if tick_next > self.now + DST_HORIZON:
-            return False
+            return False, None
         if self.bound is None:
-            return True
-        end = self._until() or self._last_counted()
-        return end is not None and tick_next <= end <= self.now + DST_HORIZON
+            return True, None
+        until = self._until()  # None with a COUNT; ``_last_counted`` is None with an UNTIL
+        counted = None if until is not None else self._last_counted()
+        end = until or counted
+        return end is not None and tick_next <= end <= self.now + DST_HORIZON, counted
 
     def _until(self) -> datetime | None:
         """The one RRULE's UNTIL when it ends the series: a date-time in UTC, no COUNT."""
@@ -215,14 +223,18 @@ class RecurringSeries:
             return None
         return local_to_utc(last, self.when.zone.tz)[0]  # not in a gap: ``_place``'s edge
 
-    def _last_by_slots(self, placed: list[tuple[RulePart, datetime, datetime]]) -> datetime | None:
+    def _last_by_slots(
+        self,
+        placed: list[tuple[RulePart, datetime, datetime]],
+        tick_next: datetime,
+        counted: datetime | None,
+    ) -> datetime | None:
         """The last occurrence of a series ``_certain`` placed, for one that ends: its COUNT's
-        last start, or the latest slot wall clock whose instant is at or before UNTIL (none
-        is in a DST gap or overlap, so each has one instant), looked for from a whole slot
-        period before it."""
+        last start (``counted``, as ``_certain`` found it), or the latest slot wall clock
+        whose instant is at or before UNTIL (none is in a DST gap or overlap, so each has
+        one instant), looked for from a whole slot period before it."""
         if self.bound is None:
             return None
-        counted = self._last_counted()
         if counted is not None:
             return counted  # the last start is the last occurrence: none is dropped ahead
         until = self._until()
@@ -231,7 +243,6 @@ class RecurringSeries:
         tz = self.when.zone.tz
         assert isinstance(tz, ZoneInfo)
         last_day = until.astimezone(tz).date()
-        tick_next = min(p[2] for p in placed)
         first_day = tick_next.astimezone(tz).date() - timedelta(days=1)
         best = tick_next
         for part, _, _ in placed:
