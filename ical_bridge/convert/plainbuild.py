@@ -116,6 +116,7 @@ class PlainBuilder:
         self._zones: dict[str, object] = {}
         self._rules: dict[str, list[tuple[str, list[Any]]]] = {}
         self._rule_parts: dict[str, list[Any]] = {}
+        self._moments: dict[str | None, dict[str, Any]] = {}  # per TZID: text -> value
         self._utc: tzinfo | None = None
         self._zoneinfo = tzp.uses_zoneinfo()  # icalendar's zone provider (pytz localizes)
         self._shared: dict[str, Parameters] = {}
@@ -221,6 +222,20 @@ class PlainBuilder:
         return None if getattr(kind, "get_value_from_content_line", None) is not None else kind
 
     def _date_time(self, text: str, tzid: str | None) -> Any:
+        """``vDDDTypes.from_ical(text, tzid)``, each text read once per TZID and feed (a
+        feed repeats many: every event's DTSTAMP is often one instant). The values are
+        immutable (dates, date-times, durations, periods), so properties may share them."""
+        memo = self._moments.get(tzid)
+        if memo is None:
+            memo = self._moments[tzid] = {}
+        found = memo.get(text)
+        if found is None:
+            found = self._read_date_time(text, tzid)
+            if len(memo) < 65536:
+                memo[text] = found
+        return found
+
+    def _read_date_time(self, text: str, tzid: str | None) -> Any:
         """``vDDDTypes.from_ical(text, tzid)``, with the zone looked up once per TZID."""
         utc = len(text) == 16 and text[15] == "Z"
         if not (len(text) == 15 or utc) or text[8] != "T" or not text[:8].isdecimal() or (

@@ -537,6 +537,41 @@ def test_values_with_the_same_parameters_share_one_read_only_object() -> None:
     assert dict(two["DTSTART"].params) == {"TZID": "Europe/Berlin"}
 
 
+_MOMENT_TEXTS = st.sampled_from(["20261201T090000", "20261201T090000Z", "20270328T023000",
+                                  "20261025T023000", "20261201"])  # fmt: skip
+_MOMENT_HEADS = st.sampled_from(["DTSTART", "DTSTART;TZID=Europe/Berlin",
+                                 "DTSTART;TZID=America/New_York", "DTSTART;VALUE=DATE",
+                                 "EXDATE;TZID=Europe/Berlin", "DTSTAMP"])  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_MOMENT_HEADS, _MOMENT_TEXTS), min_size=1, max_size=12))
+def test_a_date_time_text_read_again_in_a_feed_is_icalendars_value(
+    values: list[tuple[str, str]],
+) -> None:
+    """The scanner reads each date-time text once per TZID and feed; every later property
+    with that text and TZID (another zone's, or none, is another value) still gets
+    exactly the value icalendar's parser gives it: equal, same type, same zone object."""
+    from icalendar import Event
+
+    from ical_bridge.convert.plainbuild import PlainBuilder
+
+    build = PlainBuilder()  # one per feed: every event below is of the same feed
+    for index, (head, text) in enumerate(values):
+        date_only = "T" not in text
+        if date_only != ("VALUE=DATE" in head):
+            continue  # a date without VALUE=DATE, or a date-time with it: not plain
+        lines = ["BEGIN:VEVENT", f"UID:{index}", f"{head}:{text}", "END:VEVENT"]
+        mine = build(lines)
+        theirs = Event.from_ical("\r\n".join(lines) + "\r\n")
+        name = head.split(";")[0]
+        assert mine is not None
+        ours = mine[name].dts[0].dt if name == "EXDATE" else mine[name].dt
+        expected = theirs[name].dts[0].dt if name == "EXDATE" else theirs[name].dt
+        assert type(ours) is type(expected) and ours == expected
+        assert getattr(ours, "tzinfo", None) is getattr(expected, "tzinfo", None)
+
+
 @settings(max_examples=300, deadline=None)
 @given(_plain_rule_text(), st.integers(0, 900), st.integers(1, 40))
 @example("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SA;WKST=SU;COUNT=7", 3, 7)
