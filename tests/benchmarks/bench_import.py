@@ -17,6 +17,9 @@ Run: ``.venv/bin/python tests/benchmarks/bench_import.py [--quick]``
    medians of 3 fresh processes each, and the ratio (issue 12 target ≤ 1.5). The import
    uses the client ``ical-bridge import`` builds for the embedded store
    (``cli.context.embedded_client``; ``httpx.ASGITransport`` in trees without it).
+   Then the least any import keeping the local server's own checks and rows could
+   cost: each body validated and stored as ``POST …/timers`` does, all in one
+   transaction, no HTTP, plan or /sync, and the state records in one call.
    ``--embedded`` runs only this part; ``--tree DIR`` measures another checkout.
 """
 
@@ -51,9 +54,8 @@ from ical_bridge.localserver import (  # noqa: E402
     RateLimitConfig,
     create_app,
 )
-from ical_bridge.sync import Limits  # noqa: E402
 from ical_bridge.store import StateStore  # noqa: E402
-from ical_bridge.sync import SyncOptions, apply_plan, plan_source  # noqa: E402
+from ical_bridge.sync import Limits, SyncOptions, apply_plan, plan_source  # noqa: E402
 from ical_bridge.tickward import TickwardClient  # noqa: E402
 
 try:  # the client ``import`` builds for the embedded store (older trees: ASGITransport)
@@ -149,6 +151,9 @@ def _embedded_child(kind: str, source: Path, db: Path) -> None:
     warnings.simplefilter("ignore")
     cpu, wall = time.process_time(), time.perf_counter()
     data = source.read_bytes()
+    if kind == "floor":
+        print(json.dumps(_bulk_floor(data, db)))
+        return
     if kind == "convert":
         from ical_bridge.convert import ImportOptions, convert_calendar, to_json
 
@@ -166,6 +171,49 @@ def _embedded_child(kind: str, source: Path, db: Path) -> None:
         asyncio.run(go())
     print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall,
                       **(parts if kind == "import" else {})}))
+
+
+def _bulk_floor(data: bytes, db: Path) -> dict[str, float]:
+    """CPU seconds of the least any import into the embedded store can do once convert has
+    run, if it keeps the local server's own checks and rows: every timer body validated as
+    ``POST …/timers`` validates it, every timer stored with the server's ``add_timer`` (its
+    id and plan-limit checks, its row), all in one transaction, without HTTP, a plan or a
+    /sync; then the state store's records of them in one ``put_timers``."""
+    from ical_bridge.convert import ImportOptions, convert_calendar
+    from ical_bridge.localserver.checker import Checker
+    from ical_bridge.localserver.database import Database
+    from ical_bridge.localserver.timers import add_timer
+    from ical_bridge.localserver.validation import timer_create_body
+    from ical_bridge.store.records import TimerRecord
+
+    now = datetime.now(UTC)
+    result = convert_calendar(data, ImportOptions(now=now, source_key="bench"))
+    bodies = [{k: v for k, v in json.loads(json.dumps(d.timer)).items() if v is not None}
+              for d in result.timers]  # as the client sends them: JSON, no nulls
+    started = time.process_time()
+    checked = []
+    for body in bodies:
+        checker = Checker()
+        checked.append(timer_create_body(checker, body, "#", now))
+        assert not checker.issues, checker.issues
+    validate = time.process_time() - started
+    database = Database(db)
+    with database.transaction() as conn:
+        conn.execute("INSERT INTO projects (id, name, color, created_at, updated_at, claimed_at)"
+                     " VALUES ('prj_bench', 'Bench', NULL, 'now', 'now', NULL)")
+    started = time.process_time()
+    with database.transaction() as conn:
+        for body in checked:
+            add_timer(conn, "prj_bench", body, now, RAISED_SERVER)
+    insert = time.process_time() - started
+    database.close()
+    records = [TimerRecord("prj_bench", d.id, "bench", d.source.uid, d.source.recurrence_id,
+                           d.source.part, d.strategy, "0" * 16) for d in result.timers]
+    with StateStore(f"sqlite:///{db.with_suffix('.state.sqlite3')}") as store:
+        started = time.process_time()
+        store.put_timers(records)
+        record = time.process_time() - started
+    return {"validate": validate, "insert": insert, "record": record}
 
 
 def _time_the_floor() -> dict[str, float]:
@@ -223,6 +271,20 @@ def embedded_vs_convert(tmp: Path, n: int = 1000, repeat: int = 3) -> None:
         print(f"  of the import: the local server's create handlers cpu {handler:.3f} s, state "
               f"records {record:.3f} s; convert + those alone (no HTTP, no client): "
               f"{floor:.2f}× convert")
+    try:
+        floors = [json.loads(subprocess.run(
+            [sys.executable, __file__, "--child", "floor", str(source),
+             str(tmp / f"floor-{i}.sqlite3")],
+            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            for i in range(repeat)]  # fmt: skip
+    except subprocess.CalledProcessError:  # pragma: no cover - a tree without these parts
+        return
+    part = {k: statistics.median(f[k] for f in floors) for k in ("validate", "insert", "record")}
+    least = (med["convert"]["cpu"] + sum(part.values())) / med["convert"]["cpu"]
+    print(f"  the least an import keeping the server's checks and rows can cost (one process, "
+          f"one transaction, no HTTP, plan or /sync): validate {part['validate'] * 1000:.0f} ms"
+          f" + store {part['insert'] * 1000:.0f} ms + records {part['record'] * 1000:.0f} ms "
+          f"= {least:.2f}× convert")
 
 
 def main() -> None:
