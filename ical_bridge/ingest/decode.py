@@ -45,7 +45,6 @@ MAX_DEPTH = 6
 KEPT_COMPONENTS = frozenset({"VEVENT", "VTODO", "VTIMEZONE"})
 """Top-level components the converter looks at; the rest are skipped unparsed."""
 
-_LINE_BREAK = re.compile(r"\r\n|\n|\r")
 _NAME_END = re.compile(r"[;:]")
 
 
@@ -119,16 +118,24 @@ def _decode_bytes(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+def _split_lines(text: str) -> list[str]:
+    """``text`` cut at every CRLF, LF or lone CR (as ``re.split(r"\r\n|\n|\r")`` cuts it,
+    a third of the time): once each CRLF is an LF, every CR left is a line break of its own."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
+
+
 def _unfold(text: str) -> Iterator[str]:
     """Yield logical content lines (folds joined); empty lines are skipped."""
     if "\n " not in text and "\n\t" not in text and "\r " not in text and "\r\t" not in text:
-        for raw in _LINE_BREAK.split(text):  # no folds at all: the common fast path
+        for raw in _split_lines(text):  # no folds at all: the common fast path
             if raw:
                 yield raw if len(raw) <= MAX_LINE_CHARS else "\x00too-long"
         return
     pending: list[str] = []
     size = 0
-    for raw in _LINE_BREAK.split(text):
+    for raw in _split_lines(text):
         if raw[:1] in (" ", "\t"):
             if pending:
                 size += len(raw) - 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from ical_bridge.errors import NotACalendarError
 from ical_bridge.ingest.decode import parse_feed
@@ -109,3 +111,16 @@ def test_only_plain_one_offs_long_past_are_skipped_unread(lines: list[str], past
     feed = parse_feed(text, past_before=datetime(2026, 11, 22, tzinfo=UTC))
     assert [uid for uid, _ in feed.past] == (["a@example.com"] if past else [])
     assert len(feed.components) == (0 if past else 1)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="a \t\r\n:", max_size=40))
+@example("\r\r\n\n\r")
+@example("A\r\nB\rC\nD\r")
+def test_lines_are_cut_at_crlf_lf_and_lone_cr_as_the_rfc_pattern_cuts_them(text: str) -> None:
+    """The line cutter is ``re.split(r"\\r\\n|\\n|\\r")`` (left to right, CRLF first)."""
+    import re
+
+    from ical_bridge.ingest.decode import _split_lines
+
+    assert _split_lines(text) == re.split(r"\r\n|\n|\r", text)
