@@ -19,7 +19,8 @@ Run: ``.venv/bin/python tests/benchmarks/bench_import.py [--quick]``
    (``cli.context.embedded_client``; ``httpx.ASGITransport`` in trees without it).
    Then the least any import keeping the local server's own checks and rows could
    cost: each body validated and stored as ``POST …/timers`` does, all in one
-   transaction, no HTTP, plan or /sync, and the state records in one call.
+   transaction, no HTTP, plan or /sync, and the state records in one call; and
+   the same with storing free but the import's plan (beyond its convert) counted.
    ``--embedded`` runs only this part; ``--tree DIR`` measures another checkout.
 """
 
@@ -213,7 +214,32 @@ def _bulk_floor(data: bytes, db: Path) -> dict[str, float]:
         started = time.process_time()
         store.put_timers(records)
         record = time.process_time() - started
-    return {"validate": validate, "insert": insert, "record": record}
+    return {"validate": validate, "insert": insert, "record": record, "plan": _plan_part(data, db)}
+
+
+def _plan_part(data: bytes, db: Path) -> float:
+    """CPU seconds the import's plan (``plan_source``: the /sync read, matching, the plan)
+    takes beyond its own convert, against an empty embedded store (the second of two
+    runs each, so that neither pays a first call's imports)."""
+    from ical_bridge.convert import ImportOptions, convert_calendar
+
+    app = create_app(db.with_suffix(".plan.sqlite3"), rate_limit=None, plan=RAISED_SERVER)
+
+    async def plan() -> float:
+        async with embedded_client(app, EMBEDDED_API_KEY) as client:
+            with StateStore(f"sqlite:///{db.with_suffix('.plan-state.sqlite3')}") as store:
+                for _ in range(2):
+                    started = time.process_time()
+                    await plan_source(client, store, data, options())
+                    planned = time.process_time() - started
+        return planned
+
+    planned = asyncio.run(plan())
+    for _ in range(2):
+        started = time.process_time()
+        convert_calendar(data, ImportOptions(now=datetime.now(UTC), source_key="bench"))
+        converted = time.process_time() - started
+    return max(0.0, planned - converted)
 
 
 def _time_the_floor() -> dict[str, float]:
@@ -279,12 +305,17 @@ def embedded_vs_convert(tmp: Path, n: int = 1000, repeat: int = 3) -> None:
             for i in range(repeat)]  # fmt: skip
     except subprocess.CalledProcessError:  # pragma: no cover - a tree without these parts
         return
-    part = {k: statistics.median(f[k] for f in floors) for k in ("validate", "insert", "record")}
-    least = (med["convert"]["cpu"] + sum(part.values())) / med["convert"]["cpu"]
+    part = {k: statistics.median(f[k] for f in floors)
+            for k in ("validate", "insert", "record", "plan")}  # fmt: skip
+    base = med["convert"]["cpu"]
+    least = (base + part["validate"] + part["insert"] + part["record"]) / base
     print(f"  the least an import keeping the server's checks and rows can cost (one process, "
           f"one transaction, no HTTP, plan or /sync): validate {part['validate'] * 1000:.0f} ms"
           f" + store {part['insert'] * 1000:.0f} ms + records {part['record'] * 1000:.0f} ms "
           f"= {least:.2f}× convert")
+    print(f"  the import's plan beyond its convert: {part['plan'] * 1000:.0f} ms; convert + plan"
+          f" + validate + records alone (storing free): "
+          f"{(base + part['plan'] + part['validate'] + part['record']) / base:.2f}× convert")
 
 
 def main() -> None:
